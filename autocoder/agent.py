@@ -1,0 +1,185 @@
+"""The ReAct loop: observe the project, ask the model for one action, apply it, record the step."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from . import __version__
+from .actions import BY_NAME, Finish
+from .exceptions import Done, Interrupted, LimitsExceeded, ModelFailed, StopRun, TooManyMalformed
+from .observe import observe
+from .prompt import Plan, messages, plan
+from .providers.base import Provider, Settings
+from .state import ActionResult, Decision, RunResult, Step
+from .textformat import FormatError, validate_args
+from .workspace import PathRefused, Workspace
+
+MALFORMED_LIMIT = 3  # malformed replies in a row that end the run
+RETRY_TEMPERATURE = 0.7  # once an attempt failed, sample instead of repeating the same answer
+
+
+class Hooks(Protocol):
+    """How a front end follows a run: progress after each step, and step mode's pause."""
+
+    def on_decide(self, index: int, phase: str) -> None: ...
+    def on_step(self, step: Step) -> None: ...
+    def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None: ...
+
+
+class _Silent:
+    def on_decide(self, index: int, phase: str) -> None:
+        pass
+
+    def on_step(self, step: Step) -> None:
+        pass
+
+    def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None:
+        pass
+
+
+class Agent:
+    """Runs one goal on one workspace with one provider until done, out of budget or stopped."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        workspace: Workspace,
+        goal: str,
+        *,
+        max_steps: int = 25,
+        time_limit_s: float = 1800.0,
+        settings: Settings = Settings(),
+        hooks: Hooks | None = None,
+        confirm: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.provider, self.ws, self.goal = provider, workspace, goal
+        self.max_steps, self.time_limit_s, self.settings = max_steps, time_limit_s, settings
+        self.hooks = hooks or _Silent()
+        self.confirm = confirm  # step mode: asked before each step; False quits
+        self.steps: list[Step] = []
+        self.malformed_in_row = 0
+        self.malformed_total = 0
+        self.failed_in_row = 0
+        self.started = 0.0
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Step until an exception says stop; the trajectory is on disk after every step."""
+        self.started = time.monotonic()
+        self.trajectory = self._open_trajectory()
+        status, reason = "error", ""
+        try:
+            while True:
+                self.step()
+        except StopRun as stop:
+            status, reason = stop.status, str(stop)
+        except KeyboardInterrupt:
+            status, reason = "stopped", "interrupted by the user (Ctrl-C); the project is intact"
+        result = self._result(status, reason)
+        self._record({"type": "result", **result.to_json()})
+        return result
+
+    def step(self) -> None:
+        index = len(self.steps) + 1
+        if index > self.max_steps:
+            raise LimitsExceeded(f"reached the limit of {self.max_steps} steps")
+        if time.monotonic() - self.started > self.time_limit_s:
+            raise Interrupted(f"reached the wall-clock limit of {self.time_limit_s:.0f} s")
+        if self.confirm is not None and not self.confirm(index):
+            raise Interrupted("stopped by the user in step mode")
+        start = time.monotonic()
+        self.ws.snapshot()
+        obs = observe(self.ws)
+        todo = plan(obs)
+        msgs = messages(self.goal, obs, todo, self.steps)
+        self.hooks.on_decide(index, todo.phase)
+        decision = self._decide(msgs, todo, index)
+        self.hooks.on_prompt(index, msgs, decision)
+        result, finished = self._act(decision, todo)
+        step = Step(index, todo.phase, obs.summary(), decision, result, time.monotonic() - start)
+        self.steps.append(step)
+        self._record(step.to_json())
+        self.hooks.on_step(step)
+        if finished:
+            raise Done(decision.args.get("reason", "the model judged the goal met"))
+        if self.malformed_in_row >= MALFORMED_LIMIT:
+            raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
+
+    # ---- decide and act -----------------------------------------------------------------------
+    def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:
+        settings = self.settings
+        if self.failed_in_row:
+            temperature = max(settings.temperature, RETRY_TEMPERATURE)
+            settings = settings.model_copy(update={"temperature": temperature})
+        settings = settings.model_copy(update={"seed": settings.seed + index})
+        try:
+            return self.provider.complete(msgs, todo.actions, settings)
+        except StopRun:
+            raise
+        except Exception as exc:  # a provider failure ends the run with a clear reason
+            raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+    def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
+        """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
+        error = decision.error or self._check(decision, todo)
+        if error:
+            self.malformed_total += 1
+            self.malformed_in_row += 1
+            self.failed_in_row += 1
+            return ActionResult(False, error), False
+        self.malformed_in_row = 0
+        action = BY_NAME[decision.action].model_validate(decision.args)
+        if isinstance(action, Finish):  # offered only when every check passes (see prompt.plan)
+            return ActionResult(True, "goal met"), True
+        try:
+            result = action.apply(self.ws)
+        except (ValueError, PathRefused, OSError) as exc:
+            result = ActionResult(False, str(exc))
+        self.failed_in_row = 0 if result.ok else self.failed_in_row + 1
+        return result, False
+
+    def _check(self, decision: Decision, todo: Plan) -> str:
+        allowed = {a.name for a in todo.actions}
+        if decision.action not in allowed:
+            return f"action {decision.action!r} is not available now; choose one of: {', '.join(allowed)}"
+        try:
+            validate_args(BY_NAME[decision.action], decision.args)
+        except FormatError as exc:
+            return str(exc)
+        return ""
+
+    # ---- records ------------------------------------------------------------------------------
+    def _open_trajectory(self) -> Path:
+        runs = self.ws.state_dir / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        path = runs / f"{stamp}.jsonl"
+        header = {"type": "run", "version": __version__, "goal": self.goal, "model": self.provider.name,
+                  "settings": self.settings.model_dump(), "max_steps": self.max_steps}  # fmt: skip
+        path.write_text(json.dumps(header) + "\n", encoding="utf-8")
+        return path
+
+    def _record(self, record: dict[str, Any]) -> None:
+        with self.trajectory.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def _result(self, status: str, reason: str) -> RunResult:
+        ds = [s.decision for s in self.steps]
+        return RunResult(
+            status=status,  # type: ignore[arg-type]
+            reason=reason,
+            steps=len(self.steps),
+            model_calls=len(ds),
+            prompt_tokens=sum(d.usage.prompt_tokens for d in ds),
+            completion_tokens=sum(d.usage.completion_tokens for d in ds),
+            wall_s=time.monotonic() - self.started,
+            model_s=sum(d.seconds for d in ds),
+            model=self.provider.name,
+            project_dir=str(self.ws.root),
+            trajectory=str(self.trajectory),
+            malformed_actions=self.malformed_total,
+        )

@@ -1,0 +1,39 @@
+"""Library entry point: validate a RunConfig, build the parts, run the agent."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .agent import Agent, Hooks
+from .config import RunConfig, check_project_dir
+from .providers import Settings, resolve
+from .state import RunResult
+from .workspace import Workspace
+
+
+def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], bool] | None = None) -> RunResult:
+    """Run one goal. Bad input raises AutocoderError before anything is written."""
+    directory = config.directory
+    check_project_dir(directory)
+    provider = resolve(config.model)
+    if hooks is None and config.log_level != "quiet":
+        from .progress import ConsoleHooks
+
+        hooks = ConsoleHooks(debug=config.log_level == "debug")
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = Settings(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
+    if confirm is None and config.step:
+        from .progress import ask_to_continue
+
+        confirm = ask_to_continue
+    agent = Agent(
+        provider,
+        Workspace(directory),
+        config.goal,
+        max_steps=config.max_steps,
+        time_limit_s=config.time_limit_s,
+        settings=settings,
+        hooks=hooks,
+        confirm=confirm,
+    )
+    return agent.run()

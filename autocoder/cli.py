@@ -1,0 +1,117 @@
+"""The command line: a thin typer app that builds a RunConfig and calls the library."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from . import __version__
+from .exceptions import AutocoderError
+
+app = typer.Typer(
+    help="autocoder: a coding agent that writes, runs and repairs a Python project until it works.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """A user's mistake is one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except AutocoderError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"autocoder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="What the program should do.")],
+    project_dir: Annotated[Optional[Path], typer.Option("--project-dir", "-d", help="Project folder (default: named after the goal).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Project name.")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="smollm2 (embedded), a .gguf path, or replay:FILE.")] = "smollm2",
+    max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
+    time_limit: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 1800.0,
+    step: Annotated[bool, typer.Option("--step", help="Wait for Enter before each step.")] = False,
+    log_level: Annotated[str, typer.Option(help="normal, debug or quiet.")] = "normal",
+    temperature: Annotated[float, typer.Option(help="Sampling temperature of the first attempt.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON line.")] = False,
+) -> None:
+    """Run the agent on GOAL until the project is done, or a budget is spent.
+
+    Exit code 0 when done, 1 when it ran but is not done, 2 for bad input.
+    """
+    from .api import run as run_goal
+    from .config import RunConfig
+
+    with user_errors():
+        config = RunConfig.build(
+            goal=goal, project_dir=project_dir, name=name, model=model, max_steps=max_steps,
+            time_limit_s=time_limit, step=step, log_level=log_level, temperature=temperature, seed=seed,
+        )  # fmt: skip
+        result = run_goal(config)
+    if as_json:
+        typer.echo(json.dumps(result.to_json()))
+    elif config.log_level != "quiet":
+        typer.echo(
+            f"{result.status}: {result.reason} ({result.steps} steps, {result.wall_s:.1f} s); "
+            f"project in {result.project_dir}",
+            err=True,
+        )
+    raise typer.Exit(0 if result.done else 1)
+
+
+@app.command()
+def undo(
+    project_dir: Annotated[Path, typer.Option("--project-dir", "-d", help="Project folder.")] = Path("."),
+) -> None:
+    """Restore the project's files to the newest snapshot that differs from them now."""
+    from .workspace import Workspace
+
+    with user_errors():
+        if not project_dir.is_dir():
+            raise AutocoderError(f"{project_dir} is not a folder")
+        try:
+            snap = Workspace(project_dir).undo()
+        except FileNotFoundError:
+            raise AutocoderError(f"nothing to undo in {project_dir}: no snapshot in .autocoder/snapshots") from None
+    typer.echo(f"restored {project_dir} to snapshot {snap.stem}")
+
+
+@app.command()
+def start() -> None:
+    """Interactive menu: new, edit, run and delete saved projects; set options."""
+    from .interactive import menu
+
+    with user_errors():
+        menu()
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a run (which handles its own): leave quietly
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,84 @@
+"""Run configuration: one validated model, built from CLI options or the seed's dict."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .exceptions import AutocoderError
+
+LogLevel = Literal["normal", "debug", "quiet"]
+SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
+
+
+class RunConfig(BaseModel):
+    """Everything one run needs; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: str
+    project_dir: Path | None = None
+    name: str | None = None
+    model: str = "smollm2"
+    max_steps: int = Field(25, ge=1, le=1000)
+    time_limit_s: float = Field(1800.0, gt=0)
+    step: bool = False
+    log_level: LogLevel = "normal"
+    api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(1024, ge=16)
+    seed: int = 0
+
+    @field_validator("goal")
+    @classmethod
+    def _goal(cls, goal: str) -> str:
+        if not goal.strip():
+            raise ValueError("the goal is empty: say what the program should do")
+        return goal.strip()
+
+    @property
+    def directory(self) -> Path:
+        """The project folder: as given, else named after the project or the goal."""
+        if self.project_dir is not None:
+            return Path(self.project_dir).expanduser()
+        return Path(slug(self.name or self.goal))
+
+    @classmethod
+    def build(cls, **values: Any) -> RunConfig:
+        """Validate, turning pydantic's report into one clear line."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(map(str, err["loc"]))
+            if err["type"] == "extra_forbidden":
+                allowed = ", ".join(sorted({*cls.model_fields, *SEED_KEYS} - {"name"}))
+                raise AutocoderError(f"unknown option {field!r}; known options: {allowed}") from None
+            if err["type"] == "missing":
+                raise AutocoderError(f"missing {field!r}: say what the program should do") from None
+            raise AutocoderError(f"bad {field}: {err['msg'].removeprefix('Value error, ')}") from None
+
+    @classmethod
+    def from_seed(cls, data: dict[str, Any]) -> RunConfig:
+        """The seed's dict (project_name, goal, project_dir, log_level, step, model, api_key...)."""
+        if not isinstance(data, dict):
+            raise AutocoderError("autocoder() takes a dict with at least a 'goal'")
+        return cls.build(**{SEED_KEYS.get(k, k): v for k, v in data.items()})
+
+
+def slug(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())[:5]
+    return "_".join(words) or "project"
+
+
+def check_project_dir(path: Path) -> None:
+    """Refuse a project folder we could not use, before anything is written."""
+    if path.exists() and not path.is_dir():
+        raise AutocoderError(f"project dir {path} is a file: choose a folder")
+    probe = path if path.exists() else next((p for p in path.absolute().parents if p.exists()), None)
+    if probe is None or not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise AutocoderError(f"project dir {path} is not writable: choose another folder")

@@ -1,0 +1,31 @@
+"""Control flow of a run: each exception says why the loop stops and carries what the result needs."""
+
+
+class AutocoderError(Exception):
+    """Bad input from the user: one clear line, exit code 2, nothing written."""
+
+
+class StopRun(Exception):
+    """Ends the loop; `status` becomes the run's status and the message its reason."""
+
+    status = "error"
+
+
+class Done(StopRun):
+    status = "done"
+
+
+class LimitsExceeded(StopRun):
+    status = "max_steps"
+
+
+class TooManyMalformed(StopRun):
+    status = "malformed"
+
+
+class Interrupted(StopRun):
+    status = "stopped"
+
+
+class ModelFailed(StopRun):
+    status = "error"

@@ -1,0 +1,85 @@
+"""Observe the project: compile, validate and lint every Python file, run its tests and main.py."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from . import sandbox
+from .state import FileReport, Observation
+from .workspace import Workspace, lint
+
+ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
+TEST_TIMEOUT = 30.0
+MAIN_TIMEOUT = 10.0
+_TODO = re.compile(r"#\s*(TODO|FIXME)\b|\bTODO\b", re.IGNORECASE)
+
+
+def is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith("_test.py") or name.startswith("test_")
+
+
+def validate(path: str, code: str) -> str:
+    """The seed's checks: compiles, not empty, no TODO or `...` placeholder, code inside functions."""
+    if not code.strip():
+        return "the file is empty"
+    try:
+        tree = ast.parse(code, filename=path)
+        compile(tree, path, "exec")
+    except SyntaxError as exc:
+        return f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    problems = []
+    if _TODO.search(code):
+        problems.append("contains a TODO: write the real code")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis:
+            problems.append(f"line {node.lineno}: `...` placeholder: write the real code")
+        elif isinstance(node, ast.Pass) and not is_test_file(path):
+            problems.append(f"line {node.lineno}: `pass` placeholder: write the real code")
+    for node in tree.body:
+        if not _allowed_top_level(node):
+            problems.append(f"line {node.lineno}: code must live in functions (move it into main())")
+    if path == "main.py":
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if "main" not in names:
+            problems.append("main.py needs a main() function")
+        if not any(_is_main_guard(n) for n in tree.body):
+            problems.append('main.py must call main() under `if __name__ == "__main__":`')
+    return "\n".join(dict.fromkeys(problems))
+
+
+def _allowed_top_level(node: ast.stmt) -> bool:
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+               ast.Assign, ast.AnnAssign)  # fmt: skip
+    if isinstance(node, allowed):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
+        return True
+    return _is_main_guard(node)
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test)
+
+
+def observe(ws: Workspace) -> Observation:
+    """Take stock of the project; runs its code only through the sandbox."""
+    files = ws.files()
+    py = [f for f in files if f.endswith(".py")]
+    problems = lint(ws.root, py)
+    reports = []
+    for path in py:
+        code = ws.read(path)
+        error = validate(path, code)
+        if not error and path in problems:
+            error = "\n".join(problems[path])
+        reports.append(FileReport(path, code, sandbox.cap(error, ERROR_LIMIT)))
+    tests = [f for f in py if is_test_file(f)]
+    test_result = None
+    if tests:
+        args = ["-m", "pytest", "-q", "-x", "--no-header", "-p", "no:cacheprovider", "-c", "/dev/null",
+                "--rootdir", ".", "--tb=short", *tests]  # fmt: skip
+        test_result = sandbox.python(args, ws.root, TEST_TIMEOUT)
+    main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT) if "main.py" in files else None
+    return Observation(tuple(files), tuple(reports), test_result, main)

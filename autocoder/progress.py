@@ -1,0 +1,54 @@
+"""Terminal front end of a run: one line per step on stderr, a spinner while the model thinks."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from .state import Decision, Step
+
+
+class ConsoleHooks:
+    """Progress for people; prompts and raw replies too at debug level."""
+
+    def __init__(self, debug: bool = False, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.debug = debug
+        self._status = None
+
+    def on_decide(self, index: int, phase: str) -> None:
+        self._status = self.console.status(f"step {index} · {phase} · the model is thinking…")
+        self._status.start()
+
+    def on_prompt(self, index: int, msgs: list[dict[str, str]], decision: Decision) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if self.debug:
+            for m in msgs:
+                self.console.rule(f"step {index} · {m['role']}")
+                self.console.print(escape(m["content"]), highlight=False)
+            self.console.rule(f"step {index} · reply")
+            self.console.print(escape(decision.raw), highlight=False)
+
+    def on_step(self, step: Step) -> None:
+        d = step.decision
+        what = d.action or "malformed reply"
+        if d.args.get("path"):
+            what += f" {d.args['path']}"
+        mark = "[green]ok[/]" if step.result.ok else f"[red]{escape(step.result.message.splitlines()[0][:120])}[/]"
+        tokens = d.usage.prompt_tokens + d.usage.completion_tokens
+        self.console.print(
+            f"step {step.index:>2} [dim]{step.phase:<9}[/] {escape(what)} -> {mark} "
+            f"[dim]({step.seconds:.1f} s, {tokens} tokens)[/]",
+            highlight=False,
+        )
+
+
+def ask_to_continue(index: int) -> bool:
+    """Step mode: wait for Enter before each step; q quits."""
+    try:
+        answer = input(f"step {index}: Enter to run it, q to quit: ")
+    except EOFError:
+        return False
+    return answer.strip().lower() not in {"q", "quit", "n", "no"}

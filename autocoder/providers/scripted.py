@@ -1,0 +1,58 @@
+"""Providers without a model: a scripted queue of replies (tests) and a trajectory replay (debugging)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+
+from ..actions import Action
+from ..exceptions import AutocoderError, Interrupted
+from ..state import Decision
+from ..textformat import FormatError, parse
+from .base import Message, Settings
+
+
+def decision_from_text(text: str, actions: list[type[Action]]) -> Decision:
+    """Parse a text-format reply into a Decision; a bad reply becomes a Decision with `error`."""
+    try:
+        thought, name, args = parse(text, actions)
+    except FormatError as exc:
+        return Decision(raw=text, error=str(exc))
+    return Decision(thought=thought, action=name, args=args, raw=text)
+
+
+class ScriptedProvider:
+    """Replies from a fixed queue: text in the action format, or ready Decisions."""
+
+    name = "scripted"
+
+    def __init__(self, replies: list[str | Decision]) -> None:
+        self.replies = deque(replies)
+        self.calls: list[list[Message]] = []
+
+    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+        self.calls.append(messages)
+        if not self.replies:
+            raise Interrupted("the script has no more replies")
+        reply = self.replies.popleft()
+        return decision_from_text(reply, actions) if isinstance(reply, str) else reply
+
+
+class ReplayProvider(ScriptedProvider):
+    """Re-executes the decisions recorded in a trajectory file, without any model."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise AutocoderError(f"replay file not found: {path}")
+        decisions = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise AutocoderError(f"{path}:{n} is not a trajectory line (JSON expected)") from None
+            if record.get("type") == "step":
+                decisions.append(Decision.from_json(record["decision"]))
+        super().__init__(decisions)
+        self.name = f"replay:{path}"

@@ -1,0 +1,157 @@
+"""Typed state of a run: what was observed, decided, done and recorded. Nothing is stored twice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
+Phase = Literal["create", "fix_main", "fix_file", "fix_tests", "judge"]
+
+
+@dataclass(frozen=True)
+class ProcResult:
+    """Outcome of one sandboxed command."""
+
+    returncode: int
+    output: str
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One Python file of the project and what the checks said about it."""
+
+    path: str
+    content: str
+    error: str = ""  # compile, validation or lint problem; empty when the file is clean
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything the agent knows about the project at the start of a step."""
+
+    files: tuple[str, ...]  # every file of the project, relative paths
+    python: tuple[FileReport, ...]
+    tests: ProcResult | None  # None when there is nothing to test yet
+    main: ProcResult | None  # None when main.py does not exist
+
+    @property
+    def empty(self) -> bool:
+        return not self.python
+
+    @property
+    def green(self) -> bool:
+        """All files clean, tests pass and main.py exits 0."""
+        return (
+            bool(self.python)
+            and all(f.ok for f in self.python)
+            and self.tests is not None
+            and self.tests.ok
+            and self.main is not None
+            and self.main.ok
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Small JSON-able view for trajectories and progress lines."""
+        return {
+            "files": list(self.files),
+            "file_errors": {f.path: f.error for f in self.python if f.error},
+            "tests_ok": None if self.tests is None else self.tests.ok,
+            "main_ok": None if self.main is None else self.main.ok,
+        }
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A model's reply: the chosen action and its arguments, or why the reply could not be used."""
+
+    thought: str = ""
+    action: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+    error: str = ""  # set when the reply was malformed (unparseable, cut off, unknown action)
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        usage = Usage(**data.get("usage", {}))
+        keys = ("thought", "action", "args", "raw", "error", "seconds")
+        return cls(**{k: data[k] for k in keys if k in data}, usage=usage)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    message: str
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One observe -> decide -> act turn, as written to the trajectory."""
+
+    index: int
+    phase: Phase
+    observation: dict[str, Any]
+    decision: Decision
+    result: ActionResult
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "step",
+            "step": self.index,
+            "phase": self.phase,
+            "observation": self.observation,
+            "decision": self.decision.to_json(),
+            "result": asdict(self.result),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run ended with; `--json` prints exactly this."""
+
+    status: Status
+    reason: str
+    steps: int
+    model_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_s: float
+    model_s: float
+    model: str
+    project_dir: str
+    trajectory: str
+    malformed_actions: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["wall_s"] = round(self.wall_s, 3)
+        data["model_s"] = round(self.model_s, 3)
+        return data

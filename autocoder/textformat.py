@@ -1,0 +1,134 @@
+"""The text action format: constrained by a grammar, yet the code is written as code.
+
+A small model writes far worse code inside a JSON string than in a fenced block, so local models
+answer in this shape, and a GBNF grammar derived from the action declarations makes it always parse:
+
+    Thought: one line of reasoning
+    Action: write_file
+    path: main.py
+    content:
+    ```python
+    def main():
+        print("hi")
+    ```
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, get_args
+
+from pydantic import ValidationError
+
+from .actions import Action, is_block
+
+FENCE = "```"
+THOUGHT_MAX = 300
+_VALUE_RULES = {
+    "int": "[1-9] [0-9]{0,5}",
+    "path": "[A-Za-z0-9_] [A-Za-z0-9_./-]{0,120}",
+    "text": "[^\\n]{1,300}",
+}
+_CODE_RULE = 'code ::= ( [^`] | "`" [^`] | "``" [^`] )*'
+
+
+class FormatError(ValueError):
+    """A reply that does not follow the action format; the message goes back to the model."""
+
+
+def _kind(action: type[Action], name: str) -> str:
+    if is_block(action, name):
+        return "block"
+    annotation = action.model_fields[name].annotation
+    if annotation is int or int in get_args(annotation):
+        return "int"
+    return "path" if name == "path" else "text"
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def grammar(actions: list[type[Action]]) -> str:
+    """GBNF grammar accepting exactly one action reply among `actions`."""
+    rules = ['root ::= "Thought: " thought "\\nAction: " ( ' + " | ".join(f"act-{i}" for i in range(len(actions))) + " )"]
+    rules.append(f"thought ::= [^\\n]{{1,{THOUGHT_MAX}}}")
+    for i, action in enumerate(actions):
+        parts = [_gbnf_literal(action.name + "\n")]
+        for name in action.model_fields:
+            kind = _kind(action, name)
+            if kind == "block":
+                parts.append(_gbnf_literal(f"{name}:\n{FENCE}python\n") + " code " + _gbnf_literal(f"\n{FENCE}\n"))
+            else:
+                parts.append(_gbnf_literal(f"{name}: ") + f" v-{kind} " + _gbnf_literal("\n"))
+        rules.append(f"act-{i} ::= " + " ".join(parts))
+    rules += [f"v-{k} ::= {v}" for k, v in _VALUE_RULES.items()]
+    rules.append(_CODE_RULE)
+    return "\n".join(rules) + "\n"
+
+
+def example(action: type[Action]) -> str:
+    """How a reply calling `action` looks, for the prompt."""
+    lines = ["Thought: <why>", f"Action: {action.name}"]
+    for name in action.model_fields:
+        kind = _kind(action, name)
+        if kind == "block":
+            lines += [f"{name}:", f"{FENCE}python", f"<{name}>", FENCE]
+        else:
+            lines.append(f"{name}: <{name}>")
+    return "\n".join(lines)
+
+
+_FENCE_OPEN = re.compile(r"^\s*```[\w+-]*\s*$")
+
+
+def parse(text: str, actions: list[type[Action]]) -> tuple[str, str, dict[str, Any]]:
+    """(thought, action name, validated arguments) from a reply, or FormatError saying what is wrong."""
+    lines = text.strip("\n").splitlines()
+    i = 0
+    thought = ""
+    if i < len(lines) and lines[i].lower().startswith("thought:"):
+        thought = lines[i].split(":", 1)[1].strip()
+        i += 1
+    while i < len(lines) and not lines[i].lower().startswith("action:"):
+        i += 1
+    if i == len(lines):
+        raise FormatError("no `Action:` line; answer with `Action: <name>` followed by its fields")
+    name = lines[i].split(":", 1)[1].strip()
+    by_name = {a.name: a for a in actions}
+    if name not in by_name:
+        raise FormatError(f"unknown action {name!r}; choose one of: {', '.join(by_name)}")
+    action = by_name[name]
+    i += 1
+    args: dict[str, Any] = {}
+    for field in action.model_fields:
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        if i == len(lines):
+            raise FormatError(f"{name}: missing field `{field}`")
+        if is_block(action, field):
+            if lines[i].strip() == f"{field}:":
+                i += 1
+            if i == len(lines) or not _FENCE_OPEN.match(lines[i]):
+                raise FormatError(f"{name}: `{field}` must be a ```python fenced block")
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == FENCE), None)
+            if end is None:
+                raise FormatError(f"{name}: the `{field}` block is not closed with ```")
+            args[field] = "\n".join(lines[i + 1 : end]) + "\n"
+            i = end + 1
+        else:
+            key, sep, value = lines[i].partition(":")
+            if not sep or key.strip() != field:
+                raise FormatError(f"{name}: expected `{field}: <value>`, got {lines[i][:80]!r}")
+            args[field] = value.strip()
+            i += 1
+    return thought, name, validate_args(action, args)
+
+
+def validate_args(action: type[Action], args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments checked against the declaration; FormatError lists every problem."""
+    try:
+        return action.model_validate(args).model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        raise FormatError(f"{action.name}: {problems}") from None

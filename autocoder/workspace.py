@@ -1,0 +1,210 @@
+"""The project folder: every file read, write, snapshot and undo goes through here, confined to it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+STATE_DIR = ".autocoder"
+PROTECTED = frozenset({"main.py", "main_test.py"})  # never deleted by the model
+SKIP_DIRS = frozenset({STATE_DIR, ".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"})
+MAX_SNAPSHOT_FILE = 5 * 1024 * 1024
+
+
+class PathRefused(ValueError):
+    """A path that would leave the project or touch what the model may not write."""
+
+
+class Workspace:
+    """A project directory; all paths given to it are relative to its root."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.state_dir = self.root / STATE_DIR
+
+    # ---- paths -------------------------------------------------------------------------------
+    def resolve(self, rel: str) -> Path:
+        """Real path of `rel` inside the project, or PathRefused."""
+        if not rel or "\x00" in rel:
+            raise PathRefused(f"invalid path {rel!r}")
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            raise PathRefused(f"path {rel!r} is outside the project; use a relative path like main.py")
+        if p.parts[0] in (STATE_DIR, ".git"):
+            raise PathRefused(f"path {rel!r} is reserved")
+        full = self.root / p
+        if full.is_symlink():  # also catches dangling links, which resolve() would follow silently
+            raise PathRefused(f"path {rel!r} is a symbolic link")
+        real = full.resolve()
+        if real != self.root and self.root not in real.parents:
+            raise PathRefused(f"path {rel!r} leads outside the project")
+        return real
+
+    def exists(self, rel: str) -> bool:
+        return self.resolve(rel).is_file()
+
+    def files(self) -> list[str]:
+        """Every regular file of the project, sorted, skipping tool and cache folders."""
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            for name in filenames:
+                full = Path(dirpath) / name
+                if full.is_file() and not full.is_symlink():
+                    out.append(full.relative_to(self.root).as_posix())
+        return sorted(out)
+
+    # ---- reading and writing -----------------------------------------------------------------
+    def read(self, rel: str) -> str:
+        path = self.resolve(rel)
+        if not path.is_file():
+            raise FileNotFoundError(f"{rel} does not exist")
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    def write(self, rel: str, text: str, fmt: bool = True) -> None:
+        """Atomically write `text` (formatted when it is Python) to `rel`."""
+        path = self.resolve(rel)
+        if fmt and rel.endswith(".py"):
+            text = format_code(text)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode("utf-8"))
+
+    def delete(self, rel: str) -> None:
+        path = self.resolve(rel)
+        if not path.is_file():
+            raise FileNotFoundError(f"{rel} does not exist")
+        path.unlink()
+
+    # ---- snapshots ---------------------------------------------------------------------------
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.state_dir / "snapshots"
+
+    def _contents(self) -> dict[str, bytes]:
+        out = {}
+        for rel in self.files():
+            path = self.root / rel
+            if path.stat().st_size <= MAX_SNAPSHOT_FILE:
+                out[rel] = path.read_bytes()
+        return out
+
+    def snapshots(self) -> list[Path]:
+        return sorted(self.snapshot_dir.glob("*.zip")) if self.snapshot_dir.is_dir() else []
+
+    def snapshot(self) -> Path | None:
+        """Zip the project's files unless they equal the newest snapshot; return the new zip."""
+        contents = self._contents()
+        digest = _digest(contents)
+        existing = self.snapshots()
+        if existing and _snapshot_digest(existing[-1]) == digest:
+            return None
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        number = int(existing[-1].stem) + 1 if existing else 1
+        target = self.snapshot_dir / f"{number:04d}.zip"
+        tmp = target.with_suffix(".tmp")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.comment = json.dumps({"digest": digest}).encode()
+            for rel, data in contents.items():
+                zf.writestr(rel, data)
+        os.replace(tmp, target)
+        return target
+
+    def undo(self) -> Path:
+        """Restore the newest snapshot that differs from the project now; drop it once used."""
+        current = _digest(self._contents())
+        for snap in reversed(self.snapshots()):
+            if _snapshot_digest(snap) == current:
+                snap.unlink()  # identical to now: restoring it would change nothing
+                continue
+            with zipfile.ZipFile(snap) as zf:
+                saved = {name: zf.read(name) for name in zf.namelist()}
+            for rel in self._contents():
+                if rel not in saved:
+                    (self.root / rel).unlink()
+            for rel, data in saved.items():
+                target = self.root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(target, data)
+            snap.unlink()
+            return snap
+        raise FileNotFoundError(f"no snapshot to restore in {self.snapshot_dir}")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file, fsync and rename: a crash leaves the old file intact."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _digest(contents: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for rel in sorted(contents):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(contents[rel]).digest())
+    return h.hexdigest()
+
+
+def _snapshot_digest(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.comment or b"{}").get("digest", "")
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return ""
+
+
+def _ruff(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
+    from ruff.__main__ import find_ruff_bin  # the binary that ships in the ruff wheel
+
+    return subprocess.run(
+        [find_ruff_bin(), *args], input=stdin, capture_output=True, text=True, timeout=30
+    )
+
+
+def format_code(code: str) -> str:
+    """Format code and sort its imports with ruff; code that does not parse is returned as is."""
+    try:
+        fixed = _ruff(["check", "--isolated", "--select", "I", "--fix", "--exit-zero", "--quiet", "-"], code)
+        if fixed.returncode == 0 and fixed.stdout:
+            code = fixed.stdout
+        formatted = _ruff(["format", "--isolated", "--quiet", "-"], code)
+        return formatted.stdout if formatted.returncode == 0 else code
+    except (OSError, subprocess.SubprocessError):
+        return code
+
+
+def lint(root: Path, paths: list[str]) -> dict[str, list[str]]:
+    """Pyflakes-class problems (undefined names, redefinitions...) per file, via ruff."""
+    if not paths:
+        return {}
+    from ruff.__main__ import find_ruff_bin
+
+    proc = subprocess.run(
+        [find_ruff_bin(), "check", "--isolated", "--select", "F", "--ignore", "F401,F841,F811",
+         "--output-format", "json", "--exit-zero", "--no-cache", *paths],
+        cwd=root, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    out: dict[str, list[str]] = {}
+    for item in json.loads(proc.stdout or "[]"):
+        rel = Path(item["filename"]).resolve().relative_to(root).as_posix()
+        row = item.get("location", {}).get("row", 0)
+        out.setdefault(rel, []).append(f"line {row}: {item['message']}")
+    return out

@@ -1,0 +1,196 @@
+"""The loop's logic, driven by scripted replies: every branch, including malformed ones."""
+
+import json
+
+import pytest
+
+from autocoder.agent import Agent
+from autocoder.exceptions import Interrupted
+from autocoder.providers import ReplayProvider, ScriptedProvider
+from autocoder.state import Decision
+from autocoder.workspace import Workspace
+
+from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
+
+GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
+
+
+def run(tmp_path, replies, **kw):
+    ws = Workspace(tmp_path)
+    provider = ScriptedProvider(replies)
+    result = Agent(provider, ws, GOAL, **kw).run()
+    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    return result, provider, lines
+
+
+def test_create_then_finish_is_done(tmp_path):
+    result, provider, lines = run(tmp_path, [CREATE, FINISH])
+    assert result.status == "done" and result.steps == 2 and result.model_calls == 2
+    assert (tmp_path / "main.py").read_text() == GOOD_MAIN
+    assert [x["type"] for x in lines] == ["run", "step", "step", "result"]
+    assert [x["phase"] for x in lines[1:3]] == ["create", "judge"]
+    assert lines[2]["observation"]["tests_ok"] is True and lines[2]["observation"]["main_ok"] is True
+    assert lines[-1]["status"] == "done"
+    # the goal is in the stable system message; the empty project asks only for create_project
+    first = provider.calls[0]
+    assert GOAL in first[0]["content"] and "Action: create_project" in first[1]["content"]
+    assert "Action: write_file" not in first[1]["content"]
+
+
+def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
+    broken_main = GOOD_MAIN.replace("print(fib(10))", "print(fib(10)")
+    bad_test = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[1]")
+    script = [
+        reply("create_project", main=broken_main, test=bad_test),
+        reply("write_file", path="main.py", content=GOOD_MAIN),
+        reply("write_file", path="main_test.py", content=GOOD_TEST),
+        FINISH,
+    ]
+    # a file that fails validation but runs: after main is fixed, a helper with a TODO comes next
+    result, provider, lines = run(tmp_path, script)
+    assert [x["phase"] for x in lines if x["type"] == "step"] == ["create", "fix_main", "fix_tests", "judge"]
+    assert result.status == "done"
+    assert "SyntaxError" in provider.calls[1][1]["content"]
+    assert "FAILED" in provider.calls[2][1]["content"]
+
+
+def test_invalid_file_is_fixed_before_tests(tmp_path):
+    script = [
+        CREATE,
+        reply("create_file", path="util.py", content="def helper():\n    return 1  # TODO\n", test="from util import helper\n\n\ndef test_helper():\n    assert helper() == 1\n"),
+        reply("write_file", path="util.py", content="def helper():\n    return 1\n"),
+        FINISH,
+    ]
+    result, _, lines = run(tmp_path, script)
+    assert [x["phase"] for x in lines if x["type"] == "step"] == ["create", "judge", "fix_file", "judge"]
+    assert (tmp_path / "util_test.py").exists() and result.status == "done"
+
+
+def test_three_malformed_replies_in_a_row_end_the_run(tmp_path):
+    result, _, lines = run(tmp_path, ["no action here", "Action: nope", reply("finish", reason="x")])
+    assert result.status == "malformed" and result.steps == 3 and result.malformed_actions == 3
+    assert not (tmp_path / "main.py").exists()  # nothing malformed was ever applied
+    assert all(not x["result"]["ok"] for x in lines if x["type"] == "step")
+
+
+def test_malformed_count_resets_after_a_good_reply(tmp_path):
+    result, provider, _ = run(tmp_path, ["junk", "junk", CREATE, "junk", "junk", FINISH])
+    assert result.status == "done" and result.malformed_actions == 4
+    assert "ERROR: no `Action:` line" in provider.calls[1][1]["content"]  # the error went back
+
+
+def test_finish_is_refused_until_everything_passes(tmp_path):
+    failing = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
+    script = [reply("create_project", main=GOOD_MAIN, test=failing), reply("finish", reason="looks done")]
+    result, _, lines = run(tmp_path, script, max_steps=2)
+    assert result.status == "max_steps"
+    assert lines[2]["phase"] == "fix_tests" and not lines[2]["result"]["ok"]
+    assert "unknown action 'finish'; choose one of: write_file" in lines[2]["result"]["message"]
+
+
+def test_bad_arguments_never_touch_the_disk(tmp_path):
+    script = [
+        CREATE,
+        reply("write_file", path="../escape.py", content="x = 1\n"),
+        reply("delete_file", path="main.py"),
+        reply("search_replace", path="main.py", search="not in the file\n", replace="y\n"),
+        FINISH,
+    ]
+    result, _, lines = run(tmp_path, script)
+    steps = [x for x in lines if x["type"] == "step"]
+    assert "outside the project" in steps[1]["result"]["message"]
+    assert "cannot be deleted" in steps[2]["result"]["message"]
+    assert "not found" in steps[3]["result"]["message"]
+    assert not (tmp_path.parent / "escape.py").exists() and (tmp_path / "main.py").read_text() == GOOD_MAIN
+    assert result.status == "done"
+
+
+def test_edits_by_line_and_by_search(tmp_path):
+    script = [
+        CREATE,
+        reply("search_replace", path="main.py", search="print(fib(10))\n", replace="print(fib(12))\n"),
+        reply("insert_lines", path="main.py", line="1", content='"""Fibonacci."""\n'),
+        reply("remove_lines", path="main.py", start="1", end="1"),
+        FINISH,
+    ]
+    result, _, _ = run(tmp_path, script)
+    assert result.status == "done"
+    assert "print(fib(12))" in (tmp_path / "main.py").read_text()
+    assert not (tmp_path / "main.py").read_text().startswith('"""')
+
+
+def test_max_steps_and_snapshots_of_each_change(tmp_path):
+    (tmp_path / "notes.txt").write_text("the user's file\n")
+    result, _, _ = run(tmp_path, [CREATE, reply("write_file", path="notes.txt", content="overwritten\nby model\n")], max_steps=2)
+    assert result.status == "max_steps"
+    ws = Workspace(tmp_path)
+    assert len(ws.snapshots()) == 2  # before step 1 (user's file alone) and before step 2
+    assert (tmp_path / "notes.txt").read_text() == "overwritten\nby model\n"
+    ws.undo()  # back to before step 2: the user's file as it was, the project as created
+    assert (tmp_path / "notes.txt").read_text() == "the user's file\n"
+    assert (tmp_path / "main.py").read_text() == GOOD_MAIN
+    ws.undo()  # back to before step 1: only the user's file
+    assert ws.files() == ["notes.txt"]
+
+
+def test_step_mode_quit_and_ctrl_c_stop_cleanly(tmp_path):
+    answers = iter([True, False])
+    result, _, _ = run(tmp_path, [CREATE, FINISH], confirm=lambda i: next(answers))
+    assert result.status == "stopped" and result.steps == 1 and "step mode" in result.reason
+
+    class CtrlC(ScriptedProvider):
+        def complete(self, *a):
+            raise KeyboardInterrupt
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "main.py").write_text(GOOD_MAIN)
+    res = Agent(CtrlC([]), Workspace(other), GOAL).run()
+    assert res.status == "stopped" and (other / "main.py").read_text() == GOOD_MAIN
+
+
+def test_wall_clock_limit(tmp_path):
+    result, _, _ = run(tmp_path, [CREATE, FINISH], time_limit_s=1e-9)
+    assert result.status == "stopped" and "wall-clock" in result.reason and result.steps == 0
+
+
+def test_a_provider_crash_is_an_error_status(tmp_path):
+    class Broken(ScriptedProvider):
+        def complete(self, *a):
+            raise ConnectionError("server went away")
+
+    result = Agent(Broken([]), Workspace(tmp_path), GOAL).run()
+    assert result.status == "error" and "server went away" in result.reason
+
+
+def test_decisions_carry_usage_into_the_totals(tmp_path):
+    from autocoder.state import Usage
+    from autocoder.textformat import parse
+    from autocoder.actions import CreateProject
+
+    _, name, args = parse(CREATE, [CreateProject])
+    d = Decision(thought="t", action=name, args=args, usage=Usage(100, 20), seconds=0.5)
+    result, _, _ = run(tmp_path, [d], max_steps=1)
+    assert (result.prompt_tokens, result.completion_tokens, result.model_s) == (100, 20, 0.5)
+
+
+def test_replay_re_executes_a_trajectory(tmp_path):
+    first = tmp_path / "first"
+    first.mkdir()
+    result, _, _ = run(first, [CREATE, reply("write_file", path="main.py", content=GOOD_MAIN.replace("10", "12")), FINISH])
+    second = tmp_path / "second"
+    second.mkdir()
+    again = Agent(ReplayProvider(result.trajectory), Workspace(second), GOAL).run()
+    assert (again.status, again.steps) == ("done", 3)
+    assert (second / "main.py").read_text() == (first / "main.py").read_text()
+
+
+def test_replay_that_runs_out_stops(tmp_path):
+    (tmp_path / "a").mkdir()
+    result, _, _ = run(tmp_path / "a", [CREATE], max_steps=1)
+    other = tmp_path / "b"
+    other.mkdir()
+    again = Agent(ReplayProvider(result.trajectory), Workspace(other), GOAL).run()
+    assert again.status == "stopped" and "no more replies" in again.reason
+    with pytest.raises(Interrupted):
+        ScriptedProvider([]).complete([], [], None)

@@ -1,0 +1,107 @@
+"""The command line and the Python API, as a user drives them."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from autocoder import autocoder
+from autocoder.agent import Agent
+from autocoder.cli import app
+from autocoder.exceptions import AutocoderError
+from autocoder.providers import ScriptedProvider
+from autocoder.workspace import Workspace
+
+from .conftest import CREATE, FINISH, GOOD_MAIN
+
+GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
+runner = CliRunner()
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    """A trajectory of a finished run, to replay without a model."""
+    src = tmp_path / "recorded"
+    src.mkdir()
+    return Agent(ScriptedProvider([CREATE, FINISH]), Workspace(src), GOAL).run().trajectory
+
+
+def test_run_with_replay_prints_one_json_line_and_exits_0(tmp_path, recorded):
+    out = tmp_path / "fib"
+    res = runner.invoke(app, ["run", GOAL, "--project-dir", str(out), "--model", f"replay:{recorded}", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    assert data["status"] == "done" and data["steps"] == 2 and data["model_calls"] == 2
+    assert set(data) >= {"prompt_tokens", "completion_tokens", "wall_s", "model_s", "model", "project_dir", "trajectory"}
+    assert (out / "main.py").read_text() == GOOD_MAIN
+
+
+def test_run_not_done_exits_1(tmp_path, recorded):
+    res = runner.invoke(app, ["run", GOAL, "-d", str(tmp_path / "p"), "-m", f"replay:{recorded}", "--max-steps", "1", "--json"])
+    assert res.exit_code == 1
+    assert json.loads(res.stdout.strip().splitlines()[-1])["status"] == "max_steps"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["   "], "goal is empty"),
+        ([GOAL, "--model", "no-such-model"], "unknown model"),
+        ([GOAL, "--model", "missing.gguf"], "GGUF file not found"),
+        ([GOAL, "--model", "replay:missing.jsonl"], "replay file not found"),
+        ([GOAL, "--log-level", "loud"], "bad log_level"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
+    target = tmp_path / "never"
+    res = runner.invoke(app, ["run", *args, "--project-dir", str(target)])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not target.exists()
+
+
+def test_project_dir_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("mine")
+    res = runner.invoke(app, ["run", GOAL, "--project-dir", str(f)])
+    assert res.exit_code == 2 and "is a file" in res.output and f.read_text() == "mine"
+
+
+def test_undo_command(tmp_path, recorded):
+    out = tmp_path / "fib"
+    runner.invoke(app, ["run", GOAL, "-d", str(out), "-m", f"replay:{recorded}", "--log-level", "quiet"])
+    res = runner.invoke(app, ["undo", "--project-dir", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not (out / "main.py").exists()
+    res = runner.invoke(app, ["undo", "--project-dir", str(out)])
+    assert res.exit_code == 2 and "nothing to undo" in res.output
+
+
+def test_start_menu_saves_runs_and_forgets_projects(tmp_path, recorded, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.chdir(tmp_path)
+    keys = "\n".join(["options", f"replay:{recorded}", "5", "n", "quiet", "new", GOAL, "fib", "fibdir", "y", "quit"]) + "\n"
+    res = runner.invoke(app, ["start"], input=keys)
+    assert res.exit_code == 0, res.output
+    assert "done" in res.output
+    assert (tmp_path / "fibdir" / "main.py").read_text() == GOOD_MAIN
+    store = json.loads((tmp_path / "cfg" / "autocoder" / "projects.json").read_text())
+    assert store["projects"] == [{"name": "fib", "goal": GOAL, "project_dir": "fibdir"}]
+    res = runner.invoke(app, ["start"], input="delete\n1\ny\nquit\n")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "cfg" / "autocoder" / "projects.json").read_text())["projects"] == []
+    assert (tmp_path / "fibdir" / "main.py").exists()  # forgetting a project keeps its folder
+
+
+def test_python_api_takes_the_seed_dict(tmp_path, recorded):
+    result = autocoder({"project_name": "fib", "goal": GOAL, "project_dir": str(tmp_path / "fib"),
+                        "log_level": "quiet", "step": False, "model": f"replay:{recorded}", "api_key": "sk-test-123"})
+    assert result.status == "done"
+    assert "sk-test-123" not in open(result.trajectory).read()
+
+
+@pytest.mark.parametrize("data, message", [({"goal": "x", "colour": "red"}, "unknown option 'colour'"), ({"project_name": "x"}, "missing 'goal'")])
+def test_python_api_rejects_bad_dicts(data, message):
+    with pytest.raises(AutocoderError, match=message):
+        autocoder(data)

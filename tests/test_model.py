@@ -1,0 +1,63 @@
+"""The real embedded model (SmolLM2-135M, in process): replies parse, a short run is coherent."""
+
+import json
+
+import pytest
+
+from autocoder.actions import ACTIONS, CreateProject
+from autocoder.agent import Agent
+from autocoder.observe import observe
+from autocoder.prompt import messages, plan
+from autocoder.providers import Settings, resolve
+from autocoder.workspace import Workspace
+
+pytestmark = pytest.mark.model
+GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return resolve("smollm2")
+
+
+def test_every_action_grammar_compiles_in_llama_cpp():
+    from llama_cpp import LlamaGrammar
+
+    from autocoder.textformat import grammar
+
+    assert LlamaGrammar.from_string(grammar(ACTIONS), verbose=False) is not None
+
+
+def test_constrained_reply_parses_and_code_arrives_as_code(model, tmp_path):
+    ws = Workspace(tmp_path)
+    obs = observe(ws)
+    todo = plan(obs)
+    assert todo.actions == [CreateProject]
+    d = model.complete(messages(GOAL, obs, todo, []), todo.actions, Settings(max_tokens=600))
+    assert d.usage.prompt_tokens > 100 and d.usage.completion_tokens > 0 and d.seconds > 0
+    if d.error:  # the only way a constrained reply can fail: cut by the token cap
+        assert "cut at 600 tokens" in d.error
+    else:
+        assert d.action == "create_project"
+        assert d.raw.startswith("Thought: ") and "```python\n" in d.raw
+        assert "&gt;" not in d.raw and "&#34;" not in d.raw
+        assert set(d.args) == {"main", "test"}
+
+
+def test_a_short_real_run_is_coherent(model, tmp_path):
+    result = Agent(model, Workspace(tmp_path), GOAL, max_steps=3, settings=Settings(max_tokens=500)).run()
+    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    steps = [x for x in lines if x["type"] == "step"]
+    assert lines[0]["type"] == "run" and lines[-1]["type"] == "result"
+    assert result.status in {"done", "max_steps", "malformed"}
+    assert len(steps) == result.steps == result.model_calls and 1 <= result.steps <= 3
+    assert steps[0]["phase"] == "create"
+    assert result.prompt_tokens == sum(s["decision"]["usage"]["prompt_tokens"] for s in steps) > 0
+    assert 0 < result.model_s <= result.wall_s
+    for s in steps:
+        assert s["decision"]["raw"]
+        assert s["result"]["ok"] or s["result"]["message"]
+    if steps[0]["result"]["ok"]:
+        assert (tmp_path / "main.py").exists() and (tmp_path / "main_test.py").exists()
+    if result.status == "done":
+        assert observe(Workspace(tmp_path)).green

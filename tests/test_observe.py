@@ -1,0 +1,61 @@
+import pytest
+
+from autocoder.observe import observe, validate
+from autocoder.workspace import Workspace
+
+from .conftest import GOOD_MAIN, GOOD_TEST
+
+
+@pytest.mark.parametrize(
+    "code, problem",
+    [
+        ("", "empty"),
+        ("def main():\n    pass  # TODO\n", "TODO"),
+        ("def f():\n    ...\n", "placeholder"),
+        ("print('hi')\n", "code must live in functions"),
+        ("def f(:\n", "SyntaxError"),
+    ],
+)
+def test_validation_catches_the_seed_problems(code, problem):
+    assert problem in validate("util.py", code)
+
+
+def test_main_needs_main_function_and_guard():
+    assert "main() function" in validate("main.py", "def go():\n    return 1\n")
+    assert "__main__" in validate("main.py", "def main():\n    return 1\n")
+    assert validate("main.py", GOOD_MAIN) == ""
+
+
+def test_constants_imports_and_docstrings_are_fine_at_top_level():
+    assert validate("util.py", '"""Doc."""\nimport os\nLIMIT = 3\n\n\ndef f():\n    return LIMIT\n') == ""
+
+
+def _project(tmp_path, main, test=GOOD_TEST):
+    ws = Workspace(tmp_path)
+    (tmp_path / "main.py").write_text(main)
+    if test is not None:
+        (tmp_path / "main_test.py").write_text(test)
+    return ws
+
+
+def test_a_good_project_is_green(tmp_path):
+    obs = observe(_project(tmp_path, GOOD_MAIN))
+    assert obs.green, obs
+    assert "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]" in obs.main.output
+
+
+def test_failing_test_and_undefined_name_are_reported(tmp_path):
+    main = GOOD_MAIN.replace("return out[:n]", "return outt[:n]")
+    obs = observe(_project(tmp_path, main))
+    assert not obs.green
+    assert "outt" in obs.python[0].error
+    assert not obs.tests.ok and "NameError" in obs.tests.output
+    assert not obs.main.ok
+
+
+def test_a_hanging_main_times_out(tmp_path, monkeypatch):
+    monkeypatch.setattr("autocoder.observe.MAIN_TIMEOUT", 1.0)
+    hang = "def main():\n    while True:\n        x = 1\n\n\nif __name__ == '__main__':\n    main()\n"
+    obs = observe(_project(tmp_path, hang, test=None))
+    assert obs.main.timed_out and not obs.main.ok
+    assert obs.tests is None

@@ -1,0 +1,55 @@
+import pytest
+
+from autocoder.actions import ACTIONS, CreateProject, Finish, ReplaceLines, WriteFile
+from autocoder.textformat import FormatError, example, grammar, parse
+
+from .conftest import CREATE, GOOD_MAIN, reply
+
+
+def test_parses_code_blocks_verbatim():
+    thought, name, args = parse(CREATE, [CreateProject])
+    assert (thought, name) == ("scripted", "create_project")
+    assert args["main"] == GOOD_MAIN
+
+
+def test_line_fields_and_ints_are_validated():
+    text = reply("replace_lines", path="main.py", start="2", end="3", content="x = 1\ny = 2\n")
+    _, _, args = parse(text, [ReplaceLines])
+    assert args["start"] == 2 and args["end"] == 3 and args["content"] == "x = 1\ny = 2\n"
+    with pytest.raises(FormatError, match="start"):
+        parse(reply("replace_lines", path="main.py", start="two", end="3", content="x\ny\n"), [ReplaceLines])
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("just some prose", "no `Action:` line"),
+        ("Action: rm_rf\n", "unknown action 'rm_rf'"),
+        ("Action: write_file\npath: main.py\n", "missing field `content`"),
+        ("Action: write_file\npath: main.py\ncontent:\n```python\nx = 1\n", "not closed"),
+        ("Action: write_file\nfile: main.py\n", "expected `path: <value>`"),
+        ("Action: write_file\npath: main.py\ncontent:\nx = 1\n", "fenced block"),
+    ],
+)
+def test_malformed_replies_say_what_is_wrong(text, message):
+    with pytest.raises(FormatError, match=message.replace("(", r"\(").replace("`", "`")):
+        parse(text, [WriteFile])
+
+
+def test_action_outside_the_offered_set_is_refused():
+    with pytest.raises(FormatError, match="choose one of: create_project"):
+        parse(reply("finish", reason="done"), [CreateProject])
+
+
+def test_example_of_each_action_has_its_fields():
+    for action in ACTIONS:
+        text = example(action)
+        assert f"Action: {action.name}" in text
+        for field in action.model_fields:
+            assert field in text
+
+
+def test_grammar_names_every_offered_action_once():
+    g = grammar([WriteFile, Finish])
+    assert '"write_file\\n"' in g and '"finish\\n"' in g and "create_project" not in g
+    assert g.startswith("root ::=")
