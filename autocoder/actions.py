@@ -7,16 +7,20 @@ for local models (`textformat`), and argument validation. The registry is a plai
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Annotated, Any, ClassVar
+import functools
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from .observe import add_main_guard
 from .state import ActionResult
 from .workspace import PROTECTED, Workspace
 
 BLOCK = "code-block"  # marks a field the model writes as a fenced code block, not inside a string
+NEW = "new-path"  # marks a path that names a file still to be created
 Code = Annotated[str, BLOCK, Field(description="complete Python code")]
-Path = Annotated[str, Field(description="file path relative to the project, e.g. main.py")]
+Path = Annotated[str, Field(description="path of an existing file of the project, e.g. main.py")]
+NewPath = Annotated[str, NEW, Field(pattern=r"^[a-z_][a-z0-9_]*\.py$", description="new module name, e.g. utils.py")]
 Line = Annotated[int, Field(ge=1, description="1-based line number")]
 
 
@@ -32,6 +36,10 @@ class Action(BaseModel):
 
 def is_block(action: type[Action], field: str) -> bool:
     return BLOCK in action.model_fields[field].metadata
+
+
+def is_new_path(action: type[Action], field: str) -> bool:
+    return NEW in action.model_fields[field].metadata
 
 
 def test_path_for(path: str) -> str:
@@ -61,7 +69,7 @@ class CreateProject(Action):
     test: Code
 
     def apply(self, ws: Workspace) -> ActionResult:
-        ws.write("main.py", self.main)
+        ws.write("main.py", add_main_guard(self.main))
         ws.write("main_test.py", self.test)
         return ActionResult(True, "wrote main.py and main_test.py", ("main.py", "main_test.py"))
 
@@ -74,7 +82,7 @@ class WriteFile(Action):
     content: Code
 
     def apply(self, ws: Workspace) -> ActionResult:
-        ws.write(self.path, self.content)
+        ws.write(self.path, add_main_guard(self.content) if self.path == "main.py" else self.content)
         return ActionResult(True, f"wrote {self.path}", (self.path,))
 
 
@@ -151,7 +159,7 @@ class CreateFile(Action):
     """Create a new Python module and its test file (name_test.py)."""
 
     name = "create_file"
-    path: Path
+    path: NewPath
     content: Code
     test: Code
 
@@ -200,6 +208,16 @@ ACTIONS: list[type[Action]] = [
     Finish,
 ]
 BY_NAME = {a.name: a for a in ACTIONS}
+
+
+@functools.lru_cache(maxsize=256)
+def narrow(action: type[Action], files: tuple[str, ...]) -> type[Action]:
+    """`action` with its existing-file `path` limited to `files`: a model cannot name another."""
+    field = action.model_fields.get("path")
+    if field is None or is_new_path(action, "path") or not files:
+        return action
+    choice = Literal[files]  # type: ignore[valid-type]
+    return create_model(action.__name__, __base__=action, __doc__=action.__doc__, path=(choice, Field(description=field.description)))
 
 
 def tool_schema(action: type[Action]) -> dict[str, Any]:

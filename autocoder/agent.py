@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from . import __version__
-from .actions import BY_NAME, Finish
+from .actions import Finish
 from .exceptions import Done, Interrupted, LimitsExceeded, ModelFailed, StopRun, TooManyMalformed
 from .observe import observe
 from .prompt import Plan, messages, plan
@@ -132,7 +132,7 @@ class Agent:
             self.failed_in_row += 1
             return ActionResult(False, error), False
         self.malformed_in_row = 0
-        action = BY_NAME[decision.action].model_validate(decision.args)
+        action = todo.action(decision.action).model_validate(decision.args)
         if isinstance(action, Finish):  # offered only when every check passes (see prompt.plan)
             return ActionResult(True, "goal met"), True
         try:
@@ -143,11 +143,12 @@ class Agent:
         return result, False
 
     def _check(self, decision: Decision, todo: Plan) -> str:
-        allowed = {a.name for a in todo.actions}
-        if decision.action not in allowed:
-            return f"action {decision.action!r} is not available now; choose one of: {', '.join(allowed)}"
+        action = todo.action(decision.action)
+        if action is None:
+            names = ", ".join(a.name for a in todo.actions)
+            return f"action {decision.action!r} is not available now; choose one of: {names}"
         try:
-            validate_args(BY_NAME[decision.action], decision.args)
+            validate_args(action, decision.args)
         except FormatError as exc:
             return str(exc)
         return ""

@@ -40,6 +40,10 @@ def validate(path: str, code: str) -> str:
     for node in tree.body:
         if not _allowed_top_level(node):
             problems.append(f"line {node.lineno}: code must live in functions (move it into main())")
+    if is_test_file(path) and not any(
+        isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in ast.walk(tree)
+    ):
+        problems.append("no test functions: add pytest tests named test_... that assert results")
     if path == "main.py":
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         if "main" not in names:
@@ -57,6 +61,19 @@ def _allowed_top_level(node: ast.stmt) -> bool:
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
         return True
     return _is_main_guard(node)
+
+
+def add_main_guard(code: str) -> str:
+    """main.py with a main() but no `if __name__ == "__main__":` gets the guard appended."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
+    calls_main = any(_is_main_guard(n) or "main()" in ast.unparse(n) for n in tree.body if not isinstance(n, ast.FunctionDef))
+    if not has_main or calls_main:
+        return code
+    return code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
 
 
 def _is_main_guard(node: ast.stmt) -> bool:

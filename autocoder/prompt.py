@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from .actions import (
     Action,
+    narrow,
     CreateFile,
     CreateProject,
     DeleteFile,
@@ -19,7 +20,6 @@ from .actions import (
 )
 from .sandbox import cap
 from .state import Observation, Phase, ProcResult, Step
-from .textformat import example
 
 EDITS: list[type[Action]] = [WriteFile, SearchReplace, ReplaceLines, InsertLines, RemoveLines]
 JUDGE: list[type[Action]] = [Finish, *EDITS, CreateFile, DeleteFile]
@@ -30,29 +30,37 @@ FILE_CHARS = 6000  # of one file's content, in the prompt
 
 @dataclass(frozen=True)
 class Plan:
+    """The phase the project is in, what to ask, and the actions offered for it."""
+
     phase: Phase
     task: str
     actions: list[type[Action]]
+
+    def action(self, name: str) -> type[Action] | None:
+        return next((a for a in self.actions if a.name == name), None)
+
+
+def _offer(actions: list[type[Action]], obs: Observation) -> list[type[Action]]:
+    files = tuple(sorted((f for f in obs.files if f.endswith(".py")), key=lambda f: (f != "main.py", f)))
+    return [narrow(a, files) for a in actions]
 
 
 def plan(obs: Observation) -> Plan:
     """The seed's order: create, then fix main.py, then fix files, then fix tests, then judge."""
     if obs.empty or "main.py" not in obs.files:
         return Plan("create", "The project has no main.py yet. Create main.py and main_test.py for the goal.", [CreateProject])
+    edits = _offer(EDITS, obs)
     if obs.main is not None and not obs.main.ok:
-        return Plan("fix_main", "Running `python main.py` failed. Fix the code so that it runs.", EDITS)
+        return Plan("fix_main", "Running `python main.py` failed. Fix the code so that it runs.", edits)
     bad = next((f for f in obs.python if not f.ok), None)
     if bad is not None:
-        return Plan("fix_file", f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}.", EDITS)
+        return Plan("fix_file", f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}.", edits)
     if obs.tests is None:
-        return Plan("fix_tests", "There are no tests. Write main_test.py with pytest tests for main.py.", EDITS)
+        return Plan("fix_tests", "There are no tests. Write main_test.py with pytest tests for main.py.", edits)
     if not obs.tests.ok:
-        return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", EDITS)
-    return Plan(
-        "judge",
-        "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code.",
-        JUDGE,
-    )
+        return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", edits)
+    task = "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."
+    return Plan("judge", task, _offer(JUDGE, obs))
 
 
 def history_lines(steps: list[Step]) -> list[str]:
@@ -78,20 +86,31 @@ def _trim(result: ProcResult | None) -> ProcResult | None:
     return None if result is None else replace(result, output=cap(result.output, OUTPUT_CHARS))
 
 
+@functools.lru_cache(maxsize=1)
+def examples() -> list[dict[str, str]]:
+    """Worked example turns (prompts/examples.txt): a small model copies their shape, so they are real."""
+    text = _env().loader.get_source(_env(), "examples.txt")[0]
+    turns = []
+    for chunk in text.split("=== ")[1:]:
+        role, _, content = chunk.partition("\n")
+        turns.append({"role": role.strip(), "content": content.strip()})
+    return turns
+
+
 def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step]) -> list[dict[str, str]]:
-    """System message (stable across steps, so a local model reuses its KV cache) and the step's ask."""
+    """System message and worked examples first (stable across steps and goals, so a local model
+    reuses its KV cache for them), then the step's ask."""
     env = _env()
     python = [replace(f, content=cap(f.content, FILE_CHARS)) for f in obs.python]
     user = env.get_template("step.j2").render(
+        goal=goal,
         files=obs.files,
         python=python,
         tests=_trim(obs.tests),
         main=_trim(obs.main),
         history=history_lines(steps),
         task=next_.task,
-        examples=[example(a) for a in next_.actions],
+        actions=next_.actions,
     )
-    return [
-        {"role": "system", "content": env.get_template("system.j2").render(goal=goal).strip()},
-        {"role": "user", "content": user.strip()},
-    ]
+    system = {"role": "system", "content": env.get_template("system.j2").render().strip()}
+    return [system, *examples(), {"role": "user", "content": user.strip()}]

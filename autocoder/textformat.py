@@ -16,17 +16,17 @@ answer in this shape, and a GBNF grammar derived from the action declarations ma
 from __future__ import annotations
 
 import re
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
-from .actions import Action, is_block
+from .actions import Action, is_block, is_new_path
 
 FENCE = "```"
-THOUGHT_MAX = 300
+THOUGHT_MAX = 200
 _VALUE_RULES = {
-    "int": "[1-9] [0-9]{0,5}",
-    "path": "[A-Za-z0-9_] [A-Za-z0-9_./-]{0,120}",
+    "int": "[1-9] [0-9]{0,4}",
+    "newpath": "[a-z_] [a-z0-9_]{0,40} \".py\"",
     "text": "[^\\n]{1,300}",
 }
 _CODE_RULE = 'code ::= ( [^`] | "`" [^`] | "``" [^`] )*'
@@ -40,9 +40,13 @@ def _kind(action: type[Action], name: str) -> str:
     if is_block(action, name):
         return "block"
     annotation = action.model_fields[name].annotation
+    if get_origin(annotation) is Literal:
+        return "choice"
     if annotation is int or int in get_args(annotation):
         return "int"
-    return "path" if name == "path" else "text"
+    if is_new_path(action, name):
+        return "newpath"
+    return "text"
 
 
 def _gbnf_literal(text: str) -> str:
@@ -59,6 +63,9 @@ def grammar(actions: list[type[Action]]) -> str:
             kind = _kind(action, name)
             if kind == "block":
                 parts.append(_gbnf_literal(f"{name}:\n{FENCE}python\n") + " code " + _gbnf_literal(f"\n{FENCE}\n"))
+            elif kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
+                options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
+                parts.append(_gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n"))
             else:
                 parts.append(_gbnf_literal(f"{name}: ") + f" v-{kind} " + _gbnf_literal("\n"))
         rules.append(f"act-{i} ::= " + " ".join(parts))

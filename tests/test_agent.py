@@ -31,10 +31,12 @@ def test_create_then_finish_is_done(tmp_path):
     assert [x["phase"] for x in lines[1:3]] == ["create", "judge"]
     assert lines[2]["observation"]["tests_ok"] is True and lines[2]["observation"]["main_ok"] is True
     assert lines[-1]["status"] == "done"
-    # the goal is in the stable system message; the empty project asks only for create_project
-    first = provider.calls[0]
-    assert GOAL in first[0]["content"] and "Action: create_project" in first[1]["content"]
-    assert "Action: write_file" not in first[1]["content"]
+    # system and worked examples are the same for every step and goal (a KV-cache prefix);
+    # the ask carries the goal, and an empty project is offered create_project alone
+    first, second = provider.calls
+    assert first[:-1] == second[:-1] and GOAL not in str(first[:-1])
+    assert GOAL in first[-1]["content"] and "- create_project:" in first[-1]["content"]
+    assert "- write_file:" not in first[-1]["content"] and "- finish:" in second[-1]["content"]
 
 
 def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
@@ -50,8 +52,8 @@ def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
     result, provider, lines = run(tmp_path, script)
     assert [x["phase"] for x in lines if x["type"] == "step"] == ["create", "fix_main", "fix_tests", "judge"]
     assert result.status == "done"
-    assert "SyntaxError" in provider.calls[1][1]["content"]
-    assert "FAILED" in provider.calls[2][1]["content"]
+    assert "SyntaxError" in provider.calls[1][-1]["content"]
+    assert "FAILED" in provider.calls[2][-1]["content"]
 
 
 def test_invalid_file_is_fixed_before_tests(tmp_path):
@@ -76,7 +78,7 @@ def test_three_malformed_replies_in_a_row_end_the_run(tmp_path):
 def test_malformed_count_resets_after_a_good_reply(tmp_path):
     result, provider, _ = run(tmp_path, ["junk", "junk", CREATE, "junk", "junk", FINISH])
     assert result.status == "done" and result.malformed_actions == 4
-    assert "ERROR: no `Action:` line" in provider.calls[1][1]["content"]  # the error went back
+    assert "ERROR: no `Action:` line" in provider.calls[1][-1]["content"]  # the error went back
 
 
 def test_finish_is_refused_until_everything_passes(tmp_path):
@@ -92,15 +94,17 @@ def test_bad_arguments_never_touch_the_disk(tmp_path):
     script = [
         CREATE,
         reply("write_file", path="../escape.py", content="x = 1\n"),
+        reply("create_file", path="../escape.py", content="x = 1\n", test="y = 1\n"),
         reply("delete_file", path="main.py"),
         reply("search_replace", path="main.py", search="not in the file\n", replace="y\n"),
         FINISH,
     ]
     result, _, lines = run(tmp_path, script)
     steps = [x for x in lines if x["type"] == "step"]
-    assert "outside the project" in steps[1]["result"]["message"]
-    assert "cannot be deleted" in steps[2]["result"]["message"]
-    assert "not found" in steps[3]["result"]["message"]
+    assert "path: Input should be 'main.py' or 'main_test.py'" in steps[1]["result"]["message"]
+    assert "path: String should match pattern" in steps[2]["result"]["message"]
+    assert "cannot be deleted" in steps[3]["result"]["message"]
+    assert "not found" in steps[4]["result"]["message"]
     assert not (tmp_path.parent / "escape.py").exists() and (tmp_path / "main.py").read_text() == GOOD_MAIN
     assert result.status == "done"
 
@@ -120,17 +124,17 @@ def test_edits_by_line_and_by_search(tmp_path):
 
 
 def test_max_steps_and_snapshots_of_each_change(tmp_path):
-    (tmp_path / "notes.txt").write_text("the user's file\n")
-    result, _, _ = run(tmp_path, [CREATE, reply("write_file", path="notes.txt", content="overwritten\nby model\n")], max_steps=2)
+    (tmp_path / "notes.py").write_text("# the user's file\n")
+    result, _, _ = run(tmp_path, [CREATE, reply("write_file", path="notes.py", content="X = 1\nY = 2\n")], max_steps=2)
     assert result.status == "max_steps"
     ws = Workspace(tmp_path)
     assert len(ws.snapshots()) == 2  # before step 1 (user's file alone) and before step 2
-    assert (tmp_path / "notes.txt").read_text() == "overwritten\nby model\n"
+    assert (tmp_path / "notes.py").read_text() == "X = 1\nY = 2\n"
     ws.undo()  # back to before step 2: the user's file as it was, the project as created
-    assert (tmp_path / "notes.txt").read_text() == "the user's file\n"
+    assert (tmp_path / "notes.py").read_text() == "# the user's file\n"
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN
     ws.undo()  # back to before step 1: only the user's file
-    assert ws.files() == ["notes.txt"]
+    assert ws.files() == ["notes.py"]
 
 
 def test_step_mode_quit_and_ctrl_c_stop_cleanly(tmp_path):

@@ -59,3 +59,18 @@ def test_a_hanging_main_times_out(tmp_path, monkeypatch):
     obs = observe(_project(tmp_path, hang, test=None))
     assert obs.main.timed_out and not obs.main.ok
     assert obs.tests is None
+
+
+def test_a_test_file_needs_test_functions():
+    assert "no test functions" in validate("main_test.py", "from main import fib\n")
+    assert validate("main_test.py", GOOD_TEST) == ""
+
+
+def test_main_guard_is_added_only_when_missing():
+    from autocoder.observe import add_main_guard
+
+    bare = "def main():\n    print(1)\n"
+    assert validate("main.py", add_main_guard(bare)) == ""
+    assert add_main_guard(GOOD_MAIN) == GOOD_MAIN
+    assert add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2  # already called
+    assert add_main_guard("def go():\n    return 1\n") == "def go():\n    return 1\n"
