@@ -12,13 +12,14 @@ from . import __version__
 from .actions import Finish
 from .exceptions import Done, Interrupted, LimitsExceeded, ModelFailed, StopRun, TooManyMalformed
 from .observe import observe
-from .prompt import Plan, messages, plan
+from .prompt import Plan, messages, plan, restart
 from .providers.base import Provider, Settings
-from .state import ActionResult, Decision, RunResult, Step
+from .state import ActionResult, Decision, Observation, RunResult, Step
 from .textformat import FormatError, validate_args
 from .workspace import PathRefused, Workspace
 
 MALFORMED_LIMIT = 3  # malformed replies in a row that end the run
+STUCK_LIMIT = 3  # steps on the same unsolved problem before starting the project afresh
 RETRY_TEMPERATURE = 0.7  # once an attempt failed, sample instead of repeating the same answer
 
 
@@ -64,6 +65,8 @@ class Agent:
         self.malformed_in_row = 0
         self.malformed_total = 0
         self.failed_in_row = 0
+        self.stuck = 0  # steps in a row that met the same unsolved problem
+        self.last_task = ""
         self.started = 0.0
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -94,7 +97,7 @@ class Agent:
         start = time.monotonic()
         self.ws.snapshot()
         obs = observe(self.ws)
-        todo = plan(obs)
+        todo = self._plan(obs)
         msgs = messages(self.goal, obs, todo, self.steps)
         self.hooks.on_decide(index, todo.phase)
         decision = self._decide(msgs, todo, index)
@@ -110,9 +113,15 @@ class Agent:
             raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
 
     # ---- decide and act -----------------------------------------------------------------------
+    def _plan(self, obs: Observation) -> Plan:
+        todo = plan(obs)
+        self.stuck = self.stuck + 1 if todo.task == self.last_task and todo.phase != "judge" else 0
+        self.last_task = todo.task
+        return restart() if self.stuck and self.stuck % STUCK_LIMIT == 0 else todo
+
     def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:
         settings = self.settings
-        if self.failed_in_row:
+        if self.failed_in_row or self.stuck:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
             settings = settings.model_copy(update={"temperature": temperature})
         settings = settings.model_copy(update={"seed": settings.seed + index})

@@ -40,8 +40,9 @@ class Plan:
         return next((a for a in self.actions if a.name == name), None)
 
 
-def _offer(actions: list[type[Action]], obs: Observation) -> list[type[Action]]:
-    files = tuple(sorted((f for f in obs.files if f.endswith(".py")), key=lambda f: (f != "main.py", f)))
+def _offer(actions: list[type[Action]], obs: Observation, only: str = "") -> list[type[Action]]:
+    """The actions with their paths narrowed to the project's files (main.py first), or to `only`."""
+    files = (only,) if only else tuple(sorted((f for f in obs.files if f.endswith(".py")), key=lambda f: (f != "main.py", f)))
     return [narrow(a, files) for a in actions]
 
 
@@ -54,13 +55,20 @@ def plan(obs: Observation) -> Plan:
         return Plan("fix_main", "Running `python main.py` failed. Fix the code so that it runs.", edits)
     bad = next((f for f in obs.python if not f.ok), None)
     if bad is not None:
-        return Plan("fix_file", f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}.", edits)
+        task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."
+        return Plan("fix_file", task, _offer(EDITS, obs, only=bad.path))
     if obs.tests is None:
         return Plan("fix_tests", "There are no tests. Write main_test.py with pytest tests for main.py.", edits)
     if not obs.tests.ok:
         return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", edits)
     task = "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."
     return Plan("judge", task, _offer(JUDGE, obs))
+
+
+def restart() -> Plan:
+    """When fixes keep failing on the same problem, a fresh attempt often beats one more repair."""
+    task = "Fixing did not help. Write main.py and main_test.py again, from scratch, for the goal."
+    return Plan("restart", task, [CreateProject])
 
 
 def history_lines(steps: list[Step]) -> list[str]:

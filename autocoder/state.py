@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
-Phase = Literal["create", "fix_main", "fix_file", "fix_tests", "judge"]
+Phase = Literal["create", "fix_main", "fix_file", "fix_tests", "judge", "restart"]
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,18 @@ def _kind(action: type[Action], name: str) -> str:
     return "text"
 
 
+def code_prefix(action: type[Action], field: str) -> str:
+    """How a block must begin: a test file starts by importing what it tests."""
+    if field == "test":
+        return "from main import " if action.name == "create_project" else "from "
+    path = action.model_fields.get("path")
+    if field == "content" and path is not None and get_origin(path.annotation) is Literal:
+        choices = get_args(path.annotation)
+        if len(choices) == 1 and str(choices[0]).endswith("_test.py"):
+            return f"from {str(choices[0]).removesuffix('_test.py').replace('/', '.')} import "
+    return ""
+
+
 def _gbnf_literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -62,7 +74,8 @@ def grammar(actions: list[type[Action]]) -> str:
         for name in action.model_fields:
             kind = _kind(action, name)
             if kind == "block":
-                parts.append(_gbnf_literal(f"{name}:\n{FENCE}python\n") + " code " + _gbnf_literal(f"\n{FENCE}\n"))
+                head = f"{name}:\n{FENCE}python\n{code_prefix(action, name)}"
+                parts.append(_gbnf_literal(head) + " code " + _gbnf_literal(f"\n{FENCE}\n"))
             elif kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
                 options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
                 parts.append(_gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n"))

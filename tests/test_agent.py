@@ -198,3 +198,23 @@ def test_replay_that_runs_out_stops(tmp_path):
     assert again.status == "stopped" and "no more replies" in again.reason
     with pytest.raises(Interrupted):
         ScriptedProvider([]).complete([], [], None)
+
+
+def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
+    failing = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
+    same_fix = reply("write_file", path="main.py", content=GOOD_MAIN)
+    script = [reply("create_project", main=GOOD_MAIN, test=failing), same_fix, same_fix, same_fix, CREATE, FINISH]
+    temps = []
+
+    class Recording(ScriptedProvider):
+        def complete(self, messages, actions, settings):
+            temps.append(settings.temperature)
+            return super().complete(messages, actions, settings)
+
+    ws = Workspace(tmp_path)
+    result = Agent(Recording(script), ws, GOAL).run()
+    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    phases = [x["phase"] for x in lines if x["type"] == "step"]
+    assert phases == ["create", "fix_tests", "fix_tests", "fix_tests", "restart", "judge"]
+    assert result.status == "done"
+    assert temps[:2] == [0.0, 0.0] and temps[2:5] == [0.7, 0.7, 0.7] and temps[5] == 0.0
