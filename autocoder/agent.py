@@ -19,7 +19,7 @@ from .textformat import FormatError, validate_args
 from .workspace import PathRefused, Workspace
 
 MALFORMED_LIMIT = 3  # malformed replies in a row that end the run
-STUCK_LIMIT = 3  # steps on the same unsolved problem before starting the project afresh
+STUCK_LIMIT = 3  # steps in one fix phase before starting the project afresh
 RETRY_TEMPERATURE = 0.7  # once an attempt failed, sample instead of repeating the same answer
 
 
@@ -66,7 +66,7 @@ class Agent:
         self.malformed_total = 0
         self.failed_in_row = 0
         self.stuck = 0  # steps in a row that met the same unsolved problem
-        self.last_task = ""
+        self.last_phase = ""
         self.started = 0.0
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -115,8 +115,8 @@ class Agent:
     # ---- decide and act -----------------------------------------------------------------------
     def _plan(self, obs: Observation) -> Plan:
         todo = plan(obs)
-        self.stuck = self.stuck + 1 if todo.task == self.last_task and todo.phase != "judge" else 0
-        self.last_task = todo.task
+        self.stuck = self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
+        self.last_phase = todo.phase
         return restart() if self.stuck and self.stuck % STUCK_LIMIT == 0 else todo
 
     def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:

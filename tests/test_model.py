@@ -61,3 +61,22 @@ def test_a_short_real_run_is_coherent(model, tmp_path):
         assert (tmp_path / "main.py").exists() and (tmp_path / "main_test.py").exists()
     if result.status == "done":
         assert observe(Workspace(tmp_path)).green
+
+
+def test_repetition_guard_stops_loops_not_code():
+    from autocoder.providers.llama_cpp import RepetitionGuard
+
+    prompt = list(range(1000, 1100))
+    loop = RepetitionGuard()
+    assert loop(prompt, None) is False
+    assert loop(prompt + [5, 6, 7] * 25, None) is True and loop.tripped
+    varied = RepetitionGuard()
+    varied(prompt, None)
+    assert varied(prompt + list(range(200)), None) is False
+
+
+def test_code_reaches_the_model_unescaped(model):
+    code = 'def f(x) -> str:\n    return "<a & b>"\n'
+    tokens = model.prompt_tokens([{"role": "user", "content": code}])
+    text = model.llm.detokenize(tokens, special=True).decode()
+    assert code in text and "&gt;" not in text and "&#34;" not in text and "&amp;" not in text

@@ -53,3 +53,21 @@ def test_grammar_names_every_offered_action_once():
     g = grammar([WriteFile, Finish])
     assert '"write_file\\n"' in g and '"finish\\n"' in g and "create_project" not in g
     assert g.startswith("root ::=")
+
+
+def test_narrowed_paths_become_grammar_choices_and_are_validated():
+    from autocoder.actions import narrow
+
+    only_test = narrow(WriteFile, ("main_test.py",))
+    g = grammar([only_test])
+    assert '( "main_test.py" )' in g
+    assert '"content:\\n```python\\nfrom main import "' in g  # a test file starts by importing main
+    with pytest.raises(FormatError, match="Input should be 'main_test.py'"):
+        parse(reply("write_file", path="main.py", content="x = 1\ny = 2\n"), [only_test])
+    both = narrow(WriteFile, ("main.py", "main_test.py"))
+    assert '( "main.py" | "main_test.py" )' in grammar([both])
+    assert narrow(WriteFile, ("main.py",)) is narrow(WriteFile, ("main.py",))  # cached, not rebuilt
+
+
+def test_create_project_test_block_starts_with_the_import():
+    assert '"test:\\n```python\\nfrom main import "' in grammar([CreateProject])

@@ -50,6 +50,29 @@ def _grammar(text: str) -> Any:
     return LlamaGrammar.from_string(text, verbose=False)
 
 
+class RepetitionGuard:
+    """Stops a reply caught in a loop (the same span over and over): a small model's usual failure."""
+
+    def __init__(self, max_period: int = 40, min_span: int = 60) -> None:
+        self.max_period, self.min_span = max_period, min_span
+        self.start: int | None = None  # prompt length: what input_ids holds at the first call
+        self.tripped = False
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        if self.start is None:
+            self.start = len(input_ids)
+        out = list(input_ids[self.start :])
+        for period in range(1, self.max_period + 1):
+            span = max(4 * period, self.min_span)
+            if len(out) < span:
+                break
+            tail = out[-span:]
+            if all(tail[i] == tail[i - period] for i in range(period, span)):
+                self.tripped = True
+                return True
+        return False
+
+
 class LlamaCppProvider:
     """Runs a local GGUF; replies are constrained to the text action format so they always parse."""
 
@@ -61,22 +84,46 @@ class LlamaCppProvider:
         self.name = name or self.path.name
         self.llm = load(str(self.path), n_ctx)
 
+    @functools.cached_property
+    def _formatter(self) -> Any:
+        """The GGUF's own chat template (never a format that HTML-escapes messages)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise AutocoderError(f"{self.path.name} has no chat template in its metadata")
+        eos, bos = self.llm.token_eos(), self.llm.token_bos()
+        text = self.llm._model.token_get_text
+        return Jinja2ChatFormatter(template, text(eos) if eos != -1 else "", text(bos) if bos != -1 else "", stop_token_ids=[eos])
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The tokens the model sees for `messages`, rendered by the GGUF's chat template."""
+        rendered = self._formatter(messages=messages)
+        return self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+
     def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+        from llama_cpp import StoppingCriteriaList
+
         start = time.monotonic()
+        tokens = self.prompt_tokens(messages)
+        guard = RepetitionGuard()
         try:
-            out = self.llm.create_chat_completion(
-                messages=messages,
+            out = self.llm.create_completion(
+                prompt=tokens,
                 grammar=_grammar(grammar(actions)),
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
                 seed=settings.seed,
+                stopping_criteria=StoppingCriteriaList([guard]),
             )
         except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context
             raise ModelFailed(f"local model failed: {exc}") from exc
         seconds = time.monotonic() - start
         choice = out["choices"][0]
-        text = choice["message"].get("content") or ""
+        text = choice.get("text") or ""
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"])
+        if guard.tripped:
+            return Decision(raw=text, error="the reply kept repeating itself and was stopped", usage=usage, seconds=seconds)
         if choice.get("finish_reason") == "length":
             cut = f"the reply was cut at {settings.max_tokens} tokens; write shorter code"
             return Decision(raw=text, error=cut, usage=usage, seconds=seconds)
