@@ -28,6 +28,7 @@ _VALUE_RULES = {
     "int": "[1-9] [0-9]{0,4}",
     "newpath": "[a-z_] [a-z0-9_]{0,40} \".py\"",
     "text": "[^\\n]{1,300}",
+    "ident": "[a-z_] [a-z0-9_]{0,40}",
 }
 _CODE_RULE = 'code ::= ( [^`] | "`" [^`] | "``" [^`] )*'
 
@@ -50,15 +51,24 @@ def _kind(action: type[Action], name: str) -> str:
 
 
 def code_prefix(action: type[Action], field: str) -> str:
-    """How a block must begin: a test file starts by importing what it tests."""
+    """GBNF for how a block must begin: a test file imports what it tests and asserts at once.
+
+    A small model left free writes prose or a copy of main.py in a test file; this scaffold
+    (`from main import f` / `def test_f():` / `    assert `) leaves it only the assertion to write.
+    """
+    module = ""
     if field == "test":
-        return "from main import " if action.name == "create_project" else "from "
-    path = action.model_fields.get("path")
-    if field == "content" and path is not None and get_origin(path.annotation) is Literal:
+        module = "main" if action.name == "create_project" else ""
+    else:
+        path = action.model_fields.get("path")
+        if field != "content" or path is None or get_origin(path.annotation) is not Literal:
+            return ""
         choices = get_args(path.annotation)
-        if len(choices) == 1 and str(choices[0]).endswith("_test.py"):
-            return f"from {str(choices[0]).removesuffix('_test.py').replace('/', '.')} import "
-    return ""
+        if len(choices) != 1 or not str(choices[0]).endswith("_test.py"):
+            return ""
+        module = str(choices[0]).removesuffix("_test.py").replace("/", ".")
+    head = _gbnf_literal(f"from {module} import ") if module else '"from " v-ident " import "'
+    return head + ' v-ident "\\n\\n\\ndef test_" v-ident "():\\n    assert "'
 
 
 def _gbnf_literal(text: str) -> str:
@@ -74,8 +84,8 @@ def grammar(actions: list[type[Action]]) -> str:
         for name in action.model_fields:
             kind = _kind(action, name)
             if kind == "block":
-                head = f"{name}:\n{FENCE}python\n{code_prefix(action, name)}"
-                parts.append(_gbnf_literal(head) + " code " + _gbnf_literal(f"\n{FENCE}\n"))
+                head = _gbnf_literal(f"{name}:\n{FENCE}python\n") + " " + code_prefix(action, name)
+                parts.append(head + " code " + _gbnf_literal(f"\n{FENCE}\n"))
             elif kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
                 options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
                 parts.append(_gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n"))
