@@ -29,6 +29,7 @@ class Hooks(Protocol):
     def on_decide(self, index: int, phase: str) -> None: ...
     def on_step(self, step: Step) -> None: ...
     def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None: ...
+    def on_end(self, result: RunResult) -> None: ...
 
 
 class _Silent:
@@ -39,6 +40,9 @@ class _Silent:
         pass
 
     def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None:
+        pass
+
+    def on_end(self, result: RunResult) -> None:
         pass
 
 
@@ -82,8 +86,11 @@ class Agent:
             status, reason = stop.status, str(stop)
         except KeyboardInterrupt:
             status, reason = "stopped", "interrupted by the user (Ctrl-C); the project is intact"
+        except Exception as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
+            status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
         self._record({"type": "result", **result.to_json()})
+        self.hooks.on_end(result)
         return result
 
     def step(self) -> None:

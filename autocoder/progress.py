@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from .state import Decision, Step
+from .state import Decision, RunResult, Step
 
 
 class ConsoleHooks:
@@ -20,10 +20,16 @@ class ConsoleHooks:
         self._status = self.console.status(f"step {index} · {phase} · the model is thinking…")
         self._status.start()
 
-    def on_prompt(self, index: int, msgs: list[dict[str, str]], decision: Decision) -> None:
+    def _stop_spinner(self) -> None:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+    def on_end(self, result: RunResult) -> None:
+        self._stop_spinner()  # also after Ctrl-C in the middle of a model call
+
+    def on_prompt(self, index: int, msgs: list[dict[str, str]], decision: Decision) -> None:
+        self._stop_spinner()
         if self.debug:
             for m in msgs:
                 self.console.rule(f"step {index} · {m['role']}")

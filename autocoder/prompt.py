@@ -58,7 +58,8 @@ def plan(obs: Observation) -> Plan:
         task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."
         return Plan("fix_file", task, _offer(EDITS, obs, only=bad.path))
     if obs.tests is None:
-        return Plan("fix_tests", "There are no tests. Write main_test.py with pytest tests for main.py.", edits)
+        task = "There are no tests. Write main_test.py with pytest tests for main.py."
+        return Plan("fix_tests", task, [narrow(WriteFile, ("main_test.py",))])
     if not obs.tests.ok:
         return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", edits)
     task = "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."

@@ -218,3 +218,21 @@ def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
     assert phases == ["create", "fix_tests", "fix_tests", "fix_tests", "restart", "judge"]
     assert result.status == "done"
     assert temps[:2] == [0.0, 0.0] and temps[2:5] == [0.7, 0.7, 0.7] and temps[5] == 0.0
+
+
+def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch):
+    def broken(ws):
+        raise RuntimeError("observe blew up")
+
+    monkeypatch.setattr("autocoder.agent.observe", broken)
+    result, _, lines = run(tmp_path, [CREATE])
+    assert result.status == "error" and "observe blew up" in result.reason
+    assert lines[-1]["type"] == "result" and lines[-1]["status"] == "error"
+
+
+def test_an_existing_main_without_tests_gets_main_test_written(tmp_path):
+    (tmp_path / "main.py").write_text(GOOD_MAIN)
+    result, provider, lines = run(tmp_path, [reply("write_file", path="main_test.py", content=GOOD_TEST), FINISH])
+    assert [x["phase"] for x in lines if x["type"] == "step"] == ["fix_tests", "judge"]
+    assert "There are no tests" in provider.calls[0][-1]["content"]
+    assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
