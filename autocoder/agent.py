@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -14,7 +16,7 @@ from .exceptions import Done, Interrupted, LimitsExceeded, ModelFailed, StopRun,
 from .observe import observe
 from .prompt import Plan, messages, plan, restart
 from .providers.base import Provider, Settings
-from .state import ActionResult, Decision, Observation, RunResult, Step
+from .state import ActionResult, Decision, Observation, RunResult, Step, Usage
 from .textformat import FormatError, validate_args
 from .workspace import PathRefused, Workspace
 
@@ -58,11 +60,13 @@ class Agent:
         max_steps: int = 25,
         time_limit_s: float = 1800.0,
         settings: Settings = Settings(),
+        samples: int = 1,
         hooks: Hooks | None = None,
         confirm: Callable[[int], bool] | None = None,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.max_steps, self.time_limit_s, self.settings = max_steps, time_limit_s, settings
+        self.samples = samples  # candidates tried for a fresh start (create or restart)
         self.hooks = hooks or _Silent()
         self.confirm = confirm  # step mode: asked before each step; False quits
         self.steps: list[Step] = []
@@ -107,7 +111,10 @@ class Agent:
         todo = self._plan(obs)
         msgs = messages(self.goal, obs, todo, self.steps)
         self.hooks.on_decide(index, todo.phase)
-        decision = self._decide(msgs, todo, index)
+        if todo.phase in ("create", "restart") and self.samples > 1:
+            decision = self._best_start(msgs, todo, index)
+        else:
+            decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
         result, finished = self._act(decision, todo)
         step = Step(index, todo.phase, obs.summary(), decision, result, time.monotonic() - start)
@@ -126,18 +133,54 @@ class Agent:
         self.last_phase = todo.phase
         return restart() if self.stuck and self.stuck % STUCK_LIMIT == 0 else todo
 
-    def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:
+    def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0) -> Decision:
         settings = self.settings
-        if self.failed_in_row or self.stuck:
+        if self.failed_in_row or self.stuck or attempt:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
             settings = settings.model_copy(update={"temperature": temperature})
-        settings = settings.model_copy(update={"seed": settings.seed + index})
+        settings = settings.model_copy(update={"seed": settings.seed + 1000 * attempt + index})
         try:
             return self.provider.complete(msgs, todo.actions, settings)
         except StopRun:
             raise
         except Exception as exc:  # a provider failure ends the run with a clear reason
             raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+    def _best_start(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:
+        """Sample up to `samples` fresh projects, each tried in a scratch copy; keep the first whose
+        checks all pass, else the one that got furthest. A small model's samples differ a lot:
+        one of several is far likelier to work than one repaired many times."""
+        best, best_score = None, None
+        tokens = [0, 0]
+        seconds = 0.0
+        for attempt in range(self.samples):
+            candidate = self._decide(msgs, todo, index, attempt)
+            tokens[0] += candidate.usage.prompt_tokens
+            tokens[1] += candidate.usage.completion_tokens
+            seconds += candidate.seconds
+            score = self._trial(candidate, todo)
+            if best_score is None or score > best_score:
+                best, best_score = candidate, score
+            if score[0]:  # green
+                break
+        assert best is not None
+        return replace(best, usage=Usage(*tokens), seconds=seconds, calls=attempt + 1)
+
+    def _trial(self, decision: Decision, todo: Plan) -> tuple[int, ...]:
+        """How far a decision gets when applied to a scratch copy of the project."""
+        if decision.error or self._check(decision, todo):
+            return (0, -1)
+        with tempfile.TemporaryDirectory(prefix="autocoder-trial-") as tmp:
+            scratch = self.ws.copy_to(Path(tmp) / "project")
+            try:
+                todo.action(decision.action).model_validate(decision.args).apply(scratch)
+            except (ValueError, PathRefused, OSError):
+                return (0, 0)
+            obs = observe(scratch)
+        main_ok = bool(obs.main and obs.main.ok)
+        tests_ok = bool(obs.tests and obs.tests.ok)
+        clean = sum(f.ok for f in obs.python)
+        return (int(obs.green), int(main_ok), int(tests_ok), clean)
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
@@ -190,7 +233,7 @@ class Agent:
             status=status,  # type: ignore[arg-type]
             reason=reason,
             steps=len(self.steps),
-            model_calls=len(ds),
+            model_calls=sum(d.calls for d in ds),
             prompt_tokens=sum(d.usage.prompt_tokens for d in ds),
             completion_tokens=sum(d.usage.completion_tokens for d in ds),
             wall_s=time.monotonic() - self.started,

@@ -33,6 +33,7 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         max_steps=config.max_steps,
         time_limit_s=config.time_limit_s,
         settings=settings,
+        samples=1 if config.model.startswith("replay:") else config.samples,  # replays hold the chosen one
         hooks=hooks,
         confirm=confirm,
     )

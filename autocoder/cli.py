@@ -56,6 +56,7 @@ def run(
     log_level: Annotated[str, typer.Option(help="normal, debug or quiet.")] = "normal",
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the first attempt.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    samples: Annotated[int, typer.Option(help="Candidates tried for a fresh start; the first whose checks pass is kept.")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON line.")] = False,
 ) -> None:
     """Run the agent on GOAL until the project is done, or a budget is spent.
@@ -69,6 +70,7 @@ def run(
         config = RunConfig.build(
             goal=goal, project_dir=project_dir, name=name, model=model, max_steps=max_steps,
             time_limit_s=time_limit, step=step, log_level=log_level, temperature=temperature, seed=seed,
+            samples=samples,
         )  # fmt: skip
         result = run_goal(config)
     if as_json:

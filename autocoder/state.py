@@ -88,6 +88,7 @@ class Decision:
     error: str = ""  # set when the reply was malformed (unparseable, cut off, unknown action)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    calls: int = 1  # model calls behind this decision (several when candidates were sampled)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +96,7 @@ class Decision:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Decision:
         usage = Usage(**data.get("usage", {}))
-        keys = ("thought", "action", "args", "raw", "error", "seconds")
+        keys = ("thought", "action", "args", "raw", "error", "seconds", "calls")
         return cls(**{k: data[k] for k in keys if k in data}, usage=usage)
 
 

@@ -54,7 +54,7 @@ def code_prefix(action: type[Action], field: str) -> str:
     """GBNF for how a block must begin: a test file imports what it tests and asserts at once.
 
     A small model left free writes prose or a copy of main.py in a test file; this scaffold
-    (`from main import f` / `def test_f():` / `    assert `) leaves it only the assertion to write.
+    (`from main import f` then `def test_...(`) leaves it only the tests themselves to write.
     """
     module = ""
     if field == "test":
@@ -68,7 +68,7 @@ def code_prefix(action: type[Action], field: str) -> str:
             return ""
         module = str(choices[0]).removesuffix("_test.py").replace("/", ".")
     head = _gbnf_literal(f"from {module} import ") if module else '"from " v-ident " import "'
-    return head + ' v-ident "\\n\\n\\ndef test_" v-ident "():\\n    assert "'
+    return head + ' v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_" v-ident "("'
 
 
 def _gbnf_literal(text: str) -> str:

@@ -82,6 +82,15 @@ class Workspace:
             raise FileNotFoundError(f"{rel} does not exist")
         path.unlink()
 
+    def copy_to(self, target: Path) -> Workspace:
+        """A scratch copy of the project's files (no tool state), to try an action on."""
+        for rel, data in self._contents().items():
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        target.mkdir(parents=True, exist_ok=True)
+        return Workspace(target)
+
     # ---- snapshots ---------------------------------------------------------------------------
     @property
     def snapshot_dir(self) -> Path:

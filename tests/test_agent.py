@@ -236,3 +236,22 @@ def test_an_existing_main_without_tests_gets_main_test_written(tmp_path):
     assert [x["phase"] for x in lines if x["type"] == "step"] == ["fix_tests", "judge"]
     assert "There are no tests" in provider.calls[0][-1]["content"]
     assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
+
+
+def test_a_fresh_start_keeps_the_first_candidate_that_passes(tmp_path):
+    failing = reply("create_project", main=GOOD_MAIN, test=GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]"))
+    result, provider, lines = run(tmp_path, ["junk", failing, CREATE, FINISH], samples=4)
+    steps = [x for x in lines if x["type"] == "step"]
+    assert [s["phase"] for s in steps] == ["create", "judge"]
+    assert steps[0]["decision"]["calls"] == 3 and result.model_calls == 4 and result.steps == 2
+    assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
+    assert not provider.replies  # the fourth candidate was never asked for
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".autocoder", "main.py", "main_test.py"]
+
+
+def test_when_no_candidate_passes_the_furthest_is_kept(tmp_path):
+    broken = reply("create_project", main="def main(:\n    pass\n", test=GOOD_TEST)
+    runs = reply("create_project", main=GOOD_MAIN, test=GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]"))
+    result, _, lines = run(tmp_path, [broken, runs, broken], samples=3, max_steps=1)
+    assert (tmp_path / "main.py").read_text() == GOOD_MAIN
+    assert result.model_calls == 3 and result.status == "max_steps"

@@ -105,3 +105,15 @@ def test_python_api_takes_the_seed_dict(tmp_path, recorded):
 def test_python_api_rejects_bad_dicts(data, message):
     with pytest.raises(AutocoderError, match=message):
         autocoder(data)
+
+
+def test_replay_of_a_sampled_run_gives_the_same_project_and_counts(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    failing = CREATE.replace("[0, 1, 1, 2, 3]", "[9]")
+    first = Agent(ScriptedProvider([failing, CREATE, FINISH]), Workspace(src), GOAL, samples=2).run()
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", GOAL, "-d", str(out), "-m", f"replay:{first.trajectory}", "--json"])
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (data["status"], data["steps"], data["model_calls"]) == ("done", first.steps, first.model_calls) == ("done", 2, 3)
+    assert (out / "main_test.py").read_text() == (src / "main_test.py").read_text()

@@ -61,7 +61,7 @@ def test_narrowed_paths_become_grammar_choices_and_are_validated():
     only_test = narrow(WriteFile, ("main_test.py",))
     g = grammar([only_test])
     assert '( "main_test.py" )' in g
-    assert '"content:\\n```python\\n" "from main import " v-ident "\\n\\n\\ndef test_" v-ident' in g
+    assert '"content:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"' in g
     with pytest.raises(FormatError, match="Input should be 'main_test.py'"):
         parse(reply("write_file", path="main.py", content="x = 1\ny = 2\n"), [only_test])
     both = narrow(WriteFile, ("main.py", "main_test.py"))
@@ -70,4 +70,4 @@ def test_narrowed_paths_become_grammar_choices_and_are_validated():
 
 
 def test_create_project_test_block_starts_with_the_import():
-    assert '"test:\\n```python\\n" "from main import " v-ident "\\n\\n\\ndef test_"' in grammar([CreateProject])
+    assert '"test:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"' in grammar([CreateProject])
