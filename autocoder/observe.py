@@ -40,10 +40,13 @@ def validate(path: str, code: str) -> str:
     for node in tree.body:
         if not _allowed_top_level(node):
             problems.append(f"line {node.lineno}: code must live in functions (move it into main())")
-    if is_test_file(path) and not any(
-        isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in ast.walk(tree)
-    ):
-        problems.append("no test functions: add pytest tests named test_... that assert results")
+    if is_test_file(path):
+        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        if not tests:
+            problems.append("no test functions: add pytest tests named test_... that assert results")
+        for t in tests:
+            if not any(isinstance(n, ast.Assert) or "raises" in ast.unparse(n) for n in ast.walk(t)):
+                problems.append(f"line {t.lineno}: {t.name} checks nothing: assert the result it expects")
     if path == "main.py":
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         if "main" not in names:

@@ -74,3 +74,10 @@ def test_main_guard_is_added_only_when_missing():
     assert add_main_guard(GOOD_MAIN) == GOOD_MAIN
     assert add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2  # already called
     assert add_main_guard("def go():\n    return 1\n") == "def go():\n    return 1\n"
+
+
+def test_a_test_that_asserts_nothing_is_a_placeholder():
+    hollow = "from main import add\n\n\ndef test_add():\n    add(1, 2)\n"
+    assert "test_add checks nothing" in validate("main_test.py", hollow)
+    raises = "import pytest\nfrom main import add\n\n\ndef test_add():\n    with pytest.raises(TypeError):\n        add(1)\n"
+    assert validate("main_test.py", raises) == ""
