@@ -35,8 +35,8 @@ def test_constrained_reply_parses_and_code_arrives_as_code(model, tmp_path):
     assert todo.actions == [CreateProject]
     d = model.complete(messages(GOAL, obs, todo, []), todo.actions, Settings(max_tokens=600))
     assert d.usage.prompt_tokens > 100 and d.usage.completion_tokens > 0 and d.seconds > 0
-    if d.error:  # the only way a constrained reply can fail: cut by the token cap
-        assert "cut at 600 tokens" in d.error
+    if d.error:  # the only ways a constrained reply can fail: the token cap or the loop guard
+        assert "cut at 600 tokens" in d.error or "repeating itself" in d.error
     else:
         assert d.action == "create_project"
         assert d.raw.startswith("Thought: ") and "```python\n" in d.raw
