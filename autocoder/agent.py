@@ -48,6 +48,13 @@ class _Silent:
         pass
 
 
+def _score(obs: Observation) -> tuple[int, ...]:
+    """How far a project has got, comparable across candidates: green, runs, tests pass, clean files."""
+    main_ok = bool(obs.main and obs.main.ok)
+    tests_ok = bool(obs.tests and obs.tests.ok)
+    return (int(obs.green), int(main_ok), int(tests_ok), sum(f.ok for f in obs.python))
+
+
 class Agent:
     """Runs one goal on one workspace with one provider until done, out of budget or stopped."""
 
@@ -66,7 +73,7 @@ class Agent:
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.max_steps, self.time_limit_s, self.settings = max_steps, time_limit_s, settings
-        self.samples = samples  # candidates tried for a fresh start (create or restart)
+        self.samples = samples  # candidates tried per step before one is applied (not when judging)
         self.hooks = hooks or _Silent()
         self.confirm = confirm  # step mode: asked before each step; False quits
         self.steps: list[Step] = []
@@ -111,8 +118,8 @@ class Agent:
         todo = self._plan(obs)
         msgs = messages(self.goal, obs, todo, self.steps)
         self.hooks.on_decide(index, todo.phase)
-        if todo.phase in ("create", "restart") and self.samples > 1:
-            decision = self._best_start(msgs, todo, index)
+        if self.samples > 1 and todo.phase != "judge":
+            decision = self._best_of(msgs, todo, index, _score(obs))
         else:
             decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
@@ -146,13 +153,14 @@ class Agent:
         except Exception as exc:  # a provider failure ends the run with a clear reason
             raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
 
-    def _best_start(self, msgs: list[dict[str, str]], todo: Plan, index: int) -> Decision:
-        """Sample up to `samples` fresh projects, each tried in a scratch copy; keep the first whose
-        checks all pass, else the one that got furthest. A small model's samples differ a lot:
-        one of several is far likelier to work than one repaired many times."""
+    def _best_of(self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]) -> Decision:
+        """Sample up to `samples` candidates, each tried in a scratch copy; keep the first that gets
+        the project further than `now` (all green for a fresh start), else the best one. A small
+        model's samples differ a lot: one of several is far likelier to work than one repaired
+        many times."""
+        fresh = todo.phase in ("create", "restart")
         best, best_score = None, None
-        tokens = [0, 0]
-        seconds = 0.0
+        tokens, seconds = [0, 0], 0.0
         for attempt in range(self.samples):
             candidate = self._decide(msgs, todo, index, attempt)
             tokens[0] += candidate.usage.prompt_tokens
@@ -161,7 +169,7 @@ class Agent:
             score = self._trial(candidate, todo)
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
-            if score[0]:  # green
+            if score[0] or (not fresh and score > now):
                 break
         assert best is not None
         return replace(best, usage=Usage(*tokens), seconds=seconds, calls=attempt + 1)
@@ -176,11 +184,7 @@ class Agent:
                 todo.action(decision.action).model_validate(decision.args).apply(scratch)
             except (ValueError, PathRefused, OSError):
                 return (0, 0)
-            obs = observe(scratch)
-        main_ok = bool(obs.main and obs.main.ok)
-        tests_ok = bool(obs.tests and obs.tests.ok)
-        clean = sum(f.ok for f in obs.python)
-        return (int(obs.green), int(main_ok), int(tests_ok), clean)
+            return _score(observe(scratch))
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""

@@ -255,3 +255,17 @@ def test_when_no_candidate_passes_the_furthest_is_kept(tmp_path):
     result, _, lines = run(tmp_path, [broken, runs, broken], samples=3, max_steps=1)
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN
     assert result.model_calls == 3 and result.status == "max_steps"
+
+
+def test_a_fix_keeps_the_first_candidate_that_gets_further(tmp_path):
+    failing = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
+    (tmp_path / "main.py").write_text(GOOD_MAIN)
+    (tmp_path / "main_test.py").write_text(failing)
+    no_better = reply("write_file", path="main_test.py", content=failing)
+    better = reply("write_file", path="main_test.py", content=GOOD_TEST)
+    result, provider, lines = run(tmp_path, [no_better, better, FINISH], samples=3)
+    steps = [x for x in lines if x["type"] == "step"]
+    assert [s["phase"] for s in steps] == ["fix_tests", "judge"]
+    assert steps[0]["decision"]["calls"] == 2 and result.model_calls == 3
+    assert not provider.replies  # no third fix sample was asked for once the second got further
+    assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
