@@ -207,7 +207,6 @@ ACTIONS: list[type[Action]] = [
     DeleteFile,
     Finish,
 ]
-BY_NAME = {a.name: a for a in ACTIONS}
 
 
 @functools.lru_cache(maxsize=256)

@@ -97,18 +97,6 @@ def grammar(actions: list[type[Action]]) -> str:
     return "\n".join(rules) + "\n"
 
 
-def example(action: type[Action]) -> str:
-    """How a reply calling `action` looks, for the prompt."""
-    lines = ["Thought: <why>", f"Action: {action.name}"]
-    for name in action.model_fields:
-        kind = _kind(action, name)
-        if kind == "block":
-            lines += [f"{name}:", f"{FENCE}python", f"<{name}>", FENCE]
-        else:
-            lines.append(f"{name}: <{name}>")
-    return "\n".join(lines)
-
-
 _FENCE_OPEN = re.compile(r"^\s*```[\w+-]*\s*$")
 
 
