@@ -6,8 +6,8 @@ for local models (`textformat`), and argument validation. The registry is a plai
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 import functools
+from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model

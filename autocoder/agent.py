@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from . import __version__
-from .actions import Finish
-from .exceptions import Done, Interrupted, LimitsExceeded, ModelFailed, StopRun, TooManyMalformed
+from .actions import Action, Finish
+from .exceptions import (
+    Done,
+    Interrupted,
+    LimitsExceeded,
+    ModelFailed,
+    StopRun,
+    TooManyMalformed,
+)
 from .observe import observe
 from .prompt import Plan, messages, plan, restart
 from .providers.base import Provider, Settings
@@ -48,11 +55,12 @@ class _Silent:
         pass
 
 
-def _score(obs: Observation) -> tuple[int, ...]:
-    """How far a project has got, comparable across candidates: green, runs, tests pass, clean files."""
-    main_ok = bool(obs.main and obs.main.ok)
-    tests_ok = bool(obs.tests and obs.tests.ok)
-    return (int(obs.green), int(main_ok), int(tests_ok), sum(f.ok for f in obs.python))
+def _apply(action: Action, ws: Workspace) -> ActionResult:
+    """Apply an action; a refusal (bad range, missing text, path outside) is a failed result."""
+    try:
+        return action.apply(ws)
+    except (ValueError, PathRefused, OSError) as exc:
+        return ActionResult(False, str(exc))
 
 
 class Agent:
@@ -119,7 +127,7 @@ class Agent:
         msgs = messages(self.goal, obs, todo, self.steps)
         self.hooks.on_decide(index, todo.phase)
         if self.samples > 1 and todo.phase != "judge":
-            decision = self._best_of(msgs, todo, index, _score(obs))
+            decision = self._best_of(msgs, todo, index, obs.progress())
         else:
             decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
@@ -180,11 +188,9 @@ class Agent:
             return (0, -1)
         with tempfile.TemporaryDirectory(prefix="autocoder-trial-") as tmp:
             scratch = self.ws.copy_to(Path(tmp) / "project")
-            try:
-                todo.action(decision.action).model_validate(decision.args).apply(scratch)
-            except (ValueError, PathRefused, OSError):
+            if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
-            return _score(observe(scratch))
+            return observe(scratch).progress()
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
@@ -198,10 +204,7 @@ class Agent:
         action = todo.action(decision.action).model_validate(decision.args)
         if isinstance(action, Finish):  # offered only when every check passes (see prompt.plan)
             return ActionResult(True, "goal met"), True
-        try:
-            result = action.apply(self.ws)
-        except (ValueError, PathRefused, OSError) as exc:
-            result = ActionResult(False, str(exc))
+        result = _apply(action, self.ws)
         self.failed_in_row = 0 if result.ok else self.failed_in_row + 1
         return result, False
 

@@ -56,7 +56,7 @@ def run(
     log_level: Annotated[str, typer.Option(help="normal, debug or quiet.")] = "normal",
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the first attempt.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    samples: Annotated[int, typer.Option(help="Candidates tried for a fresh start; the first whose checks pass is kept.")] = 4,
+    samples: Annotated[int, typer.Option(help="Candidates tried per step (not for the final judgement); the first that gets the project further is applied.")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON line.")] = False,
 ) -> None:
     """Run the agent on GOAL until the project is done, or a budget is spent.

@@ -7,7 +7,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from .exceptions import AutocoderError
 
@@ -31,7 +38,7 @@ class RunConfig(BaseModel):
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=16)
-    samples: int = Field(4, ge=1, le=16)  # candidates tried for a fresh start; the first that passes is kept
+    samples: int = Field(4, ge=1, le=16)  # candidates tried per step but the judgement; the first that gets further is applied
     seed: int = 0
 
     @field_validator("goal")

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 
 from .actions import (
     Action,
-    narrow,
     CreateFile,
     CreateProject,
     DeleteFile,
@@ -17,6 +16,7 @@ from .actions import (
     ReplaceLines,
     SearchReplace,
     WriteFile,
+    narrow,
 )
 from .sandbox import cap
 from .state import Observation, Phase, ProcResult, Step

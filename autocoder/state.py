@@ -61,6 +61,12 @@ class Observation:
             and self.main.ok
         )
 
+    def progress(self) -> tuple[int, int, int, int]:
+        """How far the project has got, comparable across candidates: green, runs, tests pass, clean files."""
+        main_ok = self.main is not None and self.main.ok
+        tests_ok = self.tests is not None and self.tests.ok
+        return (int(self.green), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
+
     def summary(self) -> dict[str, Any]:
         """Small JSON-able view for trajectories and progress lines."""
         return {

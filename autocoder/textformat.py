@@ -51,7 +51,7 @@ def _kind(action: type[Action], name: str) -> str:
 
 
 def code_prefix(action: type[Action], field: str) -> str:
-    """GBNF for how a block must begin: a test file imports what it tests and asserts at once.
+    """GBNF for how a block must begin: a test file imports what it tests, then defines a test.
 
     A small model left free writes prose or a copy of main.py in a test file; this scaffold
     (`from main import f` then `def test_...(`) leaves it only the tests themselves to write.

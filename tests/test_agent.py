@@ -168,9 +168,9 @@ def test_a_provider_crash_is_an_error_status(tmp_path):
 
 
 def test_decisions_carry_usage_into_the_totals(tmp_path):
+    from autocoder.actions import CreateProject
     from autocoder.state import Usage
     from autocoder.textformat import parse
-    from autocoder.actions import CreateProject
 
     _, name, args = parse(CREATE, [CreateProject])
     d = Decision(thought="t", action=name, args=args, usage=Usage(100, 20), seconds=0.5)
