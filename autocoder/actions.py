@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import PurePosixPath
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -229,3 +229,35 @@ def tool_schema(action: type[Action]) -> dict[str, Any]:
             "parameters": action.model_json_schema(),
         },
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _named(action: type[Action]) -> type[BaseModel]:
+    """`action`'s arguments plus the discriminating `action` field naming it."""
+    fields: dict[str, Any] = {"action": (Literal[action.name], ...)}  # type: ignore[valid-type]
+    fields.update({k: (f.annotation, f) for k, f in action.model_fields.items()})
+    return create_model(f"{action.__name__}Call", __doc__=action.__doc__, **fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _reply_model(actions: tuple[type[Action], ...]) -> type[BaseModel]:
+    variants = tuple(_named(a) for a in actions)
+    call = variants[0] if len(variants) == 1 else Annotated[Union[variants], Field(discriminator="action")]
+    return create_model(
+        "Reply",
+        __doc__="Your reasoning, then exactly one action with its arguments.",
+        thought=(str, Field(description="one short sentence: what you do and why")),
+        call=(call, ...),
+    )
+
+
+def reply_model(actions: list[type[Action]]) -> type[BaseModel]:
+    """One pydantic model for a whole reply (thought + one of `actions`): the Instructor response
+    model, and the single `act` tool for endpoints that only honour a named tool choice."""
+    return _reply_model(tuple(actions))
+
+
+def from_reply(reply: BaseModel) -> tuple[str, str, dict[str, Any]]:
+    """(thought, action name, arguments) of a validated `reply_model` instance."""
+    args = reply.call.model_dump()  # type: ignore[attr-defined]
+    return reply.thought, args.pop("action"), args  # type: ignore[attr-defined]

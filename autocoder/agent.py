@@ -80,6 +80,7 @@ class Agent:
         confirm: Callable[[int], bool] | None = None,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
+        self.tool_mode = provider.tool_mode  # how actions reach the model; it shapes the prompt
         self.max_steps, self.time_limit_s, self.settings = max_steps, time_limit_s, settings
         self.samples = samples  # candidates tried per step before one is applied (not when judging)
         self.hooks = hooks or _Silent()
@@ -91,6 +92,7 @@ class Agent:
         self.stuck = 0  # steps in a row that met the same unsolved problem
         self.last_phase = ""
         self.started = 0.0
+        self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -122,9 +124,9 @@ class Agent:
             raise Interrupted("stopped by the user in step mode")
         start = time.monotonic()
         self.ws.snapshot()
-        obs = observe(self.ws)
+        obs = self._observe()
         todo = self._plan(obs)
-        msgs = messages(self.goal, obs, todo, self.steps)
+        msgs = messages(self.goal, obs, todo, self.steps, mode=self.tool_mode)
         self.hooks.on_decide(index, todo.phase)
         if self.samples > 1 and todo.phase != "judge":
             decision = self._best_of(msgs, todo, index, obs.progress())
@@ -168,19 +170,17 @@ class Agent:
         many times."""
         fresh = todo.phase in ("create", "restart")
         best, best_score = None, None
-        tokens, seconds = [0, 0], 0.0
+        usage, seconds, cached = Usage(), 0.0, 0
         for attempt in range(self.samples):
             candidate = self._decide(msgs, todo, index, attempt)
-            tokens[0] += candidate.usage.prompt_tokens
-            tokens[1] += candidate.usage.completion_tokens
-            seconds += candidate.seconds
+            usage, seconds, cached = usage + candidate.usage, seconds + candidate.seconds, cached + candidate.cached
             score = self._trial(candidate, todo)
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
             if score[0] or (not fresh and score > now):
                 break
         assert best is not None
-        return replace(best, usage=Usage(*tokens), seconds=seconds, calls=attempt + 1)
+        return replace(best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached)
 
     def _trial(self, decision: Decision, todo: Plan) -> tuple[int, ...]:
         """How far a decision gets when applied to a scratch copy of the project."""
@@ -190,7 +190,16 @@ class Agent:
             scratch = self.ws.copy_to(Path(tmp) / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
-            return observe(scratch).progress()
+            obs = observe(scratch)
+            self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
+            return obs.progress()
+
+    def _observe(self) -> Observation:
+        """Observe the project, or reuse a trial's observation of exactly these files (outputs hold
+        no machine paths, so a scratch copy observes the same as the project)."""
+        seen = self.trials.pop(self.ws.fingerprint(), None) if self.trials else None
+        self.trials.clear()
+        return seen if seen is not None else observe(self.ws)
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
@@ -226,6 +235,7 @@ class Agent:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         path = runs / f"{stamp}.jsonl"
         header = {"type": "run", "version": __version__, "goal": self.goal, "model": self.provider.name,
+                  "tool_mode": self.tool_mode,
                   "settings": self.settings.model_dump(), "max_steps": self.max_steps}  # fmt: skip
         path.write_text(json.dumps(header) + "\n", encoding="utf-8")
         return path
@@ -236,17 +246,22 @@ class Agent:
 
     def _result(self, status: str, reason: str) -> RunResult:
         ds = [s.decision for s in self.steps]
+        usage = sum((d.usage for d in ds), Usage())
         return RunResult(
             status=status,  # type: ignore[arg-type]
             reason=reason,
             steps=len(self.steps),
             model_calls=sum(d.calls for d in ds),
-            prompt_tokens=sum(d.usage.prompt_tokens for d in ds),
-            completion_tokens=sum(d.usage.completion_tokens for d in ds),
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
             wall_s=time.monotonic() - self.started,
             model_s=sum(d.seconds for d in ds),
             model=self.provider.name,
             project_dir=str(self.ws.root),
             trajectory=str(self.trajectory),
             malformed_actions=self.malformed_total,
+            tool_mode=self.tool_mode,
+            cache_hits=sum(d.cached for d in ds),
+            evaluated_tokens=usage.evaluated_tokens if ds else -1,
+            cost_usd=round(usage.cost_usd, 6),
         )

@@ -15,7 +15,8 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
     """Run one goal. Bad input raises AutocoderError before anything is written."""
     directory = config.directory
     check_project_dir(directory)
-    provider = resolve(config.model)
+    key = config.api_key.get_secret_value() if config.api_key else None
+    provider = resolve(config.model, api_base=config.api_base, api_key=key, tool_mode=config.tool_mode, cache=config.cache)
     if hooks is None and config.log_level != "quiet":
         from .progress import ConsoleHooks
 

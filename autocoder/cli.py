@@ -49,7 +49,11 @@ def run(
     goal: Annotated[str, typer.Argument(help="What the program should do.")],
     project_dir: Annotated[Optional[Path], typer.Option("--project-dir", "-d", help="Project folder (default: named after the goal).")] = None,
     name: Annotated[Optional[str], typer.Option(help="Project name.")] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="smollm2 (embedded), a .gguf path, or replay:FILE.")] = "smollm2",
+    model: Annotated[str, typer.Option("--model", "-m", help="A profile (autocoder models), a litellm model such as openai/gpt-4o-mini, a .gguf path, or replay:FILE.")] = "smollm2",
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Endpoint of an OpenAI-compatible or other served model.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", help="API key (default: the provider's usual variable, or ./.env).", show_default=False)] = None,
+    tool_mode: Annotated[str, typer.Option("--tool-mode", help="How actions reach the model: auto, native, instructor or grammar.")] = "auto",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model even when the response cache has the answer.")] = False,
     max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
     time_limit: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 1800.0,
     step: Annotated[bool, typer.Option("--step", help="Wait for Enter before each step.")] = False,
@@ -70,14 +74,15 @@ def run(
         config = RunConfig.build(
             goal=goal, project_dir=project_dir, name=name, model=model, max_steps=max_steps,
             time_limit_s=time_limit, step=step, log_level=log_level, temperature=temperature, seed=seed,
-            samples=samples,
+            samples=samples, api_base=api_base, api_key=api_key, tool_mode=tool_mode, cache=not no_cache,
         )  # fmt: skip
         result = run_goal(config)
     if as_json:
         typer.echo(json.dumps(result.to_json()))
     elif config.log_level != "quiet":
         typer.echo(
-            f"{result.status}: {result.reason} ({result.steps} steps, {result.wall_s:.1f} s); "
+            f"{result.status}: {result.reason} ({result.steps} steps, {result.model_calls} model calls, "
+            f"{result.cache_hits} cached, tool mode {result.tool_mode}, {result.wall_s:.1f} s); "
             f"project in {result.project_dir}",
             err=True,
         )
@@ -99,6 +104,50 @@ def undo(
         except FileNotFoundError:
             raise AutocoderError(f"nothing to undo in {project_dir}: no snapshot in .autocoder/snapshots") from None
     typer.echo(f"restored {project_dir} to snapshot {snap.stem}")
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per profile.")] = False,
+) -> None:
+    """List model profiles: kind, model, tool mode, context, and whether each is usable now."""
+    from .providers.usable import table
+
+    with user_errors():
+        rows = table()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table("profile", "kind", "model", "tool mode", "context", "usable now", "from")
+    for r in rows:
+        source = "built-in" if r["source"].startswith("built-in") else r["source"]
+        out.add_row(r["name"], r["kind"], r["model"], r["tool_mode"], str(r["context"] or "model's"), r["usable"], source)
+    Console(width=None if sys.stdout.isatty() else 160).print(out)
+
+
+cache_app = typer.Typer(help="The response cache: identical model requests are answered from disk.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("stats")
+def cache_stats() -> None:
+    """Where the cache is, how many replies it holds, its size."""
+    from .providers.cache import stats
+
+    info = stats()
+    typer.echo(f"{info['directory']}: {info['replies']} replies, {info['entries']} entries, {info['bytes'] / 1e6:.2f} MB")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Remove every cached reply (and remembered endpoint probes)."""
+    from .providers.cache import clear
+
+    typer.echo(f"removed {clear()} entries")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 
 from . import sandbox
 from .state import FileReport, Observation
@@ -13,6 +14,9 @@ ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
 _TODO = re.compile(r"#\s*(TODO|FIXME)\b|\bTODO\b", re.IGNORECASE)
+
+
+PYTEST_TIME = re.compile(r" in \d+\.\d+s(?: \(\d+:\d+:\d+\))?")
 
 
 def is_test_file(path: str) -> bool:
@@ -101,5 +105,8 @@ def observe(ws: Workspace) -> Observation:
         args = ["-m", "pytest", "-q", "-x", "--no-header", "-p", "no:cacheprovider", "-c", "/dev/null",
                 "--rootdir", ".", "--tb=short", *tests]  # fmt: skip
         test_result = sandbox.python(args, ws.root, TEST_TIMEOUT)
+        # pytest's timing ("1 passed in 0.16s") differs run to run: drop it, so the same project
+        # gets the same prompt and a rerun is answered by the response cache
+        test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
     main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT) if "main.py" in files else None
     return Observation(tuple(files), tuple(reports), test_result, main)

@@ -106,9 +106,10 @@ def examples() -> list[dict[str, str]]:
     return turns
 
 
-def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step]) -> list[dict[str, str]]:
+def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step], mode: str = "grammar") -> list[dict[str, str]]:
     """System message and worked examples first (stable across steps and goals, so a local model
-    reuses its KV cache for them), then the step's ask."""
+    reuses its KV cache for them), then the step's ask. The examples show the text format, so only
+    the text/grammar mode gets them; tool calls and JSON replies are shaped by their schemas."""
     env = _env()
     python = [replace(f, content=cap(f.content, FILE_CHARS)) for f in obs.python]
     user = env.get_template("step.j2").render(
@@ -121,5 +122,6 @@ def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step]) -> lis
         task=next_.task,
         actions=next_.actions,
     )
-    system = {"role": "system", "content": env.get_template("system.j2").render().strip()}
-    return [system, *examples(), {"role": "user", "content": user.strip()}]
+    system = {"role": "system", "content": env.get_template("system.j2").render(mode=mode).strip()}
+    shown = examples() if mode in ("grammar", "scripted") else []
+    return [system, *shown, {"role": "user", "content": user.strip()}]

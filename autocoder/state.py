@@ -81,6 +81,17 @@ class Observation:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    evaluated_tokens: int = -1  # prompt tokens the model really evaluated (KV reuse); -1: unknown
+    cost_usd: float = 0.0  # litellm's price list or the profile's; 0 for local and unknown models
+
+    def __add__(self, other: Usage) -> Usage:
+        known = self.evaluated_tokens >= 0 and other.evaluated_tokens >= 0
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.evaluated_tokens + other.evaluated_tokens if known else -1,
+            self.cost_usd + other.cost_usd,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ class Decision:
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     calls: int = 1  # model calls behind this decision (several when candidates were sampled)
+    cached: int = 0  # of those calls, how many the response cache answered
+    cut: bool = False  # the reply was cut short (token cap, loop guard): never cached, never applied
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,7 +115,7 @@ class Decision:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Decision:
         usage = Usage(**data.get("usage", {}))
-        keys = ("thought", "action", "args", "raw", "error", "seconds", "calls")
+        keys = ("thought", "action", "args", "raw", "error", "seconds", "calls", "cached", "cut")
         return cls(**{k: data[k] for k in keys if k in data}, usage=usage)
 
 
@@ -152,6 +165,10 @@ class RunResult:
     project_dir: str
     trajectory: str
     malformed_actions: int = 0
+    tool_mode: str = ""  # how actions reached the model: grammar, native, instructor (or scripted)
+    cache_hits: int = 0  # model calls the response cache answered (== model_calls on a cached rerun)
+    evaluated_tokens: int = -1  # prompt tokens really evaluated, when the provider knows (KV reuse)
+    cost_usd: float = 0.0
 
     @property
     def done(self) -> bool:

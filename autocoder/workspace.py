@@ -96,6 +96,10 @@ class Workspace:
     def snapshot_dir(self) -> Path:
         return self.state_dir / "snapshots"
 
+    def fingerprint(self) -> str:
+        """A digest of every project file's path and bytes: equal fingerprints, equal projects."""
+        return _digest(self._contents())
+
     def _contents(self) -> dict[str, bytes]:
         out = {}
         for rel in self.files():

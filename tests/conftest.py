@@ -57,3 +57,12 @@ def no_network(monkeypatch):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(monkeypatch, tmp_path_factory):
+    """Each test gets its own response cache and user config: nothing leaks between tests or
+    from the machine's own ~/.cache and ~/.config."""
+    root = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))

@@ -269,3 +269,19 @@ def test_a_fix_keeps_the_first_candidate_that_gets_further(tmp_path):
     assert steps[0]["decision"]["calls"] == 2 and result.model_calls == 3
     assert not provider.replies  # no third fix sample was asked for once the second got further
     assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
+
+
+def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
+    import autocoder.agent as agent_module
+
+    real, seen = agent_module.observe, []
+
+    def counting(ws):
+        seen.append(ws.root)
+        return real(ws)
+
+    monkeypatch.setattr(agent_module, "observe", counting)
+    result, _, _ = run(tmp_path, [CREATE, FINISH], samples=2)
+    assert result.status == "done"
+    # step 1: the empty project, then the trial copy; step 2 reuses the trial's observation
+    assert len(seen) == 2 and seen[0] == tmp_path and seen[1] != tmp_path

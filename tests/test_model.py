@@ -17,7 +17,7 @@ GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
 
 @pytest.fixture(scope="module")
 def model():
-    return resolve("smollm2")
+    return resolve("smollm2", cache=False)  # these tests are about the model, not the cache
 
 
 def test_every_action_grammar_compiles_in_llama_cpp():
@@ -80,3 +80,16 @@ def test_code_reaches_the_model_unescaped(model):
     tokens = model.prompt_tokens([{"role": "user", "content": code}])
     text = model.llm.detokenize(tokens, special=True).decode()
     assert code in text and "&gt;" not in text and "&#34;" not in text and "&amp;" not in text
+
+
+def test_the_kv_cache_is_reused_across_calls_with_a_shared_prefix(model):
+    """The stable prefix (system + examples) is evaluated once; the next step evaluates its tail."""
+    from autocoder.actions import Finish
+    from autocoder.prompt import examples
+
+    head = [{"role": "system", "content": "You write Python."}, *examples()]
+    settings = Settings(max_tokens=24)
+    model.complete([*head, {"role": "user", "content": "Goal: add two numbers. Finish."}], [Finish], settings)
+    second = model.complete([*head, {"role": "user", "content": "Goal: print hello. Finish."}], [Finish], settings)
+    assert 0 < second.usage.evaluated_tokens < second.usage.prompt_tokens / 4
+    assert model.identity["sha256"] and len(model.identity["sha256"]) == 64 and "path" not in model.identity

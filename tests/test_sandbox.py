@@ -12,8 +12,9 @@ def test_secrets_never_reach_the_child(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-canary-4242")
     res = sandbox.python(["-c", "import os; print(sorted(os.environ.items()))"], tmp_path)
     assert res.ok and "canary-4242" not in res.output
-    home = sandbox.python(["-c", "import os; print(os.environ['HOME'])"], tmp_path).output.strip()
-    assert "autocoder-home-" in home and home != str(Path.home())  # a scratch HOME, not the user's
+    code = f"import os; h = os.environ['HOME']; print('autocoder-home-' in h, h != {str(Path.home())!r})"
+    home = sandbox.python(["-c", code], tmp_path).output.strip()
+    assert home == "True True"  # a scratch HOME, not the user's
 
 
 def test_timeout_kills_the_whole_group(tmp_path):

@@ -6,28 +6,76 @@ from pathlib import Path
 
 from ..exceptions import AutocoderError
 from .base import Message, Provider, Settings
+from .profiles import Profile, adhoc, profiles
 from .scripted import ReplayProvider, ScriptedProvider
 
 DEFAULT_MODEL = "smollm2"
+TOOL_MODES = ("auto", "native", "instructor", "grammar")
 
-__all__ = ["DEFAULT_MODEL", "Message", "Provider", "ReplayProvider", "ScriptedProvider", "Settings", "resolve"]
+__all__ = ["DEFAULT_MODEL", "Message", "Profile", "Provider", "ReplayProvider", "ScriptedProvider", "Settings",
+           "TOOL_MODES", "find_profile", "resolve"]  # fmt: skip
 
 
-def resolve(model: str) -> Provider:
-    """A provider for `model`: smollm2 (embedded), a .gguf path, or replay:FILE."""
+def find_profile(model: str, api_base: str | None = None) -> Profile:
+    """A named profile, or one made for a .gguf path or a litellm model string."""
     model = model.strip()
-    if model.startswith("replay:"):
-        return ReplayProvider(model.removeprefix("replay:"))
-    if model == DEFAULT_MODEL:
+    known = profiles()
+    if model in known:
+        profile = known[model]
+    elif model.endswith(".gguf") or "/" in model:
+        profile = adhoc(model)
+    else:
+        names = ", ".join(known)
+        raise AutocoderError(
+            f"unknown model {model!r}: use a profile ({names}), a litellm model such as openai/gpt-4o-mini, "
+            "a path to a .gguf file, or replay:FILE"
+        )
+    if api_base:
+        if profile.kind != "litellm":
+            raise AutocoderError("--api-base is for served models (e.g. --model openai/any), not an in-process GGUF")
+        profile = profile.model_copy(update={"api_base": api_base})
+    return profile
+
+
+def resolve(
+    model: str,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    tool_mode: str | None = None,
+    cache: bool = True,
+) -> Provider:
+    """A provider for `model`, behind the response cache unless `cache` is False."""
+    if tool_mode is not None and tool_mode not in TOOL_MODES:
+        raise AutocoderError(f"unknown tool mode {tool_mode!r}: use {', '.join(TOOL_MODES)}")
+    if model.strip().startswith("replay:"):
+        return ReplayProvider(model.strip().removeprefix("replay:"))
+    profile = find_profile(model, api_base)
+    tool_mode = None if tool_mode == "auto" else tool_mode
+    store = None
+    if cache:
+        from .cache import open_cache
+
+        store = open_cache()
+    provider: Provider
+    if profile.kind == "llama_cpp":
+        if tool_mode not in (None, "grammar"):
+            raise AutocoderError(
+                f"an in-process GGUF model uses --tool-mode grammar; for {tool_mode} tool calls serve it with "
+                "`python -m llama_cpp.server --model FILE` and use --model openai/local --api-base http://127.0.0.1:8000/v1"
+            )
         from .llama_cpp import LlamaCppProvider, embedded_model_path
 
-        return LlamaCppProvider(embedded_model_path(), name=DEFAULT_MODEL)
-    if model.endswith(".gguf"):
-        from .llama_cpp import LlamaCppProvider
+        path = embedded_model_path() if profile.gguf == "embedded" else Path(profile.gguf).expanduser()
+        if not path.is_file():
+            raise AutocoderError(f"GGUF file not found: {path}")
+        provider = LlamaCppProvider(path, n_ctx=profile.context, name=profile.name, store=store)
+    else:
+        from .remote import LiteLLMProvider
 
-        if not Path(model).expanduser().is_file():
-            raise AutocoderError(f"GGUF file not found: {model}")
-        return LlamaCppProvider(Path(model).expanduser())
-    raise AutocoderError(
-        f"unknown model {model!r}: use {DEFAULT_MODEL} (embedded), a path to a .gguf file, or replay:FILE"
-    )
+        provider = LiteLLMProvider(profile, api_key=api_key, tool_mode=tool_mode, store=store)
+    if store is None:
+        return provider
+    from .cache import CachedProvider
+
+    return CachedProvider(provider, store)

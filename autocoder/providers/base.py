@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from ..actions import Action
+from ..exceptions import ModelFailed
 from ..state import Decision
 
 Message = dict[str, str]
@@ -25,7 +26,21 @@ class Provider(Protocol):
     """Anything that turns messages plus allowed actions into one Decision."""
 
     name: str
+    tool_mode: str  # grammar | native | instructor | scripted: how actions reach the model
+    identity: dict[str, Any]  # what makes its replies what they are (model, weights' sha256...), no secrets
 
     def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
         """One model call; a malformed reply is a Decision with `error` set, never an exception."""
         ...
+
+
+def trim(messages: list[Message], count: Callable[[list[Message]], int], limit: int) -> list[Message]:
+    """Drop the oldest turns after the system message until `count(messages) <= limit`: a
+    deliberate cut, never the backend's silent truncation. The last message (the step's ask) stays;
+    if it alone overflows, the call cannot be made and ModelFailed says so."""
+    kept = list(messages)
+    while count(kept) > limit:
+        if len(kept) <= 2:
+            raise ModelFailed(f"the prompt ({count(kept)} tokens) does not fit the model's context ({limit} for the prompt)")
+        del kept[1]
+    return kept

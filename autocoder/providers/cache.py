@@ -1,0 +1,107 @@
+"""A response cache in front of any provider (diskcache: SQLite, safe across processes).
+
+Key: a SHA-256 of the canonical JSON of the provider's identity (for a GGUF its file's sha256),
+the tool mode, the messages, the offered actions' schemas and the sampling settings. Value: the
+Decision as JSON, never a pickle. No API key is part of either. Only replies the model completed
+are stored: a call that failed (fault, timeout, dropped connection, Ctrl-C) stores nothing. A reply
+cut by the token cap is stored as the malformed reply it is: asking again gives the same cut.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..actions import Action, tool_schema
+from ..state import Decision
+from .base import Message, Provider, Settings
+
+VERSION = 1  # bump when the stored shape of a Decision changes
+
+
+def cache_dir() -> Path:
+    """AUTOCODER_CACHE_DIR, else $XDG_CACHE_HOME/autocoder, else ~/.cache/autocoder."""
+    if os.environ.get("AUTOCODER_CACHE_DIR"):
+        return Path(os.environ["AUTOCODER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "autocoder"
+
+
+def open_cache(path: Path | None = None) -> Any:
+    """The cache, in a folder only its owner can read."""
+    import diskcache
+
+    path = path or cache_dir()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return diskcache.Cache(str(path), disk=diskcache.JSONDisk, disk_compress_level=1)
+
+
+def file_sha256(path: Path, cache: Any | None = None) -> str:
+    """A file's sha256, remembered per (path, size, mtime) so a big GGUF is hashed once."""
+    st = path.stat()
+    key = f"sha256:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    if cache is not None and isinstance(known := cache.get(key), str):
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if cache is not None:
+        cache.set(key, digest.hexdigest())
+    return digest.hexdigest()
+
+
+def request_key(identity: dict[str, Any], messages: list[Message], actions: list[type[Action]], settings: Settings) -> str:
+    request = {
+        "v": VERSION,
+        "provider": identity,
+        "messages": messages,
+        "actions": [tool_schema(a) for a in actions],
+        "settings": settings.model_dump(),
+    }
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "reply:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class CachedProvider:
+    """Wraps a provider: an identical request is answered from disk, marked `cached`."""
+
+    def __init__(self, inner: Provider, cache: Any | None = None) -> None:
+        self.inner = inner
+        self.cache = cache if cache is not None else open_cache()
+        self.name = inner.name
+        self.tool_mode = inner.tool_mode
+        self.identity = inner.identity
+
+    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+        key = request_key(self.identity, messages, actions, settings)
+        start = time.monotonic()
+        try:
+            stored = self.cache.get(key)
+            if stored is not None:
+                return dataclasses.replace(Decision.from_json(stored), cached=1, seconds=time.monotonic() - start)
+        except (TypeError, ValueError, KeyError, AttributeError, zlib.error):  # a corrupt entry is a miss
+            self.cache.delete(key)
+        decision = self.inner.complete(messages, actions, settings)
+        self.cache.set(key, decision.to_json())
+        return decision
+
+
+def stats(path: Path | None = None) -> dict[str, Any]:
+    cache = open_cache(path)
+    with cache:
+        replies = sum(1 for k in cache.iterkeys() if isinstance(k, str) and k.startswith("reply:"))
+        return {"directory": str(cache.directory), "replies": replies, "entries": len(cache), "bytes": cache.volume()}
+
+
+def clear(path: Path | None = None) -> int:
+    cache = open_cache(path)
+    with cache:
+        return cache.clear()

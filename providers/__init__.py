@@ -1,0 +1,1 @@
+"""Built-in model profiles (one TOML file each). Installed as `autocoder.profiles`."""

@@ -1,0 +1,248 @@
+"""Profiles, the response cache, keys, retries and context trimming (no model needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import zlib
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from autocoder.actions import Finish
+from autocoder.agent import Agent
+from autocoder.cli import app
+from autocoder.exceptions import AutocoderError, ModelFailed
+from autocoder.providers import ScriptedProvider, Settings, find_profile, resolve
+from autocoder.providers.base import trim
+from autocoder.providers.cache import CachedProvider, cache_dir, open_cache
+from autocoder.providers.profiles import profiles
+from autocoder.state import Decision, Usage
+from autocoder.workspace import Workspace
+
+from .conftest import CREATE, FINISH
+
+CANARY = "sk-canary-7f3a9c2e51d84b06a1"
+MSGS = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+
+
+class Counting:
+    """A provider that answers every call and counts them (the loop's view of a model)."""
+
+    name, tool_mode, identity = "counting", "scripted", {"kind": "counting"}
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision, self.calls = decision, 0
+
+    def complete(self, messages, actions, settings):
+        self.calls += 1
+        return self.decision
+
+
+# ---- profiles ---------------------------------------------------------------------------------------
+def test_built_in_profiles_load_and_a_user_file_overrides_one(tmp_path, monkeypatch):
+    assert {"smollm2", "gpt-4o-mini", "llama-server"} <= set(profiles())
+    folder = Path(os.environ["XDG_CONFIG_HOME"]) / "autocoder" / "providers"
+    folder.mkdir(parents=True)
+    (folder / "smollm2.toml").write_text('kind = "llama_cpp"\ngguf = "embedded"\ncontext = 2048\n')
+    (folder / "mine.toml").write_text('kind = "litellm"\nmodel = "openai/local"\napi_base = "http://127.0.0.1:9/v1"\n')
+    found = profiles()
+    assert found["smollm2"].context == 2048 and found["smollm2"].source.endswith("smollm2.toml")
+    assert found["mine"].api_base == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("kind = ", "not valid TOML"),
+        ('kind = "litellm"\n', "needs model"),
+        ('kind = "llama_cpp"\ngguf = "x.gguf"\ntool_mode = "native"\n', "grammar"),
+        ('kind = "litellm"\nmodel = "a/b"\ncolour = 1\n', "colour"),
+    ],
+)
+def test_a_bad_profile_is_one_clear_line(text, says):
+    folder = Path(os.environ["XDG_CONFIG_HOME"]) / "autocoder" / "providers"
+    folder.mkdir(parents=True)
+    (folder / "bad.toml").write_text(text)
+    with pytest.raises(AutocoderError, match=says) as err:
+        profiles()
+    assert "bad.toml" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_model_strings_resolve_to_profiles():
+    assert find_profile("openai/gpt-4o").kind == "litellm"
+    assert find_profile("~/models/x.gguf").kind == "llama_cpp"
+    assert find_profile("openai/any", api_base="http://127.0.0.1:8080/v1").api_base == "http://127.0.0.1:8080/v1"
+    with pytest.raises(AutocoderError, match="unknown model 'gpt5'.*smollm2"):
+        find_profile("gpt5")
+    with pytest.raises(AutocoderError, match="--api-base is for served models"):
+        find_profile("smollm2", api_base="http://127.0.0.1:1/v1")
+    with pytest.raises(AutocoderError, match="tool-mode grammar"):
+        resolve("smollm2", tool_mode="native", cache=False)
+    with pytest.raises(AutocoderError, match="grammar is for in-process"):
+        resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="grammar", cache=False)
+
+
+# ---- keys ---------------------------------------------------------------------------------------------
+def test_a_missing_key_names_the_variable_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AutocoderError, match="no API key for openai/gpt-4o-mini: set OPENAI_API_KEY"):
+        resolve("gpt-4o-mini", cache=False)
+    result = CliRunner().invoke(app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/gpt-4o-mini"])
+    assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_key_comes_from_env_dotenv_or_flag_and_stays_out_of_identity(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={CANARY}\n")
+    provider = resolve("openai/gpt-4o-mini", tool_mode="native")  # capability from litellm's data: no call
+    assert provider.tool_mode == "native"
+    assert CANARY not in json.dumps(provider.identity) and CANARY not in provider.name
+    assert "OPENAI_API_KEY" not in os.environ  # read for the call, not put where children inherit it
+    flagged = resolve("openai/gpt-4o-mini", api_key=CANARY + "x", cache=False)
+    assert flagged.tool_mode == "native" and CANARY not in json.dumps(flagged.identity)
+
+
+# ---- cache --------------------------------------------------------------------------------------------
+def test_an_identical_request_is_answered_from_disk(tmp_path):
+    inner = Counting(Decision(thought="t", action="finish", args={"reason": "r"}, usage=Usage(10, 5)))
+    cached = CachedProvider(inner, open_cache(tmp_path / "c"))
+    first = cached.complete(MSGS, [Finish], Settings())
+    again = cached.complete(MSGS, [Finish], Settings())
+    assert inner.calls == 1 and first.cached == 0 and again.cached == 1
+    assert (again.action, again.args, again.usage) == (first.action, first.args, first.usage)
+    cached.complete(MSGS, [Finish], Settings(seed=1))  # other sampling settings: another request
+    cached.complete([*MSGS[:1], {"role": "user", "content": "v"}], [Finish], Settings())
+    assert inner.calls == 3
+    assert oct(os.stat(tmp_path / "c").st_mode & 0o777) == "0o700"
+
+
+def test_a_failed_call_stores_nothing_and_a_corrupt_entry_is_a_miss(tmp_path):
+    store = open_cache(tmp_path / "c")
+
+    class Failing(Counting):
+        def complete(self, messages, actions, settings):
+            self.calls += 1
+            raise ModelFailed("connection dropped")
+
+    failing = Failing(Decision())
+    for _ in range(2):
+        with pytest.raises(ModelFailed):
+            CachedProvider(failing, store).complete(MSGS, [Finish], Settings())
+    assert failing.calls == 2 and not list(store.iterkeys())
+    cut = Counting(Decision(raw="def f(", error="cut at 1024 tokens", cut=True))  # same ask, same cut
+    assert CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cut
+    assert CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cached == 1 and cut.calls == 1
+    store.clear()
+    good = Counting(Decision(action="finish", args={"reason": "r"}))
+    provider = CachedProvider(good, store)
+    provider.complete(MSGS, [Finish], Settings())
+    key = next(k for k in store.iterkeys() if k.startswith("reply:"))
+    store.set(key, ["not", "a", "decision"])
+    assert provider.complete(MSGS, [Finish], Settings()).cached == 0 and good.calls == 2
+
+
+def test_cache_values_are_json_and_hold_no_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    provider = resolve("openai/gpt-4o-mini", tool_mode="native")
+    inner = Counting(Decision(action="finish", args={"reason": "r"}))
+    CachedProvider(inner, provider.cache).complete(MSGS, [Finish], Settings())  # type: ignore[attr-defined]
+    provider.cache.close()  # type: ignore[attr-defined]
+    db = sqlite3.connect(cache_dir() / "cache.db")
+    rows = db.execute("SELECT key, value FROM Cache").fetchall()
+    assert rows
+    for key, value in rows:
+        for stored in (key, value):
+            text = zlib.decompress(stored).decode() if isinstance(stored, bytes) else str(stored)
+            json.loads(text)  # JSON, never a pickle
+            assert CANARY not in text
+    for path in cache_dir().rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes()
+
+
+def test_a_cached_rerun_reports_every_call_as_a_hit(tmp_path):
+    store = open_cache(tmp_path / "c")
+    runs = []
+    for attempt in range(2):
+        script = ScriptedProvider([CREATE, FINISH] if attempt == 0 else [])  # the rerun gets no replies
+        agent = Agent(CachedProvider(script, store), Workspace(tmp_path / f"p{attempt}"), "fib", max_steps=5)
+        runs.append(agent.run())
+    first, rerun = runs
+    assert first.status == rerun.status == "done" and first.cache_hits == 0
+    assert rerun.cache_hits == rerun.model_calls == first.model_calls == 2
+    assert rerun.tool_mode == "scripted"
+
+
+def test_cache_commands(tmp_path):
+    store = open_cache()
+    CachedProvider(Counting(Decision(action="finish", args={"reason": "r"})), store).complete(MSGS, [Finish], Settings())
+    runner = CliRunner()
+    stats = runner.invoke(app, ["cache", "stats"])
+    assert stats.exit_code == 0 and "1 replies" in stats.output
+    assert runner.invoke(app, ["cache", "clear"]).exit_code == 0
+    assert "0 replies" in runner.invoke(app, ["cache", "stats"]).output
+
+
+# ---- faults and context -------------------------------------------------------------------------------
+def _fault(kind: str, status: int, headers: dict[str, str] | None = None) -> Exception:
+    from autocoder.providers.remote import litellm
+
+    response = httpx.Response(status, headers=headers or {}, request=httpx.Request("POST", "http://127.0.0.1/v1"))
+    return getattr(litellm(), kind)(message="boom", llm_provider="openai", model="m", response=response)
+
+
+def test_transient_faults_retry_with_backoff_and_retry_after():
+    from autocoder.providers.remote import MAX_ATTEMPTS, with_retries
+
+    faults = [_fault("RateLimitError", 429, {"retry-after": "7"}), _fault("RateLimitError", 429)]
+    waits: list[float] = []
+
+    def call():
+        if faults:
+            raise faults.pop(0)
+        return "ok"
+
+    assert with_retries(call, sleep=waits.append) == "ok"
+    assert waits[0] == 7 and 0 < waits[1] <= 30
+    always = [_fault("RateLimitError", 429)] * 10
+    with pytest.raises(Exception, match="boom"):
+        with_retries(lambda: (_ for _ in ()).throw(always.pop()), sleep=waits.append)
+    assert len(always) == 10 - MAX_ATTEMPTS
+
+
+def test_auth_errors_do_not_retry_and_say_what_to_set():
+    from autocoder.providers.remote import explain, with_retries
+
+    waits: list[float] = []
+    with pytest.raises(Exception, match="boom"):
+        with_retries(lambda: (_ for _ in ()).throw(_fault("AuthenticationError", 401)), sleep=waits.append)
+    assert waits == []
+    message = str(explain(_fault("AuthenticationError", 401), find_profile("gpt-4o-mini"), ["OPENAI_API_KEY"]))
+    assert "rejected" in message and "OPENAI_API_KEY" in message
+
+
+def test_an_overflowing_prompt_is_trimmed_oldest_first():
+    msgs = [{"role": "system", "content": "s"}] + [{"role": "user", "content": f"m{i}"} for i in range(5)]
+    count = len  # one "token" per message
+    kept = trim(msgs, count, 3)
+    assert [m["content"] for m in kept] == ["s", "m3", "m4"]
+    with pytest.raises(ModelFailed, match="does not fit"):
+        trim(msgs, count, 1)
+
+
+def test_models_lists_profiles_and_whether_each_is_usable(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in map(json.loads, result.output.splitlines())}
+    assert rows["smollm2"]["usable"] == "yes" and rows["smollm2"]["tool_mode"] == "grammar"
+    assert rows["gpt-4o-mini"]["usable"].startswith("no: set OPENAI_API_KEY")
+    assert rows["gpt-4o-mini"]["tool_mode"] == "native"  # litellm's capability data
+

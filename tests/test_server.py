@@ -1,0 +1,117 @@
+"""The litellm path against a real endpoint: llama-cpp-python's own OpenAI-compatible server running
+the embedded model on 127.0.0.1, reached exactly as any API-key user's model is."""
+
+from __future__ import annotations
+
+import html
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from autocoder.actions import Finish, WriteFile, narrow, tool_schema
+from autocoder.agent import Agent
+from autocoder.providers import Settings, find_profile, resolve
+from autocoder.providers.llama_cpp import embedded_model_path
+from autocoder.providers.remote import LiteLLMProvider, litellm
+from autocoder.workspace import Workspace
+
+pytestmark = pytest.mark.model
+
+CODE = 'def f(x) -> int:\n    return x["a"] if 1 < x < 3 else 0  # a -> b & <c>\n'
+ASK = [
+    {"role": "system", "content": "You write Python."},
+    {"role": "user", "content": f"main.py:\n```python\n{CODE}```\nAll checks pass. Use finish."},
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The embedded model behind llama-cpp-python's server, with the GGUF's own chat template."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"]  # fmt: skip
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start in 120 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_the_probe_finds_that_this_server_honours_only_a_named_tool(server):
+    provider = LiteLLMProvider(find_profile("openai/local", api_base=server))
+    assert provider.probe() == "named"
+    assert provider.tool_mode == "native" and provider.tool_choice == "named"
+
+
+@pytest.mark.parametrize("mode", ["native", "instructor"])
+@pytest.mark.parametrize("offered", [1, 2])
+def test_each_mode_gets_a_valid_action_from_the_real_model(server, mode, offered):
+    provider = LiteLLMProvider(find_profile("llama-server", api_base=server), tool_mode=mode)
+    actions = [Finish, narrow(WriteFile, ("main.py",))][:offered]
+    decision = provider.complete(ASK, actions, Settings(max_tokens=400))
+    assert decision.error == "", decision.raw
+    assert decision.action in {a.name for a in actions}
+    assert set(decision.args) == set(next(a for a in actions if a.name == decision.action).model_fields)
+    assert decision.usage.prompt_tokens > 0 and decision.usage.cost_usd == 0.0  # local: no price
+
+
+def test_code_reaches_the_server_unescaped(server):
+    """The server's prompt token count equals that of our own unescaped rendering of the same
+    messages with the GGUF's template, and differs from an HTML-escaped one (the chatml-function-calling
+    trap), so a format that escaped `->`, quotes or `&` would fail here."""
+    from autocoder.providers.llama_cpp import LlamaCppProvider
+
+    response = litellm().completion(
+        model="openai/local", api_base=server, api_key="none", messages=ASK, max_tokens=1,
+        tools=[tool_schema(Finish)], tool_choice={"type": "function", "function": {"name": "finish"}},
+    )  # fmt: skip
+    local = LlamaCppProvider(embedded_model_path())
+    escaped = [dict(m, content=html.escape(m["content"])) for m in ASK]
+    assert response.usage.prompt_tokens == len(local.prompt_tokens(ASK))
+    assert len(local.prompt_tokens(escaped)) != len(local.prompt_tokens(ASK))
+
+
+def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
+    runs = []
+    for n in range(2):
+        provider = resolve("llama-server", api_base=server, tool_mode="native")
+        agent = Agent(provider, Workspace(tmp_path / f"p{n}"), "a function add(a, b) that returns a + b", max_steps=2,
+                      settings=Settings(max_tokens=300))  # fmt: skip
+        runs.append(agent.run())
+    first, rerun = runs
+    assert first.tool_mode == "native" and first.model_calls == 2 and first.status in ("max_steps", "malformed")
+    assert rerun.cache_hits == rerun.model_calls == first.model_calls
+    assert rerun.steps == first.steps
+    assert sorted(p.name for p in (tmp_path / "p0").glob("*.py")) == sorted(p.name for p in (tmp_path / "p1").glob("*.py"))
+
+
+def test_a_server_that_is_down_is_one_clear_error(tmp_path):
+    port = _free_port()
+    provider = LiteLLMProvider(find_profile("llama-server", api_base=f"http://127.0.0.1:{port}/v1"), tool_mode="native")
+    from autocoder.exceptions import ModelFailed
+
+    with pytest.raises(ModelFailed, match=f"cannot reach http://127.0.0.1:{port}/v1"):
+        provider.complete(ASK, [Finish], Settings(max_tokens=16))
