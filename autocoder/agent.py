@@ -20,7 +20,7 @@ from .exceptions import (
     StopRun,
     TooManyMalformed,
 )
-from .observe import observe
+from .observe import observe_cached
 from .prompt import Plan, messages, plan, restart
 from .providers.base import Provider, Settings
 from .state import ActionResult, Decision, Observation, RunResult, Step, Usage
@@ -78,6 +78,7 @@ class Agent:
         samples: int = 1,
         hooks: Hooks | None = None,
         confirm: Callable[[int], bool] | None = None,
+        memo: Any | None = None,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.tool_mode = provider.tool_mode  # how actions reach the model; it shapes the prompt
@@ -93,6 +94,7 @@ class Agent:
         self.last_phase = ""
         self.started = 0.0
         self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
+        self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -170,7 +172,7 @@ class Agent:
         many times."""
         fresh = todo.phase in ("create", "restart")
         best, best_score = None, None
-        usage, seconds, cached = Usage(), 0.0, 0
+        usage, seconds, cached = Usage(evaluated_tokens=0), 0.0, 0
         for attempt in range(self.samples):
             candidate = self._decide(msgs, todo, index, attempt)
             usage, seconds, cached = usage + candidate.usage, seconds + candidate.seconds, cached + candidate.cached
@@ -190,7 +192,7 @@ class Agent:
             scratch = self.ws.copy_to(Path(tmp) / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
-            obs = observe(scratch)
+            obs = observe_cached(scratch, self.memo)
             self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
             return obs.progress()
 
@@ -199,7 +201,7 @@ class Agent:
         no machine paths, so a scratch copy observes the same as the project)."""
         seen = self.trials.pop(self.ws.fingerprint(), None) if self.trials else None
         self.trials.clear()
-        return seen if seen is not None else observe(self.ws)
+        return seen if seen is not None else observe_cached(self.ws, self.memo)
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
@@ -246,7 +248,7 @@ class Agent:
 
     def _result(self, status: str, reason: str) -> RunResult:
         ds = [s.decision for s in self.steps]
-        usage = sum((d.usage for d in ds), Usage())
+        usage = sum((d.usage for d in ds), Usage(evaluated_tokens=0))
         return RunResult(
             status=status,  # type: ignore[arg-type]
             reason=reason,

@@ -67,6 +67,17 @@ class Observation:
         tests_ok = self.tests is not None and self.tests.ok
         return (int(self.green), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Observation:
+        def proc(d: dict[str, Any] | None) -> ProcResult | None:
+            return None if d is None else ProcResult(**d)
+
+        python = tuple(FileReport(**f) for f in data["python"])
+        return cls(tuple(data["files"]), python, proc(data["tests"]), proc(data["main"]))
+
     def summary(self) -> dict[str, Any]:
         """Small JSON-able view for trajectories and progress lines."""
         return {

@@ -224,7 +224,7 @@ def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch
     def broken(ws):
         raise RuntimeError("observe blew up")
 
-    monkeypatch.setattr("autocoder.agent.observe", broken)
+    monkeypatch.setattr("autocoder.observe.observe", broken)
     result, _, lines = run(tmp_path, [CREATE])
     assert result.status == "error" and "observe blew up" in result.reason
     assert lines[-1]["type"] == "result" and lines[-1]["status"] == "error"
@@ -272,15 +272,15 @@ def test_a_fix_keeps_the_first_candidate_that_gets_further(tmp_path):
 
 
 def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
-    import autocoder.agent as agent_module
+    import autocoder.observe as observe_module
 
-    real, seen = agent_module.observe, []
+    real, seen = observe_module.observe, []
 
     def counting(ws):
         seen.append(ws.root)
         return real(ws)
 
-    monkeypatch.setattr(agent_module, "observe", counting)
+    monkeypatch.setattr(observe_module, "observe", counting)
     result, _, _ = run(tmp_path, [CREATE, FINISH], samples=2)
     assert result.status == "done"
     # step 1: the empty project, then the trial copy; step 2 reuses the trial's observation

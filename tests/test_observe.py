@@ -81,3 +81,29 @@ def test_a_test_that_asserts_nothing_is_a_placeholder():
     assert "test_add checks nothing" in validate("main_test.py", hollow)
     raises = "import pytest\nfrom main import add\n\n\ndef test_add():\n    with pytest.raises(TypeError):\n        add(1)\n"
     assert validate("main_test.py", raises) == ""
+
+
+def test_an_identical_project_is_observed_once_unless_its_programs_write_files(tmp_path, monkeypatch):
+    import autocoder.observe as observe_module
+    from autocoder.providers.cache import open_cache
+
+    real, runs = observe_module.observe, []
+    monkeypatch.setattr(observe_module, "observe", lambda ws: runs.append(ws.root) or real(ws))
+    store = open_cache(tmp_path / "cache")
+    for n in range(2):  # the same bytes in another folder: one real observation
+        ws = Workspace(tmp_path / f"p{n}")
+        ws.write("main.py", GOOD_MAIN, fmt=False)
+        ws.write("main_test.py", GOOD_TEST, fmt=False)
+        obs = observe_module.observe_cached(ws, store)
+        assert obs.green
+    assert len(runs) == 1
+    ws.write("main.py", GOOD_MAIN.replace("fib(10)", "fib(11)"), fmt=False)
+    observe_module.observe_cached(ws, store)
+    assert len(runs) == 2
+    writer = GOOD_MAIN.replace("print(fib(10))", "open('out.txt', 'w').write(str(fib(10)))")
+    for n in range(2):  # its output file is the point: it runs every time
+        ws = Workspace(tmp_path / f"w{n}")
+        ws.write("main.py", writer, fmt=False)
+        observe_module.observe_cached(ws, store)
+        assert (tmp_path / f"w{n}" / "out.txt").read_text() == "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]"
+    assert len(runs) == 4

@@ -246,3 +246,15 @@ def test_models_lists_profiles_and_whether_each_is_usable(monkeypatch):
     assert rows["gpt-4o-mini"]["usable"].startswith("no: set OPENAI_API_KEY")
     assert rows["gpt-4o-mini"]["tool_mode"] == "native"  # litellm's capability data
 
+
+
+def test_an_endpoint_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/any", "--api-base", f"http://127.0.0.1:{port}/v1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and f"cannot reach http://127.0.0.1:{port}/v1" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "p").exists()

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -33,6 +34,7 @@ MAX_ATTEMPTS = 4
 MAX_WAIT_S = 30.0
 TIMEOUT_S = 600.0  # one call; a local CPU server can be slow
 PROBE = "probe:v1:"
+UNKNOWN = "unknown"  # what `known_tool_choice` says when only a probe of the endpoint can tell
 
 
 @functools.lru_cache(maxsize=1)
@@ -134,6 +136,38 @@ def _tool_call_ok(response: Any) -> bool:
         return False
 
 
+def probe_key(profile: Profile) -> str:
+    return f"{PROBE}{profile.model}|{profile.api_base or ''}"
+
+
+def known_tool_choice(profile: Profile, store: Any | None) -> str | None:
+    """Without calling the model: "any" (the model picks among tools), "named" (only a forced tool
+    works), None (no native tool calls) or UNKNOWN. The profile's word first, then litellm's
+    capability data (for a model it knows, on its own endpoint), then a probe remembered earlier."""
+    if profile.tool_choice:
+        return profile.tool_choice
+    if not profile.api_base:
+        try:
+            known = litellm().get_model_info(profile.model).get("supports_function_calling")
+        except Exception:  # litellm does not know the model
+            known = None
+        if known is not None:
+            return "any" if known else None
+    if store is not None and (seen := store.get(probe_key(profile))) is not None:
+        return seen or None
+    return UNKNOWN
+
+
+def missing_keys(profile: Profile) -> list[str]:
+    """The key variables litellm looks for and finds unset (none for a local server)."""
+    if profile.api_key_env:
+        return [] if os.environ.get(profile.api_key_env) else [profile.api_key_env]
+    if is_local(profile.api_base):
+        return []
+    report = litellm().validate_environment(model=profile.model, api_base=profile.api_base)
+    return [k for k in report.get("missing_keys", []) if k.endswith(("_KEY", "_TOKEN"))]
+
+
 class LiteLLMProvider:
     """One litellm model; `tool_mode` is decided once, when the provider is made."""
 
@@ -182,13 +216,10 @@ class LiteLLMProvider:
             for name in self.key_names:
                 if values.get(name):
                     return values[name]
-        lib = litellm()
-        report = lib.validate_environment(model=self.profile.model, api_base=self.profile.api_base)
-        needs_key = any(k.endswith(("_KEY", "_TOKEN")) for k in report.get("missing_keys", []))
-        if self.profile.api_key_env:
-            needs_key = True
-        if not needs_key or is_local(self.profile.api_base):
-            return "sk-no-key-needed" if is_local(self.profile.api_base) else None  # the client wants some key
+        if is_local(self.profile.api_base):
+            return "sk-no-key-needed"  # the OpenAI client insists on some key
+        if not missing_keys(self.profile):
+            return None  # litellm finds it in the environment itself
         names = " or ".join(self.key_names)
         raise AutocoderError(f"no API key for {self.profile.model}: set {names} (environment or ./.env) or pass --api-key")
 
@@ -210,26 +241,19 @@ class LiteLLMProvider:
             raise
 
     def _tool_choice(self, requested: str) -> str | None:
-        """"any" (the model picks among tools), "named" (only a forced tool works) or None (no
-        native tool calls): the profile's word, else litellm's capability data, else one probe of
-        the endpoint, remembered per model and endpoint."""
+        """What the endpoint's tool calls can do (see `known_tool_choice`); when unknown, one probe,
+        remembered per model and endpoint. A server that cannot be reached is a start-up error."""
         if requested == "instructor":
             return None
-        if self.profile.tool_choice:
-            return self.profile.tool_choice
-        if not self.profile.api_base:
-            try:
-                known = litellm().get_model_info(self.profile.model).get("supports_function_calling")
-            except Exception:  # litellm does not know the model: ask the endpoint
-                known = None
-            if known is not None:
-                return "any" if known else None
-        key = f"{PROBE}{self.profile.model}|{self.profile.api_base or ''}"
-        if self.store is not None and (seen := self.store.get(key)) is not None:
-            return seen or None
-        found = self.probe()
+        found = known_tool_choice(self.profile, self.store)
+        if found != UNKNOWN:
+            return found
+        try:
+            found = self.probe()
+        except ModelFailed as exc:
+            raise AutocoderError(str(exc)) from None
         if self.store is not None:
-            self.store.set(key, found or "")
+            self.store.set(probe_key(self.profile), found or "")
         return found
 
     def probe(self) -> str | None:
@@ -264,8 +288,6 @@ class LiteLLMProvider:
             decision = self._native(messages, actions, sampling)
         else:
             decision = self._instructor(messages, actions, sampling)
-        from dataclasses import replace
-
         return replace(decision, seconds=time.monotonic() - start)
 
     # ---- native tool calls --------------------------------------------------------------------------
@@ -290,7 +312,7 @@ class LiteLLMProvider:
         if not calls:  # some models print the call as text: take it if it is in the text format
             decision = decision_from_text(raw, actions)
             error = "the reply called no tool: call exactly one of the tools"
-            return Decision(raw=raw, error=error, usage=usage) if decision.error else _with(decision, usage)
+            return Decision(raw=raw, error=error, usage=usage) if decision.error else replace(decision, usage=usage)
         name = calls[0].function.name
         try:
             args = json.loads(raw or "{}", strict=False)  # small models put raw newlines in strings
@@ -369,8 +391,3 @@ def _first_line(exc: BaseException) -> str:
             text = text.split(marker, 1)[1].strip()
     return (text.splitlines() or [type(exc).__name__])[0][:300]
 
-
-def _with(decision: Decision, usage: Usage) -> Decision:
-    from dataclasses import replace
-
-    return replace(decision, usage=usage)

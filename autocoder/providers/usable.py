@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from .profiles import Profile, profiles
-
-PROBE = "probe:v1:"
-
 
 def _reachable(api_base: str) -> bool:
     url = urlparse(api_base)
@@ -37,34 +33,16 @@ def _gguf(profile: Profile) -> tuple[str, str]:
 
 def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
     """(tool mode it would use, usable now?) without calling the model."""
-    from .remote import is_local, litellm
+    from .remote import UNKNOWN, known_tool_choice, missing_keys
 
-    lib = litellm()
     mode = profile.tool_mode
     if mode == "auto":
-        if profile.tool_choice:
-            mode = "native"
-        else:
-            seen = store.get(f"{PROBE}{profile.model}|{profile.api_base or ''}") if store is not None else None
-            known = None
-            if not profile.api_base:
-                try:
-                    known = lib.get_model_info(profile.model).get("supports_function_calling")
-                except Exception:
-                    known = None
-            if seen is not None:
-                mode = "native" if seen else "instructor"
-            elif known is not None:
-                mode = "native" if known else "instructor"
-            else:
-                mode = "auto (probed on first use)"
+        choice = known_tool_choice(profile, store)
+        mode = "auto (probed on first use)" if choice == UNKNOWN else "native" if choice else "instructor"
     if profile.api_base and not _reachable(profile.api_base):
         return mode, f"no: nothing answers at {profile.api_base}"
-    if profile.api_key_env:
-        return mode, "yes" if os.environ.get(profile.api_key_env) else f"no: set {profile.api_key_env}"
-    missing = lib.validate_environment(model=profile.model, api_base=profile.api_base).get("missing_keys", [])
-    keys = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
-    if keys and not is_local(profile.api_base) and not Path(".env").is_file():
+    keys = missing_keys(profile)
+    if keys and not Path(".env").is_file():
         return mode, f"no: set {' or '.join(keys)}"
     return mode, "yes"
 
