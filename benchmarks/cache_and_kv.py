@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 
-def run(goal: str, folder: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[float, dict]:
+def run(
+    goal: str, folder: Path, args: argparse.Namespace, env: dict[str, str]
+) -> tuple[float, dict]:
     exe = shutil.which("autocoder")
     cmd = [exe] if exe else [sys.executable, "-m", "autocoder"]
     cmd += ["run", goal, "-d", str(folder), "--model", args.model, "--max-steps", str(args.steps),
@@ -60,7 +62,9 @@ def main() -> None:
         steps = [json.loads(line) for line in Path(first["trajectory"]).read_text().splitlines()]
         steps = [s for s in steps if s["type"] == "step"]
 
-    print(f"goal: {args.goal!r}, model {args.model}, {args.steps} steps max, samples {args.samples}")
+    print(
+        f"goal: {args.goal!r}, model {args.model}, {args.steps} steps max, samples {args.samples}"
+    )
     print(f"first run : {first_s:7.2f} s  status {first['status']}, {first['steps']} steps, "
           f"{first['model_calls']} model calls, {first['cache_hits']} cached, model {first['model_s']:.2f} s")  # fmt: skip
     print(f"rerun     : {rerun_s:7.2f} s  (median of {len(times)}: {min(times):.2f}..{max(times):.2f}) status {rerun['status']}, {rerun['steps']} steps, "
@@ -74,9 +78,13 @@ def main() -> None:
         sent += usage["prompt_tokens"]
         evaluated += max(usage["evaluated_tokens"], 0)
         share = usage["evaluated_tokens"] / usage["prompt_tokens"] if usage["prompt_tokens"] else 0
-        print(f"  step {s['step']:2d} {s['phase']:9s} {usage['prompt_tokens']:6d} -> {usage['evaluated_tokens']:6d}  ({share:.0%})")
+        print(
+            f"  step {s['step']:2d} {s['phase']:9s} {usage['prompt_tokens']:6d} -> {usage['evaluated_tokens']:6d}  ({share:.0%})"
+        )
     if sent:
-        print(f"  total    {sent:6d} -> {evaluated:6d}  ({evaluated / sent:.0%} evaluated, {1 - evaluated / sent:.0%} reused)")
+        print(
+            f"  total    {sent:6d} -> {evaluated:6d}  ({evaluated / sent:.0%} evaluated, {1 - evaluated / sent:.0%} reused)"
+        )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ def test_built_in_profiles_load_and_a_user_file_overrides_one(tmp_path, monkeypa
     folder = Path(os.environ["XDG_CONFIG_HOME"]) / "autocoder" / "providers"
     folder.mkdir(parents=True)
     (folder / "smollm2.toml").write_text('kind = "llama_cpp"\ngguf = "embedded"\ncontext = 2048\n')
-    (folder / "mine.toml").write_text('kind = "litellm"\nmodel = "openai/local"\napi_base = "http://127.0.0.1:9/v1"\n')
+    (folder / "mine.toml").write_text(
+        'kind = "litellm"\nmodel = "openai/local"\napi_base = "http://127.0.0.1:9/v1"\n'
+    )
     found = profiles()
     assert found["smollm2"].context == 2048 and found["smollm2"].source.endswith("smollm2.toml")
     assert found["mine"].api_base == "http://127.0.0.1:9/v1"
@@ -75,7 +77,10 @@ def test_a_bad_profile_is_one_clear_line(text, says):
 def test_model_strings_resolve_to_profiles():
     assert find_profile("openai/gpt-4o").kind == "litellm"
     assert find_profile("~/models/x.gguf").kind == "llama_cpp"
-    assert find_profile("openai/any", api_base="http://127.0.0.1:8080/v1").api_base == "http://127.0.0.1:8080/v1"
+    assert (
+        find_profile("openai/any", api_base="http://127.0.0.1:8080/v1").api_base
+        == "http://127.0.0.1:8080/v1"
+    )
     with pytest.raises(AutocoderError, match="unknown model 'gpt5'.*smollm2"):
         find_profile("gpt5")
     with pytest.raises(AutocoderError, match="--api-base is for served models"):
@@ -90,10 +95,18 @@ def test_model_strings_resolve_to_profiles():
 def test_a_missing_key_names_the_variable_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(AutocoderError, match="no API key for openai/gpt-4o-mini: set OPENAI_API_KEY"):
+    with pytest.raises(
+        AutocoderError, match="no API key for openai/gpt-4o-mini: set OPENAI_API_KEY"
+    ):
         resolve("gpt-4o-mini", cache=False)
-    result = CliRunner().invoke(app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/gpt-4o-mini"])
-    assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(
+        app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/gpt-4o-mini"]
+    )
+    assert (
+        result.exit_code == 2
+        and "OPENAI_API_KEY" in result.output
+        and "Traceback" not in result.output
+    )
     assert not (tmp_path / "p").exists()
 
 
@@ -101,17 +114,23 @@ def test_the_key_comes_from_env_dotenv_or_flag_and_stays_out_of_identity(tmp_pat
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={CANARY}\n")
-    provider = resolve("openai/gpt-4o-mini", tool_mode="native")  # capability from litellm's data: no call
+    provider = resolve(
+        "openai/gpt-4o-mini", tool_mode="native"
+    )  # capability from litellm's data: no call
     assert provider.tool_mode == "native"
     assert CANARY not in json.dumps(provider.identity) and CANARY not in provider.name
-    assert "OPENAI_API_KEY" not in os.environ  # read for the call, not put where children inherit it
+    assert (
+        "OPENAI_API_KEY" not in os.environ
+    )  # read for the call, not put where children inherit it
     flagged = resolve("openai/gpt-4o-mini", api_key=CANARY + "x", cache=False)
     assert flagged.tool_mode == "native" and CANARY not in json.dumps(flagged.identity)
 
 
 # ---- cache --------------------------------------------------------------------------------------------
 def test_an_identical_request_is_answered_from_disk(tmp_path):
-    inner = Counting(Decision(thought="t", action="finish", args={"reason": "r"}, usage=Usage(10, 5)))
+    inner = Counting(
+        Decision(thought="t", action="finish", args={"reason": "r"}, usage=Usage(10, 5))
+    )
     cached = CachedProvider(inner, open_cache(tmp_path / "c"))
     first = cached.complete(MSGS, [Finish], Settings())
     again = cached.complete(MSGS, [Finish], Settings())
@@ -136,9 +155,14 @@ def test_a_failed_call_stores_nothing_and_a_corrupt_entry_is_a_miss(tmp_path):
         with pytest.raises(ModelFailed):
             CachedProvider(failing, store).complete(MSGS, [Finish], Settings())
     assert failing.calls == 2 and not list(store.iterkeys())
-    cut = Counting(Decision(raw="def f(", error="cut at 1024 tokens", cut=True))  # same ask, same cut
+    cut = Counting(
+        Decision(raw="def f(", error="cut at 1024 tokens", cut=True)
+    )  # same ask, same cut
     assert CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cut
-    assert CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cached == 1 and cut.calls == 1
+    assert (
+        CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cached == 1
+        and cut.calls == 1
+    )
     store.clear()
     good = Counting(Decision(action="finish", args={"reason": "r"}))
     provider = CachedProvider(good, store)
@@ -171,8 +195,12 @@ def test_a_cached_rerun_reports_every_call_as_a_hit(tmp_path):
     store = open_cache(tmp_path / "c")
     runs = []
     for attempt in range(2):
-        script = ScriptedProvider([CREATE, FINISH] if attempt == 0 else [])  # the rerun gets no replies
-        agent = Agent(CachedProvider(script, store), Workspace(tmp_path / f"p{attempt}"), "fib", max_steps=5)
+        script = ScriptedProvider(
+            [CREATE, FINISH] if attempt == 0 else []
+        )  # the rerun gets no replies
+        agent = Agent(
+            CachedProvider(script, store), Workspace(tmp_path / f"p{attempt}"), "fib", max_steps=5
+        )
         runs.append(agent.run())
     first, rerun = runs
     assert first.status == rerun.status == "done" and first.cache_hits == 0
@@ -182,7 +210,9 @@ def test_a_cached_rerun_reports_every_call_as_a_hit(tmp_path):
 
 def test_cache_commands(tmp_path):
     store = open_cache()
-    CachedProvider(Counting(Decision(action="finish", args={"reason": "r"})), store).complete(MSGS, [Finish], Settings())
+    CachedProvider(Counting(Decision(action="finish", args={"reason": "r"})), store).complete(
+        MSGS, [Finish], Settings()
+    )
     runner = CliRunner()
     stats = runner.invoke(app, ["cache", "stats"])
     assert stats.exit_code == 0 and "1 replies" in stats.output
@@ -194,8 +224,12 @@ def test_cache_commands(tmp_path):
 def _fault(kind: str, status: int, headers: dict[str, str] | None = None) -> Exception:
     from autocoder.providers.remote import litellm
 
-    response = httpx.Response(status, headers=headers or {}, request=httpx.Request("POST", "http://127.0.0.1/v1"))
-    return getattr(litellm(), kind)(message="boom", llm_provider="openai", model="m", response=response)
+    response = httpx.Response(
+        status, headers=headers or {}, request=httpx.Request("POST", "http://127.0.0.1/v1")
+    )
+    return getattr(litellm(), kind)(
+        message="boom", llm_provider="openai", model="m", response=response
+    )
 
 
 def test_transient_faults_retry_with_backoff_and_retry_after():
@@ -222,14 +256,20 @@ def test_auth_errors_do_not_retry_and_say_what_to_set():
 
     waits: list[float] = []
     with pytest.raises(Exception, match="boom"):
-        with_retries(lambda: (_ for _ in ()).throw(_fault("AuthenticationError", 401)), sleep=waits.append)
+        with_retries(
+            lambda: (_ for _ in ()).throw(_fault("AuthenticationError", 401)), sleep=waits.append
+        )
     assert waits == []
-    message = str(explain(_fault("AuthenticationError", 401), find_profile("gpt-4o-mini"), ["OPENAI_API_KEY"]))
+    message = str(
+        explain(_fault("AuthenticationError", 401), find_profile("gpt-4o-mini"), ["OPENAI_API_KEY"])
+    )
     assert "rejected" in message and "OPENAI_API_KEY" in message
 
 
 def test_an_overflowing_prompt_is_trimmed_oldest_first():
-    msgs = [{"role": "system", "content": "s"}] + [{"role": "user", "content": f"m{i}"} for i in range(5)]
+    msgs = [{"role": "system", "content": "s"}] + [
+        {"role": "user", "content": f"m{i}"} for i in range(5)
+    ]
     count = len  # one "token" per message
     kept = trim(msgs, count, 3)
     assert [m["content"] for m in kept] == ["s", "m3", "m4"]
@@ -247,14 +287,22 @@ def test_models_lists_profiles_and_whether_each_is_usable(monkeypatch):
     assert rows["gpt-4o-mini"]["tool_mode"] == "native"  # litellm's capability data
 
 
-
 def test_an_endpoint_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    args = ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/any", "--api-base", f"http://127.0.0.1:{port}/v1"]
+    args = [
+        "run",
+        "x",
+        "-d",
+        str(tmp_path / "p"),
+        "--model",
+        "openai/any",
+        "--api-base",
+        f"http://127.0.0.1:{port}/v1",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and f"cannot reach http://127.0.0.1:{port}/v1" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "p").exists()

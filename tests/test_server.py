@@ -74,7 +74,9 @@ def test_each_mode_gets_a_valid_action_from_the_real_model(server, mode, offered
     decision = provider.complete(ASK, actions, Settings(max_tokens=400))
     assert decision.error == "", decision.raw
     assert decision.action in {a.name for a in actions}
-    assert set(decision.args) == set(next(a for a in actions if a.name == decision.action).model_fields)
+    assert set(decision.args) == set(
+        next(a for a in actions if a.name == decision.action).model_fields
+    )
     assert decision.usage.prompt_tokens > 0 and decision.usage.cost_usd == 0.0  # local: no price
 
 
@@ -102,15 +104,23 @@ def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
                       settings=Settings(max_tokens=300))  # fmt: skip
         runs.append(agent.run())
     first, rerun = runs
-    assert first.tool_mode == "native" and first.model_calls == 2 and first.status in ("max_steps", "malformed")
+    assert (
+        first.tool_mode == "native"
+        and first.model_calls == 2
+        and first.status in ("max_steps", "malformed")
+    )
     assert rerun.cache_hits == rerun.model_calls == first.model_calls
     assert rerun.steps == first.steps
-    assert sorted(p.name for p in (tmp_path / "p0").glob("*.py")) == sorted(p.name for p in (tmp_path / "p1").glob("*.py"))
+    assert sorted(p.name for p in (tmp_path / "p0").glob("*.py")) == sorted(
+        p.name for p in (tmp_path / "p1").glob("*.py")
+    )
 
 
 def test_a_server_that_is_down_is_one_clear_error(tmp_path):
     port = _free_port()
-    provider = LiteLLMProvider(find_profile("llama-server", api_base=f"http://127.0.0.1:{port}/v1"), tool_mode="native")
+    provider = LiteLLMProvider(
+        find_profile("llama-server", api_base=f"http://127.0.0.1:{port}/v1"), tool_mode="native"
+    )
     from autocoder.exceptions import ModelFailed
 
     with pytest.raises(ModelFailed, match=f"cannot reach http://127.0.0.1:{port}/v1"):

@@ -32,7 +32,9 @@ def find_profile(model: str, api_base: str | None = None) -> Profile:
         )
     if api_base:
         if profile.kind != "litellm":
-            raise AutocoderError("--api-base is for served models (e.g. --model openai/any), not an in-process GGUF")
+            raise AutocoderError(
+                "--api-base is for served models (e.g. --model openai/any), not an in-process GGUF"
+            )
         profile = profile.model_copy(update={"api_base": api_base})
     return profile
 
@@ -66,7 +68,9 @@ def resolve(
             )
         from .llama_cpp import LlamaCppProvider, embedded_model_path
 
-        path = embedded_model_path() if profile.gguf == "embedded" else Path(profile.gguf).expanduser()
+        path = (
+            embedded_model_path() if profile.gguf == "embedded" else Path(profile.gguf).expanduser()
+        )
         if not path.is_file():
             raise AutocoderError(f"GGUF file not found: {path}")
         provider = LlamaCppProvider(path, n_ctx=profile.context, name=profile.name, store=store)

@@ -58,7 +58,12 @@ def file_sha256(path: Path, cache: Any | None = None) -> str:
     return digest.hexdigest()
 
 
-def request_key(identity: dict[str, Any], messages: list[Message], actions: list[type[Action]], settings: Settings) -> str:
+def request_key(
+    identity: dict[str, Any],
+    messages: list[Message],
+    actions: list[type[Action]],
+    settings: Settings,
+) -> str:
     request = {
         "v": VERSION,
         "provider": identity,
@@ -80,14 +85,24 @@ class CachedProvider:
         self.tool_mode = inner.tool_mode
         self.identity = inner.identity
 
-    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
         key = request_key(self.identity, messages, actions, settings)
         start = time.monotonic()
         try:
             stored = self.cache.get(key)
             if stored is not None:
-                return dataclasses.replace(Decision.from_json(stored), cached=1, seconds=time.monotonic() - start)
-        except (TypeError, ValueError, KeyError, AttributeError, zlib.error):  # a corrupt entry is a miss
+                return dataclasses.replace(
+                    Decision.from_json(stored), cached=1, seconds=time.monotonic() - start
+                )
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            zlib.error,
+        ):  # a corrupt entry is a miss
             self.cache.delete(key)
         decision = self.inner.complete(messages, actions, settings)
         self.cache.set(key, decision.to_json())
@@ -98,7 +113,12 @@ def stats(path: Path | None = None) -> dict[str, Any]:
     cache = open_cache(path)
     with cache:
         replies = sum(1 for k in cache.iterkeys() if isinstance(k, str) and k.startswith("reply:"))
-        return {"directory": str(cache.directory), "replies": replies, "entries": len(cache), "bytes": cache.volume()}
+        return {
+            "directory": str(cache.directory),
+            "replies": replies,
+            "entries": len(cache),
+            "bytes": cache.volume(),
+        }
 
 
 def clear(path: Path | None = None) -> int:

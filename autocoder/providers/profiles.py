@@ -33,10 +33,16 @@ class Profile(BaseModel):
     tool_mode: ToolMode = "auto"
     context: int | None = Field(None, ge=512)  # context window; None: the model's own (metadata)
     api_base: str | None = None
-    api_key_env: str | None = None  # the variable holding the key, when litellm's usual one is not it
+    api_key_env: str | None = (
+        None  # the variable holding the key, when litellm's usual one is not it
+    )
     # What the endpoint can do, when known without a probe:
-    tool_choice: Literal["any", "named"] | None = None  # "named": only a forced, named tool is honoured
-    json_schema: bool = False  # the server constrains JSON replies to response_format.schema (llama.cpp)
+    tool_choice: Literal["any", "named"] | None = (
+        None  # "named": only a forced, named tool is honoured
+    )
+    json_schema: bool = (
+        False  # the server constrains JSON replies to response_format.schema (llama.cpp)
+    )
     instructor_mode: Literal["json", "md_json", "json_schema", "tools"] = "json"
     input_cost_per_mtok: float | None = None  # USD per million tokens; None: litellm's price list
     output_cost_per_mtok: float | None = None
@@ -47,11 +53,15 @@ class Profile(BaseModel):
         if self.kind == "litellm" and not self.model:
             raise ValueError("a litellm profile needs model = 'provider/name'")
         if self.kind == "llama_cpp" and not self.gguf:
-            raise ValueError("a llama_cpp profile needs gguf = 'path/to/model.gguf' (or 'embedded')")
+            raise ValueError(
+                "a llama_cpp profile needs gguf = 'path/to/model.gguf' (or 'embedded')"
+            )
         if self.kind == "llama_cpp" and self.tool_mode not in ("auto", "grammar"):
             raise ValueError("an in-process GGUF model uses tool_mode 'grammar'")
         if self.kind == "litellm" and self.tool_mode == "grammar":
-            raise ValueError("tool_mode 'grammar' is for in-process GGUF models; use native or instructor")
+            raise ValueError(
+                "tool_mode 'grammar' is for in-process GGUF models; use native or instructor"
+            )
         return self
 
 
@@ -68,7 +78,9 @@ def _parse(name: str, text: str, source: str) -> Profile:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(map(str, err["loc"])) or "profile"
-        raise AutocoderError(f"profile {source}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise AutocoderError(
+            f"profile {source}: {where}: {err['msg'].removeprefix('Value error, ')}"
+        ) from None
 
 
 def profiles() -> dict[str, Profile]:

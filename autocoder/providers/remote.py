@@ -65,7 +65,9 @@ def transient(exc: BaseException) -> bool:
 def retry_after(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait (Retry-After header), if it said."""
     response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
+    headers = (
+        getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
+    )
     try:
         value = headers.get("retry-after") or headers.get("Retry-After")
         return max(float(value), 0.0) if value is not None else None
@@ -75,7 +77,13 @@ def retry_after(exc: BaseException) -> float | None:
 
 def with_retries(call: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> Any:
     """`call()`, retried on transient faults: exponential backoff with jitter, or Retry-After."""
-    from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+    from tenacity import (
+        RetryCallState,
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential_jitter,
+    )
 
     backoff = wait_exponential_jitter(initial=1, max=MAX_WAIT_S)
 
@@ -83,7 +91,13 @@ def with_retries(call: Callable[[], Any], sleep: Callable[[float], None] = time.
         after = retry_after(state.outcome.exception()) if state.outcome else None
         return min(after, MAX_WAIT_S) if after is not None else backoff(state)
 
-    retrying = Retrying(retry=retry_if_exception(transient), wait=wait, stop=stop_after_attempt(MAX_ATTEMPTS), sleep=sleep, reraise=True)
+    retrying = Retrying(
+        retry=retry_if_exception(transient),
+        wait=wait,
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        sleep=sleep,
+        reraise=True,
+    )
     return retrying(call)
 
 
@@ -95,12 +109,18 @@ def explain(exc: BaseException, profile: Profile, key_names: list[str]) -> Model
     if isinstance(exc, lib.AuthenticationError):
         return ModelFailed(f"the API key for {model} was rejected: set {keys} or pass --api-key")
     if isinstance(exc, lib.NotFoundError):
-        return ModelFailed(f"{model} was not found by its provider: check the model name (autocoder models lists profiles)")
+        return ModelFailed(
+            f"{model} was not found by its provider: check the model name (autocoder models lists profiles)"
+        )
     if isinstance(exc, lib.ContextWindowExceededError):
-        return ModelFailed(f"the prompt exceeds {model}'s context window: set `context` in its profile")
+        return ModelFailed(
+            f"the prompt exceeds {model}'s context window: set `context` in its profile"
+        )
     if isinstance(exc, lib.APIConnectionError) or _connection_failed(exc):
         where = profile.api_base or "the provider"
-        return ModelFailed(f"cannot reach {where} for {model}: is the server running? ({type(exc).__name__})")
+        return ModelFailed(
+            f"cannot reach {where} for {model}: is the server running? ({type(exc).__name__})"
+        )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ModelFailed(f"{model}: {first[:300]}")
 
@@ -109,7 +129,10 @@ def _connection_failed(exc: BaseException | None) -> bool:
     """litellm reports a refused connection as an InternalServerError: look at what it wraps."""
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, ConnectionError) or type(exc).__name__ in ("ConnectError", "APIConnectionError"):
+        if isinstance(exc, ConnectionError) or type(exc).__name__ in (
+            "ConnectError",
+            "APIConnectionError",
+        ):
             return True
         if "Connection error" in str(exc):
             return True
@@ -171,7 +194,13 @@ def missing_keys(profile: Profile) -> list[str]:
 class LiteLLMProvider:
     """One litellm model; `tool_mode` is decided once, when the provider is made."""
 
-    def __init__(self, profile: Profile, api_key: str | None = None, tool_mode: str | None = None, store: Any | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        api_key: str | None = None,
+        tool_mode: str | None = None,
+        store: Any | None = None,
+    ) -> None:
         self.profile = profile
         self.name = profile.name
         self.key_names = self._key_names()
@@ -179,11 +208,17 @@ class LiteLLMProvider:
         self.store = store  # where probe results are remembered (the response cache's folder)
         requested = tool_mode or profile.tool_mode
         if requested == "grammar":
-            raise AutocoderError("--tool-mode grammar is for in-process GGUF models; use native, instructor or auto")
+            raise AutocoderError(
+                "--tool-mode grammar is for in-process GGUF models; use native, instructor or auto"
+            )
         self.tool_choice = self._tool_choice(requested)
-        self.tool_mode = requested if requested != "auto" else ("native" if self.tool_choice else "instructor")
+        self.tool_mode = (
+            requested if requested != "auto" else ("native" if self.tool_choice else "instructor")
+        )
         if self.tool_mode == "native" and not self.tool_choice:
-            self.tool_choice = "named"  # asked for native on an endpoint the probe doubted: the safest form
+            self.tool_choice = (
+                "named"  # asked for native on an endpoint the probe doubted: the safest form
+            )
         self.identity = {"kind": "litellm", "model": profile.model, "api_base": profile.api_base,
                          "tool_mode": self.tool_mode, "tool_choice": self.tool_choice,
                          "instructor_mode": profile.instructor_mode, "json_schema": profile.json_schema}  # fmt: skip
@@ -193,19 +228,18 @@ class LiteLLMProvider:
         """The variables that hold this provider's key (for lookups and for error messages)."""
         if self.profile.api_key_env:
             return [self.profile.api_key_env]
-        lib = litellm()
-        missing = lib.validate_environment(model=self.profile.model, api_base=self.profile.api_base).get("missing_keys", [])
-        names = [k for k in missing if k.endswith(("_KEY", "_TOKEN"))]
-        if not names and not missing:  # the key is set: name it for messages all the same
-            try:
-                names = [f"{lib.get_llm_provider(self.profile.model)[1].upper()}_API_KEY"]
-            except Exception:
-                names = []
-        return names
+        if missing := missing_keys(self.profile):
+            return missing
+        try:  # the key is set (or not needed): name litellm's usual variable for messages all the same
+            return [f"{litellm().get_llm_provider(self.profile.model)[1].upper()}_API_KEY"]
+        except Exception:
+            return []
 
     def _find_key(self) -> str | None:
-        """From the environment, or the current folder's .env; a local server needs none. A missing
-        key is an error now, before the run starts."""
+        """From the environment, or the current folder's .env. A server on this machine gets no key
+        of yours unless you pass --api-key. A missing key is an error now, before the run starts."""
+        if is_local(self.profile.api_base):
+            return "sk-no-key-needed"  # the OpenAI client insists on some key
         for name in self.key_names:
             if os.environ.get(name):
                 return os.environ[name]
@@ -216,15 +250,17 @@ class LiteLLMProvider:
             for name in self.key_names:
                 if values.get(name):
                     return values[name]
-        if is_local(self.profile.api_base):
-            return "sk-no-key-needed"  # the OpenAI client insists on some key
         if not missing_keys(self.profile):
             return None  # litellm finds it in the environment itself
         names = " or ".join(self.key_names)
-        raise AutocoderError(f"no API key for {self.profile.model}: set {names} (environment or ./.env) or pass --api-key")
+        raise AutocoderError(
+            f"no API key for {self.profile.model}: set {names} (environment or ./.env) or pass --api-key"
+        )
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key and len(self._api_key) > 3 else text
+        return (
+            text.replace(self._api_key, "***") if self._api_key and len(self._api_key) > 3 else text
+        )
 
     # ---- calls ------------------------------------------------------------------------------------
     def _completion(self, **kwargs: Any) -> Any:
@@ -235,7 +271,7 @@ class LiteLLMProvider:
         try:
             return with_retries(lambda: lib.completion(**kwargs))
         except Exception as exc:
-            if isinstance(exc, lib.exceptions.OpenAIError) or type(exc).__module__.startswith("litellm"):
+            if type(exc).__module__.startswith(("litellm", "openai", "httpx")):
                 failed = explain(exc, self.profile, self.key_names)
                 raise ModelFailed(self.scrub(str(failed))) from None
             raise
@@ -268,22 +304,44 @@ class LiteLLMProvider:
 
     def _usage(self, response: Any, evaluated: int = -1) -> Usage:
         u = getattr(response, "usage", None)
-        prompt, completion = (getattr(u, "prompt_tokens", 0) or 0), (getattr(u, "completion_tokens", 0) or 0)
-        if self.profile.input_cost_per_mtok is not None or self.profile.output_cost_per_mtok is not None:
-            cost = (prompt * (self.profile.input_cost_per_mtok or 0) + completion * (self.profile.output_cost_per_mtok or 0)) / 1e6
+        prompt, completion = (
+            (getattr(u, "prompt_tokens", 0) or 0),
+            (getattr(u, "completion_tokens", 0) or 0),
+        )
+        if (
+            self.profile.input_cost_per_mtok is not None
+            or self.profile.output_cost_per_mtok is not None
+        ):
+            cost = (
+                prompt * (self.profile.input_cost_per_mtok or 0)
+                + completion * (self.profile.output_cost_per_mtok or 0)
+            ) / 1e6
         else:
             try:
-                cost = float(litellm().completion_cost(completion_response=response, model=self.profile.model) or 0.0)
+                cost = float(
+                    litellm().completion_cost(
+                        completion_response=response, model=self.profile.model
+                    )
+                    or 0.0
+                )
             except Exception:  # unknown or local model: no price, never a crash
                 cost = 0.0
         return Usage(prompt, completion, evaluated, cost)
 
-    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
         start = time.monotonic()
         if self.profile.context:
             count = functools.partial(litellm().token_counter, model=self.profile.model)
-            messages = trim(messages, lambda m: count(messages=m), self.profile.context - settings.max_tokens)
-        sampling = {"max_tokens": settings.max_tokens, "temperature": settings.temperature, "seed": settings.seed}
+            messages = trim(
+                messages, lambda m: count(messages=m), self.profile.context - settings.max_tokens
+            )
+        sampling = {
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+        }
         if self.tool_mode == "native":
             decision = self._native(messages, actions, sampling)
         else:
@@ -291,12 +349,18 @@ class LiteLLMProvider:
         return replace(decision, seconds=time.monotonic() - start)
 
     # ---- native tool calls --------------------------------------------------------------------------
-    def _native(self, messages: list[Message], actions: list[type[Action]], sampling: dict[str, Any]) -> Decision:
+    def _native(
+        self, messages: list[Message], actions: list[type[Action]], sampling: dict[str, Any]
+    ) -> Decision:
         if len(actions) == 1:
             tools, choice = [tool_schema(actions[0])], _named(actions[0].name)
         elif self.tool_choice == "named":
             reply = reply_model(actions)
-            act = {"name": "act", "description": reply.__doc__, "parameters": reply.model_json_schema()}
+            act = {
+                "name": "act",
+                "description": reply.__doc__,
+                "parameters": reply.model_json_schema(),
+            }
             tools, choice = [{"type": "function", "function": act}], _named("act")
         else:
             tools, choice = [tool_schema(a) for a in actions], "required"
@@ -312,7 +376,11 @@ class LiteLLMProvider:
         if not calls:  # some models print the call as text: take it if it is in the text format
             decision = decision_from_text(raw, actions)
             error = "the reply called no tool: call exactly one of the tools"
-            return Decision(raw=raw, error=error, usage=usage) if decision.error else replace(decision, usage=usage)
+            return (
+                Decision(raw=raw, error=error, usage=usage)
+                if decision.error
+                else replace(decision, usage=usage)
+            )
         name = calls[0].function.name
         try:
             args = json.loads(raw or "{}", strict=False)  # small models put raw newlines in strings
@@ -321,16 +389,22 @@ class LiteLLMProvider:
             else:
                 action = next((a for a in actions if a.name == name), None)
                 if action is None:
-                    raise FormatError(f"unknown tool {name!r}: use one of {', '.join(a.name for a in actions)}")
+                    raise FormatError(
+                        f"unknown tool {name!r}: use one of {', '.join(a.name for a in actions)}"
+                    )
                 thought, args = (message.content or "").strip(), validate_args(action, args)
         except json.JSONDecodeError:
-            return Decision(raw=raw, error=f"the {name} call's arguments are not valid JSON", usage=usage)
+            return Decision(
+                raw=raw, error=f"the {name} call's arguments are not valid JSON", usage=usage
+            )
         except (FormatError, ValidationError) as exc:
             return Decision(raw=raw, error=_first_line(exc), usage=usage)
         return Decision(thought=thought, action=name, args=args, raw=raw, usage=usage)
 
     # ---- Instructor structured output -----------------------------------------------------------------
-    def _instructor(self, messages: list[Message], actions: list[type[Action]], sampling: dict[str, Any]) -> Decision:
+    def _instructor(
+        self, messages: list[Message], actions: list[type[Action]], sampling: dict[str, Any]
+    ) -> Decision:
         import instructor
         from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
@@ -338,7 +412,12 @@ class LiteLLMProvider:
                 "json_schema": instructor.Mode.JSON_SCHEMA, "tools": instructor.Mode.TOOLS}[self.profile.instructor_mode]  # fmt: skip
         reply = reply_model(actions)
         if self.profile.json_schema:  # llama.cpp servers constrain decoding to this schema
-            sampling = {**sampling, "extra_body": {"response_format": {"type": "json_object", "schema": reply.model_json_schema()}}}
+            sampling = {
+                **sampling,
+                "extra_body": {
+                    "response_format": {"type": "json_object", "schema": reply.model_json_schema()}
+                },
+            }
         failure: list[ModelFailed] = []
 
         def completion(**kwargs: Any) -> Any:
@@ -356,7 +435,9 @@ class LiteLLMProvider:
         except IncompleteOutputException as exc:
             usage = self._usage(getattr(exc, "last_completion", None))
             cut = f"the reply was cut at {sampling['max_tokens']} tokens; write shorter code"
-            return Decision(raw=_text(getattr(exc, "last_completion", None)), error=cut, usage=usage, cut=True)
+            return Decision(
+                raw=_text(getattr(exc, "last_completion", None)), error=cut, usage=usage, cut=True
+            )
         except InstructorRetryException as exc:
             if failure:
                 raise failure[-1] from None
@@ -365,9 +446,19 @@ class LiteLLMProvider:
             if usage.completion_tokens >= sampling["max_tokens"]:
                 cut = f"the reply was cut at {sampling['max_tokens']} tokens; write shorter code"
                 return Decision(raw=_text(last), error=cut, usage=usage, cut=True)
-            return Decision(raw=_text(last), error=f"the reply did not match the schema: {_first_line(exc)}", usage=usage)
+            return Decision(
+                raw=_text(last),
+                error=f"the reply did not match the schema: {_first_line(exc)}",
+                usage=usage,
+            )
         thought, name, args = from_reply(parsed)
-        return Decision(thought=thought, action=name, args=args, raw=_text(response), usage=self._usage(response))
+        return Decision(
+            thought=thought,
+            action=name,
+            args=args,
+            raw=_text(response),
+            usage=self._usage(response),
+        )
 
 
 def _named(name: str) -> dict[str, Any]:
@@ -390,4 +481,3 @@ def _first_line(exc: BaseException) -> str:
         if marker in text:
             text = text.split(marker, 1)[1].strip()
     return (text.splitlines() or [type(exc).__name__])[0][:300]
-

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from .profiles import Profile, profiles
 
+
 def _reachable(api_base: str) -> bool:
     url = urlparse(api_base)
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -38,7 +39,13 @@ def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
     mode = profile.tool_mode
     if mode == "auto":
         choice = known_tool_choice(profile, store)
-        mode = "auto (probed on first use)" if choice == UNKNOWN else "native" if choice else "instructor"
+        mode = (
+            "auto (probed on first use)"
+            if choice == UNKNOWN
+            else "native"
+            if choice
+            else "instructor"
+        )
     if profile.api_base and not _reachable(profile.api_base):
         return mode, f"no: nothing answers at {profile.api_base}"
     keys = missing_keys(profile)
