@@ -306,3 +306,10 @@ def test_an_endpoint_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and f"cannot reach http://127.0.0.1:{port}/v1" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "p").exists()
+
+
+def test_a_known_models_context_window_comes_from_litellm(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    assert resolve("openai/gpt-4o-mini", cache=False).context == 128000
+    local = resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor", cache=False)
+    assert local.context is None  # the server knows its own; an overflow comes back as one clear line

@@ -219,9 +219,19 @@ class LiteLLMProvider:
             self.tool_choice = (
                 "named"  # asked for native on an endpoint the probe doubted: the safest form
             )
+        self.context = profile.context or self._known_context()
         self.identity = {"kind": "litellm", "model": profile.model, "api_base": profile.api_base,
                          "tool_mode": self.tool_mode, "tool_choice": self.tool_choice,
                          "instructor_mode": profile.instructor_mode, "json_schema": profile.json_schema}  # fmt: skip
+
+    def _known_context(self) -> int | None:
+        """The model's input window from litellm's data; None when unknown (the server then says)."""
+        if self.profile.api_base:
+            return None
+        try:
+            return int(litellm().get_model_info(self.profile.model).get("max_input_tokens") or 0) or None
+        except Exception:
+            return None
 
     # ---- keys -------------------------------------------------------------------------------------
     def _key_names(self) -> list[str]:
@@ -332,11 +342,9 @@ class LiteLLMProvider:
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
     ) -> Decision:
         start = time.monotonic()
-        if self.profile.context:
+        if self.context:
             count = functools.partial(litellm().token_counter, model=self.profile.model)
-            messages = trim(
-                messages, lambda m: count(messages=m), self.profile.context - settings.max_tokens
-            )
+            messages = trim(messages, lambda m: count(messages=m), self.context - settings.max_tokens)
         sampling = {
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
