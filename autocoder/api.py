@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from . import sandbox
 from .agent import Agent, Hooks
 from .config import RunConfig, check_project_dir
 from .providers import Settings, resolve
@@ -15,6 +16,7 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
     """Run one goal. Bad input raises AutocoderError before anything is written."""
     directory = config.directory
     check_project_dir(directory)
+    sandbox.require(config.unsafe)  # refuse now, before anything is written, if code cannot run isolated
     key = config.api_key.get_secret_value() if config.api_key else None
     provider = resolve(config.model, api_base=config.api_base, api_key=key, tool_mode=config.tool_mode, cache=config.cache)
     if hooks is None and config.log_level != "quiet":

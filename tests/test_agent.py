@@ -1,6 +1,7 @@
 """The loop's logic, driven by scripted replies: every branch, including malformed ones."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -285,3 +286,26 @@ def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
     assert result.status == "done"
     # step 1: the empty project, then the trial copy; step 2 reuses the trial's observation
     assert len(seen) == 2 and seen[0] == tmp_path and seen[1] != tmp_path
+
+
+def test_crafted_path_escapes_are_refused_and_the_run_goes_on(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.py").write_text("secret = 1\n")
+    project = tmp_path / "project"
+    crafted = [
+        Decision(action="write_file", args={"path": "/Users/john_doe/Desktop/Python/10-2.py", "content": "x = 1\n"}),
+        Decision(action="create_file", args={"path": "../outside/evil.py", "content": "x = 1\n", "test": "x = 1\n"}),
+        Decision(action="write_file", args={"path": "../outside/keep.py", "content": "secret = 2\n"}),
+        Decision(action="delete_file", args={"path": "main_test.py"}),
+        Decision(action="write_file", args={"path": ".autocoder/runs/x.jsonl", "content": "{}\n"}),
+    ]
+    script = [CREATE, *crafted[:2], reply("write_file", path="main.py", content=GOOD_MAIN), *crafted[2:], FINISH]
+    result = Agent(ScriptedProvider(script), Workspace(project), GOAL, max_steps=10).run()
+    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    outcomes = [s["result"] for s in lines if s["type"] == "step"]
+    assert result.status == "done", result.reason
+    assert [o["ok"] for o in outcomes] == [True, False, False, True, False, False, False, True]
+    assert "cannot be deleted" in outcomes[5]["message"]
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.py"] and (outside / "keep.py").read_text() == "secret = 1\n"
+    assert not Path("/Users/john_doe").exists() and (project / "main_test.py").exists()

@@ -1,10 +1,17 @@
 """The runner of model-written code: secrets stay out, limits hold, the agent survives."""
 
+import os
+import resource
+import socket
 import sys
 import time
+import uuid
 from pathlib import Path
 
+import pytest
+
 from autocoder import sandbox
+from autocoder.exceptions import AutocoderError
 
 
 def test_secrets_never_reach_the_child(tmp_path, monkeypatch):
@@ -39,3 +46,132 @@ def test_long_output_keeps_head_and_tail(tmp_path):
 def test_stdin_is_empty_not_the_terminal(tmp_path):
     res = sandbox.run([sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"], tmp_path)
     assert res.ok and res.output.strip() == "''"
+
+
+# ---- containment: each case with nothing changed outside the project and the agent alive --------
+def _alive(marker: str) -> list[str]:
+    """Processes whose command line holds `marker` (ours excepted)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    found.append(proc.name)
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder beside the project, standing for everything outside it."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("untouched")
+    (tmp_path / "project").mkdir()
+    return folder
+
+
+def _unchanged(folder: Path) -> bool:
+    return sorted(p.name for p in folder.iterdir()) == ["keep.txt"] and (folder / "keep.txt").read_text() == "untouched"
+
+
+needs_isolation = pytest.mark.skipif(not sandbox.backend(), reason="no bubblewrap or user namespaces here")
+
+
+@needs_isolation
+def test_writes_outside_the_project_are_refused(tmp_path, outside):
+    code = f"""
+import os
+for path in [{str(outside / 'new.txt')!r}, {str(outside / 'keep.txt')!r}, '/dev/shm/x', os.path.expanduser('~/../escape')]:
+    try:
+        open(path, 'w').write('pwned')
+        print('WROTE', path)
+    except OSError as exc:
+        print('refused', exc.errno)
+open('inside.txt', 'w').write('fine')
+"""
+    res = sandbox.python(["-c", code], tmp_path / "project")
+    assert res.ok and "WROTE" not in res.output and res.output.count("refused") == 4
+    assert (tmp_path / "project" / "inside.txt").read_text() == "fine" and _unchanged(outside)
+
+
+def test_a_fork_bomb_is_contained(tmp_path):
+    marker = f"forkbomb-{uuid.uuid4().hex}"
+    code = f"import os, time\n# {marker}\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n"
+    start = time.monotonic()
+    res = sandbox.python(["-c", code], tmp_path, timeout=3.0)
+    assert res.timed_out and time.monotonic() - start < 20
+    time.sleep(0.5)
+    assert _alive(marker) == []
+
+
+def test_an_infinite_loop_is_stopped(tmp_path):
+    res = sandbox.python(["-c", "while True: pass"], tmp_path, timeout=2.0)
+    assert res.timed_out and not res.ok
+
+
+def test_a_setsid_grandchild_dies_with_the_run(tmp_path):
+    marker = f"orphan-{uuid.uuid4().hex}"
+    code = (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)  # {marker}'], start_new_session=True)\n"
+        "print('started')\n"
+    )
+    res = sandbox.python(["-c", code], tmp_path, timeout=10.0)
+    assert res.ok and "started" in res.output and not res.timed_out
+    time.sleep(0.3)
+    assert _alive(marker) == []
+
+
+def test_a_gigabyte_of_output_costs_no_memory(tmp_path):
+    code = "import sys\nline = b'y' * 65535 + b'\\n'\nfor _ in range(16384):\n    sys.stdout.buffer.write(line)\nprint('END')"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res = sandbox.python(["-c", code], tmp_path, timeout=60.0)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert res.ok and res.output.rstrip().endswith("END") and len(res.output) <= sandbox.OUTPUT_LIMIT + 100
+    assert "cut" in res.output and grown_mb < 100
+
+
+@needs_isolation
+def test_no_network_even_to_the_hosts_loopback(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        code = f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('CONNECTED')\nexcept OSError as exc:\n    print('blocked', exc)"
+        res = sandbox.python(["-c", code], tmp_path)
+        assert res.ok and "blocked" in res.output and "CONNECTED" not in res.output
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody came
+
+
+@needs_isolation
+def test_a_canary_key_cannot_be_read_from_env_or_other_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-9911")
+    code = (
+        "import os, glob\nfound = [p for p in glob.glob('/proc/*/environ')\n"
+        "         if b'canary-9911' in (open(p, 'rb').read() if os.access(p, os.R_OK) else b'')]\n"
+        "print('env', 'canary-9911' in str(os.environ), 'procs', found)"
+    )
+    res = sandbox.python(["-c", code], tmp_path)
+    assert res.ok and res.output.strip() == "env False procs []"
+
+
+def test_without_isolation_runs_are_refused_unless_unsafe(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "backend", lambda: "")
+    monkeypatch.setattr(sandbox, "_unsafe", False)
+    with pytest.raises(AutocoderError, match="bubblewrap.*--unsafe"):
+        sandbox.require(False)
+    with pytest.raises(AutocoderError, match="--unsafe"):
+        sandbox.python(["-c", "print(1)"], tmp_path)
+    sandbox.require(True)
+    assert sandbox.python(["-c", "print(1)"], tmp_path).output.strip() == "1"
+    from typer.testing import CliRunner
+
+    from autocoder.cli import app
+
+    monkeypatch.setattr(sandbox, "_unsafe", False)
+    result = CliRunner().invoke(app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "replay:none"])
+    assert result.exit_code == 2 and "--unsafe" in result.output and not (tmp_path / "p").exists()
