@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from . import __version__
+from . import __version__, packages, sandbox
 from .actions import Action, Finish
 from .exceptions import (
     Done,
@@ -79,6 +79,8 @@ class Agent:
         hooks: Hooks | None = None,
         confirm: Callable[[int], bool] | None = None,
         memo: Any | None = None,
+        allow_install: bool = False,
+        index_args: list[str] | None = None,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.tool_mode = provider.tool_mode  # how actions reach the model; it shapes the prompt
@@ -95,6 +97,9 @@ class Agent:
         self.started = 0.0
         self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
         self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
+        self.allow_install = allow_install  # pip-install what the code imports, into the project's .venv
+        self.index_args = index_args or []  # extra pip arguments (tests: a local wheel folder, no index)
+        self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -127,6 +132,8 @@ class Agent:
         start = time.monotonic()
         self.ws.snapshot()
         obs = self._observe()
+        if self.allow_install:
+            obs = self._install(obs)
         todo = self._plan(obs)
         msgs = messages(self.goal, obs, todo, self.steps, mode=self.tool_mode)
         self.hooks.on_decide(index, todo.phase)
@@ -195,6 +202,24 @@ class Agent:
             obs = observe_cached(scratch, self.memo)
             self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
             return obs.progress()
+
+    def _install(self, obs: Observation) -> Observation:
+        """Install the modules the code failed to import (each tried once), then look again; a
+        failure is told to the model in the run's output, as a problem to work around."""
+        names = [m for m in packages.missing(obs) if m not in self.install_tried]
+        if not names:
+            return obs
+        self.install_tried.update(names)
+        result = packages.install(self.ws.root, names, self.index_args)
+        dists = [packages.distribution(m) for m in names]
+        self._record({"type": "install", "modules": names, "distributions": dists, "ok": result.ok,
+                      "output": sandbox.cap(result.output, 1500)})  # fmt: skip
+        if result.ok:
+            return observe_cached(self.ws, self.memo)
+        reason = next((ln for ln in result.output.splitlines() if "ERROR" in ln), "pip failed")
+        note = f"\n[autocoder could not install {', '.join(dists)}: {reason.strip()[:200]}; do without it]"
+        main = obs.main if obs.main is None else replace(obs.main, output=obs.main.output + note)
+        return replace(obs, main=main)
 
     def _observe(self) -> Observation:
         """Observe the project, or reuse a trial's observation of exactly these files (outputs hold

@@ -54,6 +54,7 @@ def run(
     api_key: Annotated[Optional[str], typer.Option("--api-key", help="API key (default: the provider's usual variable, or ./.env).", show_default=False)] = None,
     tool_mode: Annotated[str, typer.Option("--tool-mode", help="How actions reach the model: auto, native, instructor or grammar.")] = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model even when the response cache has the answer.")] = False,
+    allow_install: Annotated[bool, typer.Option("--allow-install", help="pip-install (wheels only) the packages the code imports, into the project's own .venv.")] = False,
     unsafe: Annotated[bool, typer.Option("--unsafe", help="Run model-written code unconfined when no sandbox (bubblewrap, user namespaces) is available.")] = False,
     max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
     time_limit: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 1800.0,
@@ -76,6 +77,7 @@ def run(
             goal=goal, project_dir=project_dir, name=name, model=model, max_steps=max_steps,
             time_limit_s=time_limit, step=step, log_level=log_level, temperature=temperature, seed=seed,
             samples=samples, api_base=api_base, api_key=api_key, tool_mode=tool_mode, cache=not no_cache, unsafe=unsafe,
+            allow_install=allow_install,
         )  # fmt: skip
         result = run_goal(config)
     if as_json:

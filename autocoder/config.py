@@ -27,6 +27,7 @@ class RunConfig(BaseModel):
     api_base: str | None = None  # an OpenAI-compatible (or other litellm) endpoint
     tool_mode: Literal["auto", "native", "instructor", "grammar"] = "auto"
     cache: bool = True  # answer identical model requests from the response cache
+    allow_install: bool = False  # pip-install modules the code imports into the project's .venv
     unsafe: bool = False  # run model-written code without isolation when none is available
     max_steps: int = Field(25, ge=1, le=1000)
     time_limit_s: float = Field(1800.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
 import zlib
@@ -123,7 +124,10 @@ def observe_cached(ws: Workspace, store: Any | None) -> Observation:
     if store is None:
         return observe(ws)
     before = ws.fingerprint()
-    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{sys.version_info[0]}.{sys.version_info[1]}:{before}"
+    from .packages import installed
+
+    packages = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]
+    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{sys.version_info[0]}.{sys.version_info[1]}:{packages}:{before}"
     try:
         if (data := store.get(key)) is not None:
             return Observation.from_json(data)

@@ -28,6 +28,8 @@ from .exceptions import AutocoderError
 from .state import ProcResult
 
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+NETWORK_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+               "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "SSL_CERT_FILE")  # fmt: skip
 MEMORY_LIMIT = 2 * 1024**3  # address space, bytes
 FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
 PROCESS_LIMIT = 128  # processes and threads of one run (pids cgroup; rlimit above what the user runs)
@@ -38,8 +40,12 @@ CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, 
 _unsafe = False
 
 
-def child_env(home: str) -> dict[str, str]:
-    env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
+def child_env(home: str, cwd: Path | None = None, network: bool = False) -> dict[str, str]:
+    allow = ENV_ALLOW + NETWORK_ENV if network else ENV_ALLOW  # an install run may need the proxy
+    env = {k: os.environ[k] for k in allow if k in os.environ}
+    site = sorted(cwd.glob(".venv/lib/python*/site-packages")) if cwd is not None else []
+    if site:  # packages installed for the project (autocoder.packages)
+        env["PYTHONPATH"] = str(site[0])
     env.update(
         HOME=home,
         TMPDIR=home,
@@ -91,13 +97,15 @@ def require(unsafe: bool = False) -> str:
     return ""
 
 
-def _prefix(kind: str, cwd: str, home: str) -> list[str]:
+def _prefix(kind: str, cwd: str, home: str, network: bool = False) -> list[str]:
     if kind == "bwrap":
-        return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
+        net = ["--share-net"] if network else []
+        return ["bwrap", "--unshare-all", *net, "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
                 "--dev", "/dev", "--proc", "/proc", "--bind", cwd, cwd, "--bind", home, home,
                 "--chdir", cwd, "--"]  # fmt: skip
     # -I -S: the jail runs by path, isolated from the project's folder and environment
-    return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
+    net = [] if network else ["--net"]
+    return ["unshare", "--user", "--map-root-user", *net, "--pid", "--fork", "--kill-child",
             "--mount-proc", sys.executable, "-I", "-S", str(JAIL), cwd, home, "--"]  # fmt: skip
 
 
@@ -196,19 +204,20 @@ def cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 
 # ---- run -------------------------------------------------------------------------------------------
-def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "") -> ProcResult:
-    """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends."""
+def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", network: bool = False) -> ProcResult:
+    """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends.
+    `network` is for package installs only: model-written programs never get it."""
     start = time.monotonic()
     kind = backend() or ("" if _unsafe else _refuse())
     cwd = Path(cwd).resolve()
     with tempfile.TemporaryDirectory(prefix="autocoder-home-") as home:
         group = _cgroup()
         nproc = _user_processes() + PROCESS_LIMIT
-        prefix = _prefix(kind, str(cwd), home) if kind else []
+        prefix = _prefix(kind, str(cwd), home, network) if kind else []
         proc = subprocess.Popen(
             prefix + args,
             cwd=cwd,
-            env=child_env(home),
+            env=child_env(home, cwd, network),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

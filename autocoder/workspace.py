@@ -89,6 +89,8 @@ class Workspace:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
         target.mkdir(parents=True, exist_ok=True)
+        if (self.root / ".venv").is_dir():  # the project's installed packages, shared read-only
+            (target / ".venv").symlink_to(self.root / ".venv")
         return Workspace(target)
 
     # ---- snapshots ---------------------------------------------------------------------------
