@@ -1,0 +1,39 @@
+"""Cost of isolation per sandboxed run: `python -c 'print(1)'` isolated vs unconfined (medians).
+
+    python benchmarks/sandbox_overhead.py [runs]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autocoder import sandbox
+
+
+def median_run(folder: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = sandbox.python(["-c", "print(1)"], folder)
+        times.append(time.perf_counter() - start)
+        assert result.ok, result.output
+    return statistics.median(times)
+
+
+def main(runs: int = 20) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        kind = sandbox.backend() or "none"
+        isolated = median_run(Path(tmp), runs) if kind != "none" else float("nan")
+        sandbox.backend = lambda: ""  # type: ignore[assignment]  # this process only
+        sandbox.require(unsafe=True)
+        plain = median_run(Path(tmp), runs)
+    print(f"isolated ({kind}): median {isolated * 1000:.0f} ms; unconfined: median {plain * 1000:.0f} ms; "
+          f"ratio {isolated / plain:.2f} ({runs} runs each)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
