@@ -14,7 +14,7 @@ from rich.table import Table
 from .config import RunConfig, slug
 from .workspace import atomic_write
 
-DEFAULT_OPTIONS = {"model": "smollm2", "max_steps": 25, "step": False, "log_level": "normal"}
+DEFAULT_OPTIONS = {"model": "smollm2", "max_steps": 25, "step": False, "log_level": "normal", "allow_install": False}
 
 
 def config_dir() -> Path:
@@ -93,6 +93,7 @@ def menu(store: Store | None = None, console: Console | None = None) -> None:
             o["max_steps"] = IntPrompt.ask("max steps", default=o["max_steps"])
             o["step"] = Confirm.ask("step mode", default=o["step"])
             o["log_level"] = Prompt.ask("log level", choices=["normal", "debug", "quiet"], default=o["log_level"])
+            o["allow_install"] = Confirm.ask("pip-install packages the code imports (into the project's .venv)?", default=o["allow_install"])
             store.save()
         else:
             project = _pick(store)

@@ -81,7 +81,7 @@ def test_undo_command(tmp_path, recorded):
 def test_start_menu_saves_runs_and_forgets_projects(tmp_path, recorded, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.chdir(tmp_path)
-    keys = "\n".join(["options", f"replay:{recorded}", "5", "n", "quiet", "new", GOAL, "fib", "fibdir", "y", "quit"]) + "\n"
+    keys = "\n".join(["options", f"replay:{recorded}", "5", "n", "quiet", "n", "new", GOAL, "fib", "fibdir", "y", "quit"]) + "\n"
     res = runner.invoke(app, ["start"], input=keys)
     assert res.exit_code == 0, res.output
     assert "done" in res.output
