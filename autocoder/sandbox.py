@@ -92,7 +92,7 @@ def require(unsafe: bool = False) -> str:
     if backend():
         return backend()
     if not unsafe:
-        raise AutocoderError(HOW_TO_ENABLE)
+        _refuse()
     print("warning: --unsafe: no sandbox here; model-written code runs unconfined (network, files)", file=sys.stderr)
     return ""
 

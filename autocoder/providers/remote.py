@@ -203,6 +203,7 @@ class LiteLLMProvider:
     ) -> None:
         self.profile = profile
         self.name = profile.name
+        self.missing = missing_keys(profile)  # asked once: litellm's validate_environment is not free
         self.key_names = self._key_names()
         self._api_key = api_key or self._find_key()
         self.store = store  # where probe results are remembered (the response cache's folder)
@@ -238,8 +239,8 @@ class LiteLLMProvider:
         """The variables that hold this provider's key (for lookups and for error messages)."""
         if self.profile.api_key_env:
             return [self.profile.api_key_env]
-        if missing := missing_keys(self.profile):
-            return missing
+        if self.missing:
+            return self.missing
         try:  # the key is set (or not needed): name litellm's usual variable for messages all the same
             return [f"{litellm().get_llm_provider(self.profile.model)[1].upper()}_API_KEY"]
         except Exception:
@@ -260,7 +261,7 @@ class LiteLLMProvider:
             for name in self.key_names:
                 if values.get(name):
                     return values[name]
-        if not missing_keys(self.profile):
+        if not self.missing:
             return None  # litellm finds it in the environment itself
         names = " or ".join(self.key_names)
         raise AutocoderError(
