@@ -39,7 +39,7 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         samples=1 if config.model.startswith("replay:") else config.samples,  # replays hold the chosen one
         hooks=hooks,
         confirm=confirm,
-        memo=getattr(provider, "cache", None),
-        allow_install=config.allow_install,  # with the response cache, observations are cached too
+        memo=getattr(provider, "cache", None),  # with the response cache, observations are cached too
+        allow_install=config.allow_install,
     )
     return agent.run()

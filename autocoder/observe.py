@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import __version__, sandbox
+from .packages import installed
 from .state import FileReport, Observation
 from .workspace import Workspace, lint
 
@@ -124,10 +125,9 @@ def observe_cached(ws: Workspace, store: Any | None) -> Observation:
     if store is None:
         return observe(ws)
     before = ws.fingerprint()
-    from .packages import installed
-
-    packages = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]
-    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{sys.version_info[0]}.{sys.version_info[1]}:{packages}:{before}"
+    dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]  # the project's .venv
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{before}"
     try:
         if (data := store.get(key)) is not None:
             return Observation.from_json(data)

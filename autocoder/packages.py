@@ -42,10 +42,7 @@ def venv(root: Path) -> Path:
     return root / ".venv"
 
 
-def site_packages(root: Path) -> Path | None:
-    """The project venv's site-packages, when it has one."""
-    found = sorted(venv(root).glob("lib/python*/site-packages"))
-    return found[0] if found else None
+site_packages = sandbox.site_packages
 
 
 def installed(root: Path) -> list[str]:

@@ -40,12 +40,18 @@ CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, 
 _unsafe = False
 
 
+def site_packages(root: Path) -> Path | None:
+    """The site-packages of the project's own .venv (autocoder.packages installs there), if any."""
+    found = sorted(Path(root).glob(".venv/lib/python*/site-packages"))
+    return found[0] if found else None
+
+
 def child_env(home: str, cwd: Path | None = None, network: bool = False) -> dict[str, str]:
     allow = ENV_ALLOW + NETWORK_ENV if network else ENV_ALLOW  # an install run may need the proxy
     env = {k: os.environ[k] for k in allow if k in os.environ}
-    site = sorted(cwd.glob(".venv/lib/python*/site-packages")) if cwd is not None else []
-    if site:  # packages installed for the project (autocoder.packages)
-        env["PYTHONPATH"] = str(site[0])
+    site = site_packages(cwd) if cwd is not None else None
+    if site is not None:  # packages installed for the project (autocoder.packages)
+        env["PYTHONPATH"] = str(site)
     env.update(
         HOME=home,
         TMPDIR=home,
@@ -112,6 +118,8 @@ def _prefix(kind: str, cwd: str, home: str, network: bool = False) -> list[str]:
 # ---- limits ----------------------------------------------------------------------------------------
 def _user_processes() -> int:
     uid = os.getuid()
+    if uid == 0:  # root ignores RLIMIT_NPROC (the cgroup limits it): no need to count
+        return 0
     try:
         return sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == uid)
     except OSError:

@@ -118,7 +118,7 @@ class Decision:
     seconds: float = 0.0
     calls: int = 1  # model calls behind this decision (several when candidates were sampled)
     cached: int = 0  # of those calls, how many the response cache answered
-    cut: bool = False  # the reply was cut short (token cap, loop guard): never cached, never applied
+    cut: bool = False  # the reply was cut short (token cap, loop guard): malformed, never applied
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

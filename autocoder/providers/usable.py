@@ -21,15 +21,13 @@ def _reachable(api_base: str) -> bool:
 
 
 def _gguf(profile: Profile) -> tuple[str, str]:
-    if profile.gguf == "embedded":
-        from .llama_cpp import embedded_model_path
+    from ..exceptions import AutocoderError
+    from .llama_cpp import gguf_path
 
-        try:
-            return str(embedded_model_path().name), "yes"
-        except Exception as exc:  # the wheel is missing: say what to install
-            return "embedded", f"no: {exc}"
-    path = Path(profile.gguf).expanduser()
-    return profile.gguf, "yes" if path.is_file() else "no: file not found"
+    try:
+        return gguf_path(profile.gguf).name, "yes"
+    except AutocoderError as exc:  # a missing file or wheel: say so
+        return profile.gguf, f"no: {exc}"
 
 
 def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
