@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from . import __version__, packages, sandbox
+from . import __version__, examples, packages, sandbox
 from .actions import Action, Finish
 from .exceptions import (
     Done,
@@ -99,6 +99,7 @@ class Agent:
         self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
         self.allow_install = allow_install  # pip-install what the code imports, into the project's .venv
         self.index_args = index_args or []  # extra pip arguments (tests: a local wheel folder, no index)
+        self.examples = examples.extract(goal)  # the goal's own examples, checked like tests
         self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class Agent:
             scratch = self.ws.copy_to(Path(tmp) / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
-            obs = observe_cached(scratch, self.memo)
+            obs = observe_cached(scratch, self.memo, self.examples)
             self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
             return obs.progress()
 
@@ -215,7 +216,7 @@ class Agent:
         self._record({"type": "install", "modules": names, "distributions": dists, "ok": result.ok,
                       "output": sandbox.cap(result.output, 1500)})  # fmt: skip
         if result.ok:
-            return observe_cached(self.ws, self.memo)
+            return observe_cached(self.ws, self.memo, self.examples)
         reason = next((ln for ln in result.output.splitlines() if "ERROR" in ln), "pip failed")
         note = f"\n[autocoder could not install {', '.join(dists)}: {reason.strip()[:200]}; do without it]"
         main = obs.main if obs.main is None else replace(obs.main, output=obs.main.output + note)
@@ -226,7 +227,7 @@ class Agent:
         no machine paths, so a scratch copy observes the same as the project)."""
         seen = self.trials.pop(self.ws.fingerprint(), None) if self.trials else None
         self.trials.clear()
-        return seen if seen is not None else observe_cached(self.ws, self.memo)
+        return seen if seen is not None else observe_cached(self.ws, self.memo, self.examples)
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""

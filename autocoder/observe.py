@@ -10,12 +10,12 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from . import __version__, sandbox
+from . import __version__, examples, sandbox
 from .packages import installed
 from .state import FileReport, Observation
 from .workspace import Workspace, lint
 
-OBSERVATION_VERSION = 1  # bump when what `observe` reports changes
+OBSERVATION_VERSION = 2  # bump when what `observe` reports changes
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
@@ -93,7 +93,7 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test)
 
 
-def observe(ws: Workspace) -> Observation:
+def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> Observation:
     """Take stock of the project; runs its code only through the sandbox."""
     files = ws.files()
     py = [f for f in files if f.endswith(".py")]
@@ -115,25 +115,27 @@ def observe(ws: Workspace) -> Observation:
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
     main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT) if "main.py" in files else None
-    return Observation(tuple(files), tuple(reports), test_result, main)
+    checked = examples.check(ws.root, goal_examples) if main is not None else None
+    return Observation(tuple(files), tuple(reports), test_result, main, checked)
 
 
-def observe_cached(ws: Workspace, store: Any | None) -> Observation:
+def observe_cached(ws: Workspace, store: Any | None, goal_examples: tuple[examples.Example, ...] = ()) -> Observation:
     """`observe`, answered from the response cache's store when exactly these files (every byte)
     were observed before and running them created no file: the project's programs see nothing
     but its files (the sandbox), so the answer is the same, and a cached rerun replays exactly."""
     if store is None:
-        return observe(ws)
+        return observe(ws, goal_examples)
     before = ws.fingerprint()
     dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]  # the project's .venv
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{before}"
+    checks = hashlib.sha256(repr(goal_examples).encode()).hexdigest()[:16]
+    key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{checks}:{before}"
     try:
         if (data := store.get(key)) is not None:
             return Observation.from_json(data)
     except (TypeError, ValueError, KeyError, zlib.error):  # a corrupt entry is a miss
         store.delete(key)
-    obs = observe(ws)
+    obs = observe(ws, goal_examples)
     if ws.fingerprint() == before:  # a program that writes files runs every time: its output is the point
         store.set(key, obs.to_json())
     return obs

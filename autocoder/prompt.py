@@ -57,6 +57,9 @@ def plan(obs: Observation) -> Plan:
     if bad is not None:
         task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."
         return Plan("fix_file", task, _offer(EDITS, obs, only=bad.path))
+    if obs.examples is not None and not obs.examples.ok:
+        task = "Some of the goal's examples give wrong answers (see the examples check). Fix main.py so that each gives what the goal says."
+        return Plan("fix_examples", task, edits)
     if obs.tests is None:
         task = "There are no tests. Write main_test.py with pytest tests for main.py."
         return Plan("fix_tests", task, [narrow(WriteFile, ("main_test.py",))])
@@ -118,6 +121,7 @@ def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step], mode: 
         python=python,
         tests=_trim(obs.tests),
         main=_trim(obs.main),
+        examples=_trim(obs.examples),
         history=history_lines(steps),
         task=next_.task,
         actions=next_.actions,

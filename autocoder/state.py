@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
-Phase = Literal["create", "fix_main", "fix_file", "fix_tests", "judge", "restart"]
+Phase = Literal["create", "fix_main", "fix_file", "fix_examples", "fix_tests", "judge", "restart"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Observation:
     python: tuple[FileReport, ...]
     tests: ProcResult | None  # None when there is nothing to test yet
     main: ProcResult | None  # None when main.py does not exist
+    examples: ProcResult | None = None  # the goal's own examples run against main.py (see examples.py)
 
     @property
     def empty(self) -> bool:
@@ -59,13 +60,16 @@ class Observation:
             and self.tests.ok
             and self.main is not None
             and self.main.ok
+            and (self.examples is None or self.examples.ok)
         )
 
-    def progress(self) -> tuple[int, int, int, int]:
-        """How far the project has got, comparable across candidates: green, runs, tests pass, clean files."""
+    def progress(self) -> tuple[int, int, int, int, int]:
+        """How far the project has got, comparable across candidates: green, runs, the goal's
+        examples it answers right, tests pass, clean files."""
         main_ok = self.main is not None and self.main.ok
         tests_ok = self.tests is not None and self.tests.ok
-        return (int(self.green), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
+        right = 0 if self.examples is None else sum(ln.startswith("ok ") for ln in self.examples.output.splitlines())
+        return (int(self.green), int(main_ok), right, int(tests_ok), sum(f.ok for f in self.python))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +80,7 @@ class Observation:
             return None if d is None else ProcResult(**d)
 
         python = tuple(FileReport(**f) for f in data["python"])
-        return cls(tuple(data["files"]), python, proc(data["tests"]), proc(data["main"]))
+        return cls(tuple(data["files"]), python, proc(data["tests"]), proc(data["main"]), proc(data.get("examples")))
 
     def summary(self) -> dict[str, Any]:
         """Small JSON-able view for trajectories and progress lines."""
@@ -85,6 +89,7 @@ class Observation:
             "file_errors": {f.path: f.error for f in self.python if f.error},
             "tests_ok": None if self.tests is None else self.tests.ok,
             "main_ok": None if self.main is None else self.main.ok,
+            "examples_ok": None if self.examples is None else self.examples.ok,
         }
 
 

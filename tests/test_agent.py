@@ -222,7 +222,7 @@ def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
 
 
 def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch):
-    def broken(ws):
+    def broken(ws, goal_examples=()):
         raise RuntimeError("observe blew up")
 
     monkeypatch.setattr("autocoder.observe.observe", broken)
@@ -277,9 +277,9 @@ def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
 
     real, seen = observe_module.observe, []
 
-    def counting(ws):
+    def counting(ws, goal_examples=()):
         seen.append(ws.root)
-        return real(ws)
+        return real(ws, goal_examples)
 
     monkeypatch.setattr(observe_module, "observe", counting)
     result, _, _ = run(tmp_path, [CREATE, FINISH], samples=2)

@@ -88,7 +88,7 @@ def test_an_identical_project_is_observed_once_unless_its_programs_write_files(t
     from autocoder.providers.cache import open_cache
 
     real, runs = observe_module.observe, []
-    monkeypatch.setattr(observe_module, "observe", lambda ws: runs.append(ws.root) or real(ws))
+    monkeypatch.setattr(observe_module, "observe", lambda ws, ex=(): runs.append(ws.root) or real(ws, ex))
     store = open_cache(tmp_path / "cache")
     for n in range(2):  # the same bytes in another folder: one real observation
         ws = Workspace(tmp_path / f"p{n}")

@@ -1,0 +1,120 @@
+"""The goal's own examples, run as checks.
+
+A goal often shows what the program must answer: `>>> add(2, 3)` then `5` (doctest), or
+`add(2, 3) == 5`, `add(2, 3) ➞ 5`, `add(2, 3) # returns 5`, each on its own line. Each such line becomes a check: the call
+is evaluated in main.py's namespace, in the sandbox, and compared with the expected value. They are
+facts the model was given, so they judge candidates better than the tests a small model writes for
+itself, and a failing one tells the model exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sandbox
+from .state import ProcResult
+
+LIMIT = 20  # examples kept from one goal
+TIMEOUT = 10.0
+_LINE = re.compile(
+    r"^\s*(?:>>>\s*)?(?P<call>[A-Za-z_][\w.]*\(.*\))\s*"
+    r"(?:==>|==|➞|=>|->|→|=|#\s*(?:returns?|=>|->)|should (?:return|be))\s*(?P<want>.+?)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    call: str  # a Python expression calling the program's code
+    want: str  # what it must give: a literal, or else the repr doctest would print
+
+
+def extract(goal: str) -> tuple[Example, ...]:
+    """Doctest examples (`>>> call` and the lines after it), then `call <arrow> literal` lines."""
+    found: list[Example] = []
+    lines = goal.splitlines()
+    for i, line in enumerate(lines):
+        if (at := line.find(">>> ")) >= 0 and not line[:at].strip():
+            want = []
+            for after in lines[i + 1 :]:
+                text = after.strip()
+                if (
+                    not text
+                    or text.startswith(">>>")
+                    or text in ('"""', "'''")
+                    or len(after) - len(after.lstrip()) < at
+                ):
+                    break
+                want.append(text)
+            if len(want) == 1:
+                found.append(Example(line[at + 4 :].strip(), want[0]))
+        elif (match := _LINE.match(line)) and _literal(want := match["want"].rstrip(".,;")):
+            found.append(Example(match["call"], want))
+    kept = [e for e in dict.fromkeys(found) if _well_formed(e)]
+    return tuple(kept[:LIMIT])
+
+
+def _literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _well_formed(example: Example) -> bool:
+    """A single call expression, and something to compare with."""
+    try:
+        call = ast.parse(example.call, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(call, ast.Call) and bool(example.want) and "\n" not in example.want
+
+
+# Runs inside the sandbox, in the project folder: import main, evaluate each call, compare.
+_CHECK = r"""
+import ast, json, math, sys
+sys.path.insert(0, ".")
+import main
+def same(got, want):
+    try:
+        expected = ast.literal_eval(want)
+    except Exception:
+        return repr(got) == want or str(got) == want
+    if isinstance(got, float) and isinstance(expected, (int, float)):
+        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+    return got == expected
+failed = 0
+for call, want in json.loads(sys.stdin.read()):
+    try:
+        got = eval(call, dict(vars(main)))
+    except Exception as exc:
+        failed += 1
+        print(f"FAIL {call} raised {type(exc).__name__}: {exc}; expected {want}")
+        continue
+    if same(got, want):
+        print(f"ok   {call} == {want}")
+    else:
+        failed += 1
+        print(f"FAIL {call} returned {got!r}; expected {want}")
+sys.exit(1 if failed else 0)
+"""
+
+
+def check(root: Path, examples: tuple[Example, ...]) -> ProcResult | None:
+    """Run the examples against the project's main.py; None when there are none or no main.py."""
+    if not examples or not (Path(root) / "main.py").is_file():
+        return None
+    payload = json.dumps([[e.call, e.want] for e in examples])
+    return sandbox.run([sys.executable, "-c", _CHECK], Path(root), TIMEOUT, stdin=payload)
+
+
+def passed(result: ProcResult | None) -> int:
+    """How many examples a check passed (its lines start with "ok")."""
+    return (
+        0 if result is None else sum(line.startswith("ok ") for line in result.output.splitlines())
+    )

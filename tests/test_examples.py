@@ -1,0 +1,76 @@
+"""The goal's own examples become checks that judge candidates and tell the model what is wrong."""
+
+from autocoder.agent import Agent
+from autocoder.examples import Example, check, extract, passed
+from autocoder.providers.scripted import ScriptedProvider
+from autocoder.state import Decision
+from autocoder.workspace import Workspace
+
+GOAL = '''Write main.py with this function:
+def add(a, b):
+    """Add two numbers.
+    >>> add(2, 3)
+    5
+    """
+Also:
+add(1, 1) == 2
+  add(0, 7) ➞ 7.
+tri(n) = tri(n - 1) + 1 is prose, no example.
+'''
+TEST = "from main import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+
+
+def main_with(body: str) -> str:
+    return f'def add(a, b):\n    {body}\n\n\ndef main():\n    print(add(2, 3))\n\n\nif __name__ == "__main__":\n    main()\n'
+
+
+def test_examples_are_read_from_doctests_and_arrow_lines_only_when_well_formed():
+    assert extract(GOAL) == (
+        Example("add(2, 3)", "5"),
+        Example("add(1, 1)", "2"),
+        Example("add(0, 7)", "7"),
+    )
+    assert extract("Write a CLI that sums its arguments.") == ()
+
+
+def test_a_check_runs_in_the_sandbox_and_counts_right_answers(tmp_path):
+    (tmp_path / "main.py").write_text(main_with("return a + b if a else 0"))
+    result = check(tmp_path, extract(GOAL))
+    assert not result.ok and passed(result) == 2
+    assert "FAIL add(0, 7) returned 0; expected 7" in result.output
+    (tmp_path / "main.py").write_text(main_with("return a + b"))
+    assert check(tmp_path, extract(GOAL)).ok
+
+
+def test_the_candidate_that_answers_the_examples_is_applied(tmp_path):
+    wrong = Decision(
+        action="create_project", args={"main": main_with("return a - b"), "test": TEST}
+    )
+    right = Decision(
+        action="create_project", args={"main": main_with("return a + b"), "test": TEST}
+    )
+    finish = Decision(action="finish", args={"reason": "done"})
+    result = Agent(
+        ScriptedProvider([wrong, right, finish]), Workspace(tmp_path), GOAL, samples=2
+    ).run()
+    assert result.status == "done"
+    assert "a + b" in (tmp_path / "main.py").read_text()
+
+
+def test_wrong_examples_keep_the_run_from_finishing_and_reach_the_prompt(tmp_path):
+    wrong = Decision(
+        action="create_project",
+        args={"main": main_with("return a - b"), "test": TEST.replace("3", "-1")},
+    )
+    seen = []
+
+    class Watching(ScriptedProvider):
+        def complete(self, messages, actions, settings):
+            seen.append((messages[-1]["content"], [a.name for a in actions]))
+            return super().complete(messages, actions, settings)
+
+    result = Agent(Watching([wrong]), Workspace(tmp_path), GOAL, max_steps=2).run()
+    assert result.status != "done"
+    prompt, offered = seen[1]
+    assert "the goal's examples: WRONG" in prompt and "add(2, 3) returned -1; expected 5" in prompt
+    assert "finish" not in offered
