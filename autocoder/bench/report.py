@@ -1,0 +1,214 @@
+"""What a bench run says: a summary (pass@1, pass@k, steps, tokens, cost, time, malformed rate),
+a table, a markdown report, and the comparison of several runs with a chart."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..exceptions import AutocoderError
+from .runner import MANIFEST, RECORDS, read_records
+
+SUMMARY, REPORT = "summary.json", "report.md"
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased estimator of Chen et al. (2021): chance that one of k of the n tries passes."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def summarize(
+    records: list[dict[str, Any]], manifest: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    by_goal: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_goal[r["goal"]].append(r)
+    tries = min((len(v) for v in by_goal.values()), default=0)
+    n = len(records) or 1
+    calls = sum(r["model_calls"] for r in records)
+    wall = sum(r["wall_s"] for r in records)
+    harness = sum(r["harness_s"] for r in records)
+    options = (manifest or {}).get("options", {})
+    summary = {
+        "suite": (manifest or {}).get("suite", records[0]["suite"] if records else ""),
+        "model": (manifest or {}).get("model", records[0]["model"] if records else ""),
+        "mode": "single-shot" if options.get("single_shot") else "agent",
+        "tool_mode": records[0]["tool_mode"] if records else "",
+        "goals": len(by_goal),
+        "tries": tries,
+        "records": len(records),
+        "passed_goals": sum(any(r["passed"] for r in rs) for rs in by_goal.values()),
+        "pass@1": _mean(
+            [pass_at_k(len(rs), sum(r["passed"] for r in rs), 1) for rs in by_goal.values()]
+        ),
+        "mean_steps": round(sum(r["steps"] for r in records) / n, 2),
+        "model_calls": calls,
+        "prompt_tokens": sum(r["prompt_tokens"] for r in records),
+        "completion_tokens": sum(r["completion_tokens"] for r in records),
+        "cost_usd": round(sum(r["cost_usd"] for r in records), 6),
+        "wall_s": round(wall, 1),
+        "model_s": round(sum(r["model_s"] for r in records), 1),
+        "harness_s": round(harness, 1),
+        "harness_share": round(harness / wall, 3) if wall else 0.0,
+        "harness_s_per_goal": round(harness / n, 2),
+        "malformed_rate": round(sum(r["malformed_actions"] for r in records) / calls, 3)
+        if calls
+        else 0.0,
+        "cache_hits": sum(r["cache_hits"] for r in records),
+    }
+    if tries > 1:
+        summary[f"pass@{tries}"] = _mean(
+            [pass_at_k(len(rs), sum(r["passed"] for r in rs), tries) for rs in by_goal.values()]
+        )
+    return summary
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def table(records: list[dict[str, Any]], title: str = "") -> Table:
+    t = Table(title=title or None)
+    for col, justify in (("goal", "left"), ("try", "right"), ("passed", "center"), ("status", "left"),
+                         ("steps", "right"), ("tokens", "right"), ("seconds", "right")):  # fmt: skip
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in records:
+        mark = "[green]yes[/]" if r["passed"] else "[red]no[/]"
+        t.add_row(r["goal"], str(r["try"]), mark, r["status"], str(r["steps"]),
+                  str(r["prompt_tokens"] + r["completion_tokens"]), f"{r['wall_s']:.1f}")  # fmt: skip
+    return t
+
+
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    lines = [f"{s['suite']} · {s['model']} · {s['mode']} ({s['tool_mode']}): "
+             f"pass@1 {s['pass@1']:.1%} ({s['passed_goals']}/{s['goals']} goals passed at least once)"]  # fmt: skip
+    if s["tries"] > 1:
+        k = s["tries"]
+        lines.append(f"pass@{k} {s[f'pass@{k}']:.1%} over {k} tries per goal")
+    lines.append(f"mean steps {s['mean_steps']}, model calls {s['model_calls']}, tokens {s['prompt_tokens']} in + "
+                 f"{s['completion_tokens']} out, cost ${s['cost_usd']:.4f}")  # fmt: skip
+    lines.append(f"wall {s['wall_s']:.1f} s, model {s['model_s']:.1f} s, harness {s['harness_s']:.1f} s "
+                 f"({s['harness_share']:.1%} of wall, {s['harness_s_per_goal']:.2f} s per goal)")  # fmt: skip
+    lines.append(
+        f"malformed actions {s['malformed_rate']:.1%} of calls, cache hits {s['cache_hits']}"
+    )
+    return lines
+
+
+def write(out: Path, elapsed_s: float | None = None) -> dict[str, Any]:
+    """summary.json and report.md from every record in `out`."""
+    records = read_records(out)
+    manifest = _manifest(out)
+    summary = summarize(records, manifest)
+    if elapsed_s is not None:
+        summary["elapsed_s"] = round(
+            elapsed_s, 1
+        )  # this invocation's clock time (parallel jobs overlap)
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    rows = "\n".join(
+        f"| {r['goal']} | {r['try']} | {'yes' if r['passed'] else 'no'} | {r['status']} | {r['steps']} | "
+        f"{r['prompt_tokens'] + r['completion_tokens']} | {r['wall_s']:.1f} |"
+        for r in records
+    )
+    text = (f"# Bench: {summary['suite']} on {summary['model']}\n\n" + "\n".join(f"- {ln}" for ln in summary_lines(summary))
+            + "\n\n| goal | try | passed | status | steps | tokens | seconds |\n|---|---|---|---|---|---|---|\n" + rows + "\n")  # fmt: skip
+    (out / REPORT).write_text(text, encoding="utf-8")
+    return summary
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+# ---- compare ----------------------------------------------------------------------------------
+def compare(folders: list[Path], chart: Path | None, console: Console) -> list[dict[str, Any]]:
+    """Side by side: each run's summary, then the goals whose outcome differs; a PNG chart of
+    pass rate against wall time (and cost, when any run cost money)."""
+    if len(folders) < 2:
+        raise AutocoderError(
+            "compare needs at least two bench output folders: autocoder bench compare runs/a runs/b"
+        )
+    runs = []
+    for folder in folders:
+        records = read_records(folder)
+        if not records:
+            raise AutocoderError(
+                f"{folder} holds no bench records ({RECORDS}): give folders written by autocoder bench"
+            )
+        runs.append((folder, records, summarize(records, _manifest(folder))))
+    t = Table(title="runs")
+    for col in (
+        "run",
+        "model",
+        "mode",
+        "goals",
+        "pass@1",
+        "mean steps",
+        "tokens",
+        "cost $",
+        "wall s",
+        "malformed",
+    ):
+        t.add_column(col)
+    for folder, _, s in runs:
+        t.add_row(str(folder), s["model"], s["mode"], str(s["goals"]), f"{s['pass@1']:.1%}", str(s["mean_steps"]),
+                  str(s["prompt_tokens"] + s["completion_tokens"]), f"{s['cost_usd']:.4f}", f"{s['wall_s']:.0f}",
+                  f"{s['malformed_rate']:.1%}")  # fmt: skip
+    console.print(t)
+    outcome = [{r["goal"]: r["passed"] for r in records if r["try"] == 0} for _, records, _ in runs]
+    goals = sorted(set().union(*outcome))
+    differ = [g for g in goals if len({o.get(g) for o in outcome}) > 1]
+    d = Table(title=f"goals whose outcome differs ({len(differ)} of {len(goals)})")
+    d.add_column("goal")
+    for folder, _, _ in runs:
+        d.add_column(folder.name)
+    for g in differ:
+        d.add_row(
+            g,
+            *(
+                "-" if o.get(g) is None else ("[green]pass[/]" if o[g] else "[red]fail[/]")
+                for o in outcome
+            ),
+        )
+    console.print(d)
+    if chart is not None:
+        _chart([(f.name, s) for f, _, s in runs], chart)
+        console.print(f"chart: {chart}")
+    return [s for _, _, s in runs]
+
+
+def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    costly = any(s["cost_usd"] for _, s in runs)
+    fig, axes = plt.subplots(
+        1, 2 if costly else 1, figsize=(11 if costly else 6, 4.5), squeeze=False
+    )
+    panels = [("wall_s", "wall time (s)")] + ([("cost_usd", "cost (USD)")] if costly else [])
+    for ax, (key, label) in zip(axes[0], panels):
+        for name, s in runs:
+            ax.scatter(s[key], 100 * s["pass@1"], s=60)
+            ax.annotate(f"{name}\n{s['model']} ({s['mode']})", (s[key], 100 * s["pass@1"]), fontsize=8,
+                        xytext=(5, 5), textcoords="offset points")  # fmt: skip
+        ax.set_xlabel(label)
+        ax.set_ylabel("pass@1 (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("autocoder bench: pass rate against " + (" and ".join(p[1] for p in panels)))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,284 @@
+"""Run a suite: the agent on every goal (and try) in a fresh empty folder, then the goal's hidden
+acceptance tests in a copy of what it produced; one JSON record per goal and try."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__, sandbox
+from ..exceptions import AutocoderError
+from ..workspace import Workspace
+from .suite import Goal, Suite
+
+RECORDS, MANIFEST = "records.jsonl", "manifest.json"
+JUDGE_TIMEOUT = 120.0
+DEFAULT_STEPS, DEFAULT_TIMEOUT = 20, 600.0
+
+
+class BenchOptions(BaseModel):
+    """How to run a suite; the same options make the same records (with the cache or a cassette)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "smollm2"
+    api_base: str | None = None
+    api_key: str | None = Field(None, exclude=True, repr=False)  # never in a manifest or a record
+    tool_mode: str = "auto"
+    cache: bool = True
+    tries: int = Field(1, ge=1, le=100)
+    jobs: int = Field(1, ge=1, le=64)
+    single_shot: bool = False
+    samples: int = Field(4, ge=1, le=16)
+    max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
+    temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
+    max_tokens: int = Field(1024, ge=16)
+    timeout_s: float | None = Field(None, gt=0)  # default: the goal's, else DEFAULT_TIMEOUT
+    seed: int = 0
+    unsafe: bool = False
+    cassette: str | None = None  # record or replay every model call (see cassettes.py)
+    record: bool = False
+
+    @property
+    def sampling_temperature(self) -> float:
+        return (
+            self.temperature if self.temperature is not None else (0.0 if self.tries == 1 else 0.7)
+        )
+
+
+@dataclass(frozen=True)
+class Task:
+    goal: Goal
+    attempt: int  # the try, from 0
+
+
+# ---- one goal ---------------------------------------------------------------------------------
+_provider: Any = None  # one per process: a local model loads once per worker
+
+
+def _get_provider(options: BenchOptions) -> Any:
+    global _provider
+    if _provider is None:
+        _provider = make_provider(options)
+    return _provider
+
+
+def make_provider(options: BenchOptions) -> Any:
+    from ..providers import resolve
+
+    provider = resolve(options.model, api_base=options.api_base, api_key=options.api_key,
+                       tool_mode=options.tool_mode, cache=options.cache)  # fmt: skip
+    if options.cassette:
+        from ..cassettes import cassette_provider
+
+        provider = cassette_provider(
+            provider if options.record else None, Path(options.cassette), options.record
+        )
+    return provider
+
+
+def _worker_init(options: BenchOptions, threads: int) -> None:
+    os.environ["AUTOCODER_THREADS"] = str(
+        threads
+    )  # jobs share the cores instead of fighting for them
+    sandbox.require(options.unsafe)
+
+
+def run_task(
+    task: Task, options: BenchOptions, suite: str, out: Path, provider: Any = None
+) -> dict[str, Any]:
+    """The agent on one goal and try, then the acceptance tests; returns the record."""
+    from ..agent import Agent
+    from ..providers import Settings
+
+    provider = provider or _get_provider(options)
+    goal, start = task.goal, time.monotonic()
+    project = out / "projects" / goal.name / f"try{task.attempt}"
+    if project.exists():  # left by an interrupted run: start afresh
+        shutil.rmtree(project)
+    project.mkdir(parents=True)
+    settings = Settings(
+        temperature=options.sampling_temperature,
+        max_tokens=options.max_tokens,
+        seed=options.seed + task.attempt,
+    )
+    steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
+    agent = Agent(
+        provider,
+        Workspace(project),
+        goal.goal,
+        max_steps=steps,
+        time_limit_s=options.timeout_s or goal.timeout_s or DEFAULT_TIMEOUT,
+        settings=settings,
+        samples=1 if options.single_shot else options.samples,
+        memo=getattr(provider, "cache", None),
+    )
+    result = agent.run()
+    passed, judge_s, judged = judge(project, goal)
+    wall = time.monotonic() - start
+    error = result.reason if result.status in ("error", "malformed") else ""
+    return {
+        "suite": suite, "goal": goal.name, "try": task.attempt, "model": options.model, "tool_mode": result.tool_mode,
+        "passed": passed, "status": result.status, "steps": result.steps, "model_calls": result.model_calls,
+        "cache_hits": result.cache_hits, "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens, "cost_usd": result.cost_usd, "wall_s": round(wall, 3),
+        "model_s": round(result.model_s, 3), "harness_s": round(wall - result.model_s, 3), "judge_s": round(judge_s, 3),
+        "malformed_actions": result.malformed_actions, "error": error, "judge_output": judged,
+    }  # fmt: skip
+
+
+def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
+    """Copy the produced project, add the acceptance files, run pytest on them in the sandbox.
+    The agent's folder never holds them; pass means pytest exits 0."""
+    start = time.monotonic()
+    if not (project / "main.py").is_file():
+        return False, 0.0, "no main.py"
+    with tempfile.TemporaryDirectory(prefix="autocoder-judge-") as tmp:
+        copy = Workspace(project).copy_to(Path(tmp) / "project").root
+        for name, data in goal.files.items():
+            (copy / name).write_bytes(data)
+        tests = [n for n in goal.files if n.endswith(".py") and n != "conftest.py"]
+        args = [
+            "-m",
+            "pytest",
+            "-q",
+            "--no-header",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            "/dev/null",
+            "--rootdir",
+            ".",
+            "--tb=line",
+            *tests,
+        ]
+        result = sandbox.python(args, copy, JUDGE_TIMEOUT)
+    tail = "" if result.ok else sandbox.cap(result.output, 600)
+    return result.ok, time.monotonic() - start, tail
+
+
+# ---- a suite ------------------------------------------------------------------------------------
+def read_records(out: Path) -> list[dict[str, Any]]:
+    path = out / RECORDS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a crash: that goal runs again
+            continue
+    return records
+
+
+def tasks_to_run(suite: Suite, options: BenchOptions, out: Path, resume: bool) -> list[Task]:
+    done = {(r["goal"], r["try"]) for r in read_records(out)}
+    if done and not resume:
+        raise AutocoderError(
+            f"{out} already holds bench records: add --resume to go on with it, or choose another --out"
+        )
+    return [
+        Task(g, t) for g in suite.goals for t in range(options.tries) if (g.name, t) not in done
+    ]
+
+
+def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, Any]:
+    return {
+        "autocoder": __version__,
+        "git_revision": _git_revision(),
+        "suite": suite.name,
+        "goals": len(suite.goals),
+        "model": options.model,
+        "model_identity": getattr(provider, "identity", {}),
+        "tool_mode": getattr(provider, "tool_mode", ""),
+        "options": options.model_dump(),
+        "temperature": options.sampling_temperature,
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.system(),
+            "machine": platform.machine(),
+        },  # fmt: skip
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def run_suite(
+    suite: Suite,
+    options: BenchOptions,
+    out: Path,
+    resume: bool = False,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    provider: Any = None,
+) -> list[dict[str, Any]]:
+    """Run every goal and try not yet recorded in `out`; each record is appended as it comes, so an
+    interrupted run loses nothing and `resume` goes on from there. Returns all records of `out`."""
+    sandbox.require(options.unsafe)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = tasks_to_run(suite, options, out, resume)
+    provider = provider or make_provider(options)  # lazy: a local model loads on its first call
+    global _provider
+    _provider = provider
+    (out / MANIFEST).write_text(
+        json.dumps(manifest(suite, options, provider), indent=2) + "\n", encoding="utf-8"
+    )
+    if on_start:
+        on_start(len(todo))
+    with (out / RECORDS).open("a", encoding="utf-8") as fh:
+        for record in _results(todo, options, suite.name, out):
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            if on_record:
+                on_record(record)
+    return read_records(out)
+
+
+def _results(
+    todo: list[Task], options: BenchOptions, suite: str, out: Path
+) -> Iterator[dict[str, Any]]:
+    if options.jobs == 1 or len(todo) <= 1:
+        for task in todo:
+            yield run_task(task, options, suite, out)
+        return
+    threads = max(1, (os.cpu_count() or 1) // options.jobs)
+    ctx = get_context("spawn")  # a fresh process per worker: no llama.cpp state crosses a fork
+    with ProcessPoolExecutor(
+        options.jobs, mp_context=ctx, initializer=_worker_init, initargs=(options, threads)
+    ) as pool:
+        pending: set[Future[dict[str, Any]]] = {
+            pool.submit(run_task, t, options, suite, out) for t in todo
+        }
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise

@@ -1,0 +1,1 @@
+"""The built-in bench goals (autocoder bench samples): one folder per goal, goal.toml + acceptance tests."""
