@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import socket
+from pathlib import Path
 
 import pytest
+
+from autocoder import cassettes
+from autocoder.cassettes import canonical_body
 
 GOOD_MAIN = '''def fib(n):
     """First n Fibonacci numbers."""
@@ -22,12 +25,12 @@ if __name__ == "__main__":
     main()
 '''
 
-GOOD_TEST = '''from main import fib
+GOOD_TEST = """from main import fib
 
 
 def test_fib():
     assert fib(5) == [0, 1, 1, 2, 3]
-'''
+"""
 
 
 def reply(action: str, **fields: str) -> str:
@@ -45,21 +48,53 @@ CREATE = reply("create_project", main=GOOD_MAIN, test=GOOD_TEST)
 FINISH = reply("finish", reason="fib works and is tested")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_recording_configure(config, vcr):
+    vcr.register_matcher("canonical_body", canonical_body)
+
+
+@pytest.fixture(scope="session")
+def vcr_config():
+    """Secrets scrubbed, no timestamps or ports, matching on method + path + canonical JSON body."""
+    return cassettes.vcr_config()
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request):
+    return str(ROOT / "cassettes" / request.node.fspath.purebasename)
+
+
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch, request):
-    """The suite runs offline: any attempt to reach another host fails loudly (except the opt-in
-    `live` tests of paid APIs, which skip unless asked for)."""
-    if request.node.get_closest_marker("live"):
-        return
-    real_connect = socket.socket.connect
+def one_attempt_on_replay(request, monkeypatch):
+    """A replay that misses is a failure to report at once, not a fault to retry with backoff."""
+    if request.node.get_closest_marker("vcr") and request.config.getoption("--record-mode") in (
+        None,
+        "none",
+    ):
+        monkeypatch.setattr("autocoder.providers.remote.MAX_ATTEMPTS", 1)
 
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
-            raise RuntimeError(f"network access blocked in tests: {address}")
-        return real_connect(self, address)
 
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test whose cassette is missing or no longer matches says which cassette, and how to re-record."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and item.get_closest_marker("vcr"):
+        cassette = Path(item.funcargs.get("vcr_cassette_dir", "cassettes")) / f"{item.name}.yaml"
+        state = (
+            "missing"
+            if not cassette.exists()
+            else "recorded, but a request did not match it (the prompt changed?)"
+        )
+        report.sections.append(
+            (
+                "cassette",
+                f"{cassette.relative_to(ROOT) if cassette.is_absolute() else cassette}: {state}\n"
+                f"re-record: {cassettes.RERECORD}",
+            )
+        )
 
 
 @pytest.fixture(autouse=True)

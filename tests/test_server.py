@@ -1,5 +1,10 @@
 """The litellm path against a real endpoint: llama-cpp-python's own OpenAI-compatible server running
-the embedded model on 127.0.0.1, reached exactly as any API-key user's model is."""
+the embedded model on 127.0.0.1, reached exactly as any API-key user's model is.
+
+The HTTP traffic is replayed from cassettes/test_server/ (recording off, network blocked). Re-record
+from scratch, which starts the server here and stops it after:
+    python -m pytest tests/test_server.py --record-mode=rewrite
+"""
 
 from __future__ import annotations
 
@@ -34,9 +39,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def recording(config) -> bool:
+    return config.getoption("--record-mode") not in (None, "none")
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The embedded model behind llama-cpp-python's server, with the GGUF's own chat template."""
+def server(tmp_path_factory, pytestconfig):
+    """The embedded model behind llama-cpp-python's server, with the GGUF's own chat template.
+    Replaying, nothing listens: the cassettes answer (requests match on method, path and body)."""
+    if not recording(pytestconfig):
+        yield "http://127.0.0.1:8000/v1"
+        return
     port = _free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()), "--host", "127.0.0.1",
            "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"]  # fmt: skip
@@ -60,12 +73,14 @@ def server(tmp_path_factory):
     proc.wait(timeout=30)
 
 
+@pytest.mark.vcr
 def test_the_probe_finds_that_this_server_honours_only_a_named_tool(server):
     provider = LiteLLMProvider(find_profile("openai/local", api_base=server))
     assert provider.probe() == "named"
     assert provider.tool_mode == "native" and provider.tool_choice == "named"
 
 
+@pytest.mark.vcr
 @pytest.mark.parametrize("mode", ["native", "instructor"])
 @pytest.mark.parametrize("offered", [1, 2])
 def test_each_mode_gets_a_valid_action_from_the_real_model(server, mode, offered):
@@ -80,6 +95,7 @@ def test_each_mode_gets_a_valid_action_from_the_real_model(server, mode, offered
     assert decision.usage.prompt_tokens > 0 and decision.usage.cost_usd == 0.0  # local: no price
 
 
+@pytest.mark.vcr
 def test_code_reaches_the_server_unescaped(server):
     """The server's prompt token count equals that of our own unescaped rendering of the same
     messages with the GGUF's template, and differs from an HTML-escaped one (the chatml-function-calling
@@ -96,6 +112,7 @@ def test_code_reaches_the_server_unescaped(server):
     assert len(local.prompt_tokens(escaped)) != len(local.prompt_tokens(ASK))
 
 
+@pytest.mark.vcr
 def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
     runs = []
     for n in range(2):

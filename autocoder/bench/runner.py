@@ -77,16 +77,19 @@ def _get_provider(options: BenchOptions) -> Any:
 
 
 def make_provider(options: BenchOptions) -> Any:
+    """The model, behind the response cache; with --cassette, recorded at the provider boundary,
+    or replayed from it without any model, key or network."""
+    from ..cassettes import CassetteProvider, add_secret
+
+    add_secret(options.api_key)  # never written into a cassette
+    if options.cassette and not options.record:
+        return CassetteProvider(None, Path(options.cassette), record=False)
     from ..providers import resolve
 
     provider = resolve(options.model, api_base=options.api_base, api_key=options.api_key,
                        tool_mode=options.tool_mode, cache=options.cache)  # fmt: skip
     if options.cassette:
-        from ..cassettes import cassette_provider
-
-        provider = cassette_provider(
-            provider if options.record else None, Path(options.cassette), options.record
-        )
+        provider = CassetteProvider(provider, Path(options.cassette), record=True)
     return provider
 
 
@@ -131,7 +134,7 @@ def run_task(
     wall = time.monotonic() - start
     error = result.reason if result.status in ("error", "malformed") else ""
     return {
-        "suite": suite, "goal": goal.name, "try": task.attempt, "model": options.model, "tool_mode": result.tool_mode,
+        "suite": suite, "goal": goal.name, "try": task.attempt, "model": provider.name, "tool_mode": result.tool_mode,
         "passed": passed, "status": result.status, "steps": result.steps, "model_calls": result.model_calls,
         "cache_hits": result.cache_hits, "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens, "cost_usd": result.cost_usd, "wall_s": round(wall, 3),
@@ -239,6 +242,8 @@ def run_suite(
     """Run every goal and try not yet recorded in `out`; each record is appended as it comes, so an
     interrupted run loses nothing and `resume` goes on from there. Returns all records of `out`."""
     sandbox.require(options.unsafe)
+    if options.record and options.jobs > 1:
+        raise AutocoderError("--record writes one cassette from one process: use --jobs 1 (replays may use more)")
     out.mkdir(parents=True, exist_ok=True)
     todo = tasks_to_run(suite, options, out, resume)
     provider = provider or make_provider(options)  # lazy: a local model loads on its first call

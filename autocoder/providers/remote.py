@@ -206,6 +206,9 @@ class LiteLLMProvider:
         self.missing = missing_keys(profile)  # asked once: litellm's validate_environment is not free
         self.key_names = self._key_names()
         self._api_key = api_key or self._find_key()
+        from ..cassettes import add_secret
+
+        add_secret(self._api_key)  # whatever records traffic (cassettes) scrubs it
         self.store = store  # where probe results are remembered (the response cache's folder)
         requested = tool_mode or profile.tool_mode
         if requested == "grammar":

@@ -1,0 +1,251 @@
+"""Recorded model traffic, in two layers.
+
+- HTTP (tests): pytest-recording/vcrpy cassettes of the real requests litellm sends to an
+  OpenAI-compatible endpoint (llama-cpp-python's server running the embedded model, or a paid API).
+  `vcr_config()` is their configuration: secrets scrubbed before anything is saved, no timestamps or
+  ports, requests matched on method, path and canonical JSON body.
+- Provider boundary (bench): `CassetteProvider` records every `complete()` call of any provider
+  (in-process GGUF, litellm, ...) with its decision, and replays them with no model, key or network.
+  A request is matched on the sha256 of its canonical JSON (messages, offered actions' schemas,
+  sampling settings), so a changed prompt never replays an old answer: it fails, naming the cassette.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import urllib.parse
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from .actions import Action, tool_schema
+from .exceptions import AutocoderError
+from .providers.base import Message, Settings
+from .state import Decision
+
+SCRUBBED = "<scrubbed>"
+SECRET_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key", "anthropic-api-key", "openai-organization",
+                  "openai-project", "cookie", "set-cookie", "proxy-authorization")  # fmt: skip
+SECRET_PARAMS = ("key", "api_key", "apikey", "api-key", "access_token", "token", "sig", "signature")
+KEPT_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "anthropic-version",
+)  # the rest is client noise or secret
+VOLATILE_HEADERS = ("date", "x-request-id", "request-id", "openai-processing-ms", "cf-ray", "x-ratelimit-reset-requests",
+                    "x-ratelimit-reset-tokens", "server")  # fmt: skip
+_SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|_SECRET|_KEY)$")
+_extra_secrets: set[str] = set()
+RERECORD = "python -m pytest tests/test_server.py --record-mode=rewrite"
+
+
+def add_secret(value: str | None) -> None:
+    """A value to scrub wherever it appears (an --api-key given on the command line, a canary)."""
+    if value and len(value) >= 6:
+        _extra_secrets.add(value)
+
+
+def secrets() -> list[str]:
+    """Every secret we know of: keys given explicitly, and the values of key-like environment variables."""
+    found = set(_extra_secrets)
+    found.update(v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6)
+    return sorted(found, key=len, reverse=True)
+
+
+def _forms(secret: str) -> list[str]:
+    """The secret as written, URL-encoded, and base64 (as in Basic auth)."""
+    raw = secret.encode()
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret),
+             base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}  # fmt: skip
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def scrub_text(text: str) -> str:
+    for secret in secrets():
+        for form in _forms(secret):
+            text = text.replace(form, SCRUBBED)
+    return text
+
+
+def _scrub_body(body: Any) -> Any:
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        return scrub_text(body.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape"
+        )
+    return scrub_text(str(body))
+
+
+# ---- HTTP layer: vcrpy hooks -------------------------------------------------------------------
+def before_record_request(request: Any) -> Any:
+    """Keep only content headers (no secret, host or client version), replace key query parameters,
+    scrub secrets from the URL and body, and pin a
+    local endpoint's random port so that re-recording does not churn the cassettes."""
+    for name in list(request.headers):
+        if name.lower() not in KEPT_REQUEST_HEADERS:  # secrets, host:port, client versions
+            del request.headers[name]
+    parts = urllib.parse.urlsplit(request.uri)
+    query = [
+        (k, SCRUBBED if k.lower() in SECRET_PARAMS else v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    netloc = parts.netloc
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        netloc = "127.0.0.1:8000"
+    request.uri = scrub_text(
+        urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(query)))
+    )
+    request.body = _scrub_body(request.body)
+    return request
+
+
+def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
+    """Drop secret and volatile headers; zero the body's timestamps and ids; scrub secrets."""
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in SECRET_HEADERS or name.lower() in VOLATILE_HEADERS:
+            del headers[name]
+    body = response.get("body", {})
+    raw = body.get("string")
+    if isinstance(raw, (bytes, str)):
+        text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key, value in (("created", 0), ("id", "recorded"), ("system_fingerprint", None)):
+                if key in data:
+                    data[key] = value
+            text = json.dumps(data, separators=(",", ":"))
+        text = scrub_text(text)
+        body["string"] = text.encode("utf-8", "surrogateescape") if isinstance(raw, bytes) else text
+        if "content-length" in {h.lower() for h in headers}:
+            for h in list(headers):
+                if h.lower() == "content-length":
+                    headers[h] = [str(len(body["string"]))]
+    return response
+
+
+def canonical(body: Any) -> str:
+    """A body as canonical JSON (sorted keys, no spacing) when it is JSON, else its text."""
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "surrogateescape") if isinstance(body, bytes) else str(body)
+    try:
+        return json.dumps(
+            json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    except ValueError:
+        return text
+
+
+def canonical_body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: equal bodies up to JSON key order and spacing."""
+    if canonical(r1.body) != canonical(r2.body):
+        raise AssertionError("the request body differs from the recorded one")
+
+
+def vcr_config() -> dict[str, Any]:
+    """What pytest-recording passes to vcrpy for the HTTP cassettes."""
+    return {
+        "match_on": ["method", "path", "canonical_body"],
+        "before_record_request": before_record_request,
+        "before_record_response": before_record_response,
+        "decode_compressed_response": True,
+    }
+
+
+# ---- provider boundary: bench cassettes --------------------------------------------------------
+def request_digest(messages: list[Message], actions: list[type[Action]], settings: Settings) -> str:
+    request = {
+        "messages": messages,
+        "actions": [tool_schema(a) for a in actions],
+        "settings": settings.model_dump(),
+    }
+    canonical_json = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()
+
+
+class CassetteProvider:
+    """Records (inner given) or replays (inner None) every model call at the provider boundary.
+    Equal requests are answered in the order they were recorded."""
+
+    def __init__(self, inner: Any | None, path: Path, record: bool) -> None:
+        self.inner, self.path, self.recording = inner, path, record
+        self.cache = (
+            getattr(inner, "cache", None) if record else None
+        )  # observations: see observe_cached
+        if record:
+            self.name, self.tool_mode = inner.name, inner.tool_mode
+            self.identity = inner.identity
+            self.interactions: list[dict[str, Any]] = []
+            return
+        data = self._load(path)
+        self.name, self.tool_mode, self.identity = (
+            data["model"],
+            data["tool_mode"],
+            data.get("identity", {}),
+        )
+        self.queue: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        for item in data["interactions"]:
+            self.queue[item["request"]].append(item["decision"])
+
+    @staticmethod
+    def _load(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            raise AutocoderError(
+                f"no cassette at {path}: record one with --cassette {path} --record"
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != "autocoder-cassette/1":
+                raise ValueError("not an autocoder bench cassette")
+            return data
+        except (ValueError, AttributeError) as exc:
+            raise AutocoderError(
+                f"{path} is not a bench cassette ({exc}): record one with --record"
+            ) from None
+
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
+        digest = request_digest(messages, actions, settings)
+        if not self.recording:
+            if not self.queue.get(digest):
+                raise AutocoderError(
+                    f"{self.path} has no recorded answer for this request (the prompt, actions or settings "
+                    f"changed since it was recorded): re-record it with --cassette {self.path} --record"
+                )
+            return Decision.from_json(self.queue[digest].popleft())
+        decision = self.inner.complete(messages, actions, settings)
+        last = messages[-1]["content"] if messages else ""
+        self.interactions.append(
+            {
+                "request": digest,
+                "ask": scrub_text(last[:160]),
+                "decision": json.loads(scrub_text(json.dumps(decision.to_json()))),
+            }
+        )
+        self.save()
+        return decision
+
+    def save(self) -> None:
+        """Written after every call, so an interrupted recording keeps what it has."""
+        data = {"format": "autocoder-cassette/1", "model": self.name, "tool_mode": self.tool_mode,
+                "identity": self.identity, "interactions": self.interactions}  # fmt: skip
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        tmp.write_text(
+            scrub_text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8"
+        )
+        tmp.replace(self.path)
+
+
+def cassette_provider(inner: Any | None, path: Path, record: bool) -> CassetteProvider:
+    return CassetteProvider(inner, path, record)

@@ -1,0 +1,185 @@
+"""Cassettes: secrets never written, deterministic matching, the network blocked, bench replays."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+import vcr
+
+from autocoder import cassettes
+from autocoder.actions import Finish
+from autocoder.bench.runner import BenchOptions, run_suite
+from autocoder.bench.suite import load
+from autocoder.cassettes import CassetteProvider
+from autocoder.exceptions import AutocoderError
+from autocoder.providers import Settings, find_profile
+from autocoder.providers.remote import LiteLLMProvider
+
+from .test_bench import Coder, suite_folder
+
+CANARY = "sk-canary-4f9c2a7e1b3d5f60"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_network_is_blocked_during_the_suite(pytestconfig):
+    assert (
+        pytestconfig.getoption("--block-network")
+        and pytestconfig.getoption("--record-mode") == "none"
+    )
+    with pytest.raises(RuntimeError, match="Network is disabled"):
+        socket.create_connection(("93.184.216.34", 443), timeout=2)
+    with pytest.raises(Exception, match="Network is disabled"):
+        httpx.get("https://pypi.org/simple/", timeout=2)
+
+
+class FakeOpenAI(BaseHTTPRequestHandler):
+    """An OpenAI-shaped endpoint that echoes the user's message back (so the canary is in the
+    response too) and answers with a finish tool call."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        echo = body["messages"][-1]["content"]
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "finish", "arguments": json.dumps({"reason": "ok"})},
+        }
+        reply = {"id": "chatcmpl-123", "object": "chat.completion", "created": 1764240000, "model": "local",
+                 "choices": [{"index": 0, "finish_reason": "tool_calls",
+                              "message": {"role": "assistant", "content": echo, "tool_calls": [call]}}],
+                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}  # fmt: skip
+        self._send(reply)
+
+    def do_GET(self):
+        self._send({"data": [], "echo": self.path})
+
+    def _send(self, data):
+        raw = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(raw)))
+        self.send_header("set-cookie", f"session={CANARY}")
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def endpoint():
+    server = HTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+
+
+def recorder(mode: str) -> vcr.VCR:
+    v = vcr.VCR(record_mode=mode, **cassettes.vcr_config())
+    v.register_matcher("canonical_body", cassettes.canonical_body)
+    return v
+
+
+def test_a_recorded_cassette_holds_no_secret_in_any_form_and_still_replays(
+    tmp_path, endpoint, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    path = tmp_path / "canary.yaml"
+    ask = [{"role": "user", "content": f"my key is {CANARY}; call finish"}]
+
+    def exchange(base: str):
+        provider = LiteLLMProvider(
+            find_profile("openai/local", api_base=base), api_key=CANARY, tool_mode="native"
+        )
+        decision = provider.complete(ask, [Finish], Settings(max_tokens=32))
+        listing = httpx.get(f"{base}/models?key={CANARY}&page=1", headers={"x-api-key": CANARY, "x-goog-api-key": CANARY,
+                            "authorization": "Basic " + base64.b64encode(f"user:{CANARY}".encode()).decode()})  # fmt: skip
+        return decision, listing.status_code
+
+    with recorder("all").use_cassette(str(path)):
+        live = exchange(endpoint)
+    data = path.read_bytes()
+    forms = {CANARY, base64.b64encode(CANARY.encode()).decode(), urllib.parse.quote(CANARY),
+             base64.b64encode(f"user:{CANARY}".encode()).decode()}  # fmt: skip
+    for form in forms:
+        assert form.encode() not in data, form
+    assert b"<scrubbed>" in data and b"1764240000" not in data and endpoint.encode() not in data
+    with recorder("none").use_cassette(str(path)):  # nothing listens there: the cassette answers
+        replayed = exchange("http://127.0.0.1:9/v1")
+    assert replayed[0].action == live[0].action == "finish" and replayed[1] == live[1] == 200
+
+
+def test_matching_is_on_the_canonical_body_so_a_changed_prompt_never_replays(tmp_path, endpoint):
+    path = tmp_path / "match.yaml"
+    body = {"model": "m", "messages": [{"role": "user", "content": "one"}], "max_tokens": 4}
+    with recorder("all").use_cassette(str(path)):
+        httpx.post(f"{endpoint}/chat/completions", json=body)
+    with recorder("none").use_cassette(
+        str(path)
+    ):  # same JSON, other key order and spacing: replays
+        reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
+        assert (
+            httpx.post("http://127.0.0.1:9/v1/chat/completions", content=reordered).status_code
+            == 200
+        )
+    with (
+        recorder("none").use_cassette(str(path)),
+        pytest.raises(vcr.errors.CannotOverwriteExistingCassetteException),
+    ):
+        httpx.post(
+            "http://127.0.0.1:9/v1/chat/completions",
+            json={**body, "messages": [{"role": "user", "content": "two"}]},
+        )
+
+
+def test_every_committed_cassette_is_small_and_free_of_secrets_and_machine_paths():
+    files = [p for p in (ROOT / "cassettes").rglob("*") if p.is_file()]
+    assert files, "no cassettes committed"
+    for p in files:
+        data = p.read_bytes()
+        assert len(data) < 1_000_000, p
+        for needle in (b"/home/", b"/root/", b"/tmp/", b"/Users/", b"authorization:", b"Bearer "):
+            assert needle not in data, (p, needle)
+
+
+def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_records(tmp_path):
+    suite = load(str(suite_folder(tmp_path)))
+    cassette = tmp_path / "bench.json"
+    coder = Coder(tmp_path / "live")
+    live = run_suite(
+        suite,
+        BenchOptions(samples=1),
+        tmp_path / "live",
+        provider=CassetteProvider(coder, cassette, record=True),
+    )
+    replay = run_suite(suite, BenchOptions(samples=1, cassette=str(cassette)), tmp_path / "replay")
+    keys = ("goal", "model", "tool_mode", "passed", "status", "steps", "model_calls", "cache_hits", "prompt_tokens",
+            "completion_tokens", "malformed_actions", "error")  # fmt: skip
+    assert [{k: r[k] for k in keys} for r in replay] == [{k: r[k] for k in keys} for r in live]
+    assert coder.calls == 4 and json.loads(cassette.read_text())["format"] == "autocoder-cassette/1"
+
+    (tmp_path / "suite" / "right" / "goal.toml").write_text(
+        'goal = "Write add(a, b) returning the total."\n'
+    )
+    changed = run_suite(
+        load(str(tmp_path / "suite")),
+        BenchOptions(samples=1, cassette=str(cassette)),
+        tmp_path / "changed",
+    )
+    miss = next(r for r in changed if r["goal"] == "right")
+    assert (
+        miss["status"] == "error" and str(cassette) in miss["error"] and "--record" in miss["error"]
+    )
+
+
+def test_a_missing_cassette_is_a_clear_error(tmp_path):
+    with pytest.raises(AutocoderError, match="no cassette at .*--record"):
+        CassetteProvider(None, tmp_path / "none.json", record=False)
