@@ -100,6 +100,7 @@ class Agent:
         self.allow_install = allow_install  # pip-install what the code imports, into the project's .venv
         self.index_args = index_args or []  # extra pip arguments (tests: a local wheel folder, no index)
         self.examples = examples.extract(goal)  # the goal's own examples, checked like tests
+        self.skeleton = examples.skeleton(goal)  # code the goal gives to complete: main.py starts with it
         self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -165,13 +166,23 @@ class Agent:
         if self.failed_in_row or self.stuck or attempt:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
             settings = settings.model_copy(update={"temperature": temperature})
-        settings = settings.model_copy(update={"seed": settings.seed + 1000 * attempt + index})
+        settings = settings.model_copy(update={"seed": settings.seed + 1000 * attempt + index, "prefix": self._prefix(todo)})
         try:
             return self.provider.complete(msgs, todo.actions, settings)
         except StopRun:
             raise
         except Exception as exc:  # a provider failure ends the run with a clear reason
             raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+    def _prefix(self, todo: Plan) -> str:
+        """When the goal gives code to complete, a fresh main.py begins with it and the model
+        continues it, as a completion: a small model that must copy the code first drops
+        imports, renames the function or stops at the docstring."""
+        if not self.skeleton or self.tool_mode != "grammar" or todo.phase not in ("create", "restart"):
+            return ""
+        if todo.action("create_project") is None:
+            return ""
+        return f"Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n```python\n{self.skeleton}"
 
     def _best_of(self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]) -> Decision:
         """Sample up to `samples` candidates, each tried in a scratch copy; keep the first that gets

@@ -75,26 +75,49 @@ def _gbnf_literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def grammar(actions: list[type[Action]]) -> str:
-    """GBNF grammar accepting exactly one action reply among `actions`."""
+def _field_rule(action: type[Action], name: str) -> str:
+    kind = _kind(action, name)
+    if kind == "block":
+        head = _gbnf_literal(f"{name}:\n{FENCE}python\n") + " " + code_prefix(action, name)
+        return head + " code " + _gbnf_literal(f"\n{FENCE}\n")
+    if kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
+        options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
+        return _gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n")
+    return _gbnf_literal(f"{name}: ") + f" v-{kind} " + _gbnf_literal("\n")
+
+
+def grammar(actions: list[type[Action]], prefix: str = "") -> str:
+    """GBNF grammar accepting exactly one action reply among `actions`; with `prefix` (a reply
+    already begun inside one of an action's code blocks), the rest of that reply."""
     rules = ['root ::= "Thought: " thought "\\nAction: " ( ' + " | ".join(f"act-{i}" for i in range(len(actions))) + " )"]
     rules.append(f"thought ::= [^\\n]{{1,{THOUGHT_MAX}}}")
     for i, action in enumerate(actions):
-        parts = [_gbnf_literal(action.name + "\n")]
-        for name in action.model_fields:
-            kind = _kind(action, name)
-            if kind == "block":
-                head = _gbnf_literal(f"{name}:\n{FENCE}python\n") + " " + code_prefix(action, name)
-                parts.append(head + " code " + _gbnf_literal(f"\n{FENCE}\n"))
-            elif kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
-                options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
-                parts.append(_gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n"))
-            else:
-                parts.append(_gbnf_literal(f"{name}: ") + f" v-{kind} " + _gbnf_literal("\n"))
+        parts = [_gbnf_literal(action.name + "\n")] + [_field_rule(action, name) for name in action.model_fields]
         rules.append(f"act-{i} ::= " + " ".join(parts))
+    if prefix:
+        rules[0] = "root ::= " + _continuation(actions, prefix)
     rules += [f"v-{k} ::= {v}" for k, v in _VALUE_RULES.items()]
     rules.append(_CODE_RULE)
     return "\n".join(rules) + "\n"
+
+
+_OPEN_BLOCK = re.compile(r"^Action: (\w+)\n(?:.*\n)*?(\w+):\n```python\n", re.MULTILINE)
+
+
+def _continuation(actions: list[type[Action]], prefix: str) -> str:
+    """The rest of an action reply after `prefix`, which ends inside the code block of a field."""
+    match = _OPEN_BLOCK.search(prefix)
+    by_name = {a.name: a for a in actions}
+    if not match or match[1] not in by_name or match[2] not in by_name[match[1]].model_fields:
+        raise ValueError(f"a reply prefix must open a code block of an offered action: {prefix[:80]!r}")
+    action, names = by_name[match[1]], list(by_name[match[1]].model_fields)
+    rest = [_field_rule(action, n) for n in names[names.index(match[2]) + 1 :]]
+    indent = re.search(r"\n([ \t]+)$", prefix)
+    # a body to write: the reply ends at the new line and the grammar asks for the indent and a
+    # statement (the model's own tokens for "    return" are not the tokens of a cut "    "); a
+    # first word starting with d is refused, as it is nearly always a nested copy of the function
+    start = [_gbnf_literal(indent[1]), "[a-ce-zA-Z_]"] if indent else []
+    return " ".join([*start, "code", _gbnf_literal(f"\n{FENCE}\n"), *rest])
 
 
 _FENCE_OPEN = re.compile(r"^\s*```[\w+-]*\s*$")

@@ -183,3 +183,27 @@ def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_reco
 def test_a_missing_cassette_is_a_clear_error(tmp_path):
     with pytest.raises(AutocoderError, match="no cassette at .*--record"):
         CassetteProvider(None, tmp_path / "none.json", record=False)
+
+
+BENCH = ROOT / "cassettes" / "bench"
+# The committed bench cassette was recorded on the embedded model with exactly these options:
+#   autocoder bench samples --limit 3 --samples 2 --max-steps 3 --max-tokens 512 \
+#       --cassette cassettes/bench/samples-smollm2.json --record --out runs/bench-cassette
+RECORDED = {"samples": 2, "max_steps": 3, "max_tokens": 512}
+KEYS = ("goal", "try", "model", "tool_mode", "passed", "status", "steps", "model_calls", "cache_hits",
+        "prompt_tokens", "completion_tokens", "malformed_actions")  # fmt: skip
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_committed_bench_cassette_replays_the_embedded_models_run_bit_for_bit(tmp_path, jobs):
+    """No model, no network: the same records, also from parallel workers (each opens the cassette)."""
+    cassette = BENCH / "samples-smollm2.json"
+    expected = [json.loads(x) for x in (BENCH / "samples-smollm2.records.jsonl").read_text().splitlines()]
+    options = BenchOptions(cassette=str(cassette), jobs=jobs, **RECORDED)
+    replayed = run_suite(load("samples", limit=3), options, tmp_path / "replay")
+    assert len(expected) == 3
+
+    def rows(records):
+        return sorted(({k: r[k] for k in KEYS} for r in records), key=lambda r: r["goal"])
+
+    assert rows(replayed) == rows(expected)

@@ -20,6 +20,7 @@ class Settings(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 1024
     seed: int = 0
+    prefix: str = ""  # the reply starts with this text (grammar mode: the model continues it)
 
 
 class Provider(Protocol):

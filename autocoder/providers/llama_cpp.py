@@ -157,12 +157,15 @@ class LlamaCppProvider:
         start = time.monotonic()
         messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens)
         tokens = self.prompt_tokens(messages)
+        if settings.prefix:  # the reply is begun for the model: it continues (a completion)
+            begun = settings.prefix.rstrip(" \t")  # a trailing indent is the grammar's (see textformat)
+            tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
         reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)  # what llama.cpp keeps
         guard = RepetitionGuard()
         try:
             out = self.llm.create_completion(
                 prompt=tokens,
-                grammar=_grammar(grammar(actions)),
+                grammar=_grammar(grammar(actions, settings.prefix)),
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
                 seed=settings.seed,
@@ -172,7 +175,7 @@ class LlamaCppProvider:
             raise ModelFailed(f"local model failed: {exc}") from exc
         seconds = time.monotonic() - start
         choice = out["choices"][0]
-        text = choice.get("text") or ""
+        text = settings.prefix.rstrip(" \t") + (choice.get("text") or "")
         evaluated = max(len(tokens) - reused, 1)
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
         if guard.tripped:
