@@ -80,7 +80,11 @@ def skeleton(goal: str) -> str:
 
 
 def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return len(fn.body) == 1 and isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant)
+    return (
+        len(fn.body) == 1
+        and isinstance(fn.body[0], ast.Expr)
+        and isinstance(fn.body[0].value, ast.Constant)
+    )
 
 
 def _literal(text: str) -> bool:

@@ -74,3 +74,40 @@ def test_wrong_examples_keep_the_run_from_finishing_and_reach_the_prompt(tmp_pat
     prompt, offered = seen[1]
     assert "the goal's examples: WRONG" in prompt and "add(2, 3) returned -1; expected 5" in prompt
     assert "finish" not in offered
+
+
+SKELETON = '''Complete this:
+```python
+def add(a, b):
+    """Add.
+    >>> add(2, 3)
+    5
+    """
+```
+'''
+
+
+def test_a_goals_code_to_complete_prefills_only_the_create_reply_in_grammar_mode(tmp_path):
+    seen = []
+
+    class Watching(ScriptedProvider):
+        def complete(self, messages, actions, settings):
+            seen.append(settings.prefix)
+            return super().complete(messages, actions, settings)
+
+    right = Decision(
+        action="create_project", args={"main": main_with("return a + b"), "test": TEST}
+    )
+    finish = Decision(action="finish", args={"reason": "done"})
+    provider = Watching([right, finish])
+    provider.tool_mode = "grammar"
+    assert Agent(provider, Workspace(tmp_path / "g"), SKELETON).run().status == "done"
+    assert seen[0].endswith(
+        'main:\n```python\ndef add(a, b):\n    """Add.\n    >>> add(2, 3)\n    5\n    """\n    '
+    )
+    assert seen[1] == ""  # the judgement is not prefilled
+    seen.clear()
+    provider = Watching([right])
+    provider.tool_mode = "native"  # tool calls have no reply text to begin
+    Agent(provider, Workspace(tmp_path / "n"), SKELETON, max_steps=1).run()
+    assert seen == [""]
