@@ -204,7 +204,7 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
         "git_revision": _git_revision(),
         "suite": suite.name,
         "goals": len(suite.goals),
-        "model": options.model,
+        "model": getattr(provider, "name", options.model),
         "model_identity": getattr(provider, "identity", {}),
         "tool_mode": getattr(provider, "tool_mode", ""),
         "options": options.model_dump(),

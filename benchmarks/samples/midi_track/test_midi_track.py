@@ -4,6 +4,17 @@ import sys
 from pathlib import Path
 
 
+def varlen(body, i):
+    """A MIDI variable-length number at i: (value, next index)."""
+    value = 0
+    while True:
+        b = body[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, i
+
+
 def read_midi(data):
     """A small standard MIDI file reader: (ticks per beat, tracks of (abs tick, message bytes))."""
     assert data[:4] == b"MThd", "not a MIDI file"
@@ -16,34 +27,15 @@ def read_midi(data):
             continue
         events, i, tick, status = [], 0, 0, 0
         while i < len(body):
-            delta = 0
-            while True:
-                b = body[i]
-                i += 1
-                delta = (delta << 7) | (b & 0x7F)
-                if b < 0x80:
-                    break
+            delta, i = varlen(body, i)
             tick += delta
             if body[i] == 0xFF:
-                meta, i = body[i + 1], i + 2
-                n = 0
-                while True:
-                    b = body[i]
-                    i += 1
-                    n = (n << 7) | (b & 0x7F)
-                    if b < 0x80:
-                        break
+                meta = body[i + 1]
+                n, i = varlen(body, i + 2)
                 events.append((tick, bytes([0xFF, meta]) + body[i:i + n]))
                 i += n
             elif body[i] in (0xF0, 0xF7):
-                i += 1
-                n = 0
-                while True:
-                    b = body[i]
-                    i += 1
-                    n = (n << 7) | (b & 0x7F)
-                    if b < 0x80:
-                        break
+                n, i = varlen(body, i + 1)
                 i += n
             else:
                 if body[i] >= 0x80:
