@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -222,7 +223,8 @@ class CassetteProvider:
                     f"{self.path} has no recorded answer for this request (the prompt, actions or settings "
                     f"changed since it was recorded): re-record it with --cassette {self.path} --record"
                 )
-            return Decision.from_json(self.queue[digest].popleft())
+            recorded = Decision.from_json(self.queue[digest].popleft())
+            return dataclasses.replace(recorded, seconds=0.0)  # no model ran: timings are this run's own
         decision = self.inner.complete(messages, actions, settings)
         last = messages[-1]["content"] if messages else ""
         self.interactions.append(
