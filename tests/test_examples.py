@@ -111,3 +111,14 @@ def test_a_goals_code_to_complete_prefills_only_the_create_reply_in_grammar_mode
     provider.tool_mode = "native"  # tool calls have no reply text to begin
     Agent(provider, Workspace(tmp_path / "n"), SKELETON, max_steps=1).run()
     assert seen == [""]
+
+
+def test_right_answers_outrank_a_main_that_runs(tmp_path):
+    """A candidate that answers every example but whose demo main() crashes beats one whose
+    main() runs but answers wrong: the next step can fix main(), not the facts."""
+    crashing = main_with("return a + b").replace("print(add(2, 3))", "print(add(x, 3))")
+    wrong = Decision(action="create_project", args={"main": main_with("return a * b"), "test": TEST})
+    right = Decision(action="create_project", args={"main": crashing, "test": TEST})
+    agent = Agent(ScriptedProvider([right, wrong]), Workspace(tmp_path), GOAL, samples=2, max_steps=1)
+    agent.run()
+    assert "a + b" in (tmp_path / "main.py").read_text()
