@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def bench(
     if as_json:
         print(json.dumps(summary))
     else:
-        out_console = Console()
+        out_console = _stdout()
         out_console.print(report.table(records, title=f"{suite.name} · {options.model}"))
         for line in report.summary_lines(summary):
             out_console.print(line, highlight=False)
@@ -78,4 +79,9 @@ def compare(folders: list[str], chart: Path | None) -> None:
     for p in paths:
         if not p.is_dir():
             raise AutocoderError(f"{p} is not a bench output folder")
-    report.compare(paths, chart, Console())
+    report.compare(paths, chart, _stdout())
+
+
+def _stdout() -> Console:
+    """Tables at full width when piped to a file (a terminal sets its own)."""
+    return Console(width=None if sys.stdout.isatty() else 160)

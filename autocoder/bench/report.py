@@ -204,6 +204,7 @@ def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
             ax.scatter(s[key], 100 * s["pass@1"], s=60)
             ax.annotate(f"{name}\n{s['model']} ({s['mode']})", (s[key], 100 * s["pass@1"]), fontsize=8,
                         xytext=(5, 5), textcoords="offset points")  # fmt: skip
+        ax.margins(0.25)  # room for the labels
         ax.set_xlabel(label)
         ax.set_ylabel("pass@1 (%)")
         ax.grid(alpha=0.3)
