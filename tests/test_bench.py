@@ -150,6 +150,8 @@ def test_records_judge_with_hidden_tests_and_resume_skips_what_is_recorded(tmp_p
     with pytest.raises(AutocoderError, match="--resume"):
         run_suite(suite, BenchOptions(samples=1), out, provider=coder)
     calls = coder.calls
+    with pytest.raises(AutocoderError, match="recorded with samples=1, not 2"):
+        run_suite(suite, BenchOptions(samples=2), out, resume=True, provider=coder)
     assert len(run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=coder)) == 2
     assert coder.calls == calls  # nothing ran again
     lines = (out / "records.jsonl").read_text().splitlines()

@@ -219,6 +219,25 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
     }
 
 
+RESULT_OPTIONS = ("model", "api_base", "tool_mode", "single_shot", "samples", "max_steps", "temperature", "max_tokens",
+                  "seed", "timeout_s")  # fmt: skip
+
+
+def _same_settings(out: Path, options: BenchOptions) -> None:
+    """--resume goes on with the run recorded in `out`, never mixes in records made otherwise."""
+    try:
+        before = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("options", {})
+    except (OSError, ValueError):
+        return
+    now = options.model_dump()
+    changed = [k for k in RESULT_OPTIONS if k in before and before[k] != now[k]]
+    if changed and read_records(out):
+        k = changed[0]
+        raise AutocoderError(
+            f"{out} was recorded with {k}={before[k]!r}, not {now[k]!r}: use the same options to resume, or another --out"
+        )
+
+
 def _git_revision() -> str:
     here = Path(__file__).resolve().parent
     try:
@@ -243,12 +262,15 @@ def run_suite(
     interrupted run loses nothing and `resume` goes on from there. Returns all records of `out`."""
     sandbox.require(options.unsafe)
     if options.record and options.jobs > 1:
-        raise AutocoderError("--record writes one cassette from one process: use --jobs 1 (replays may use more)")
+        raise AutocoderError(
+            "--record writes one cassette from one process: use --jobs 1 (replays may use more)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     todo = tasks_to_run(suite, options, out, resume)
     provider = provider or make_provider(options)  # lazy: a local model loads on its first call
     global _provider
     _provider = provider
+    _same_settings(out, options)
     (out / MANIFEST).write_text(
         json.dumps(manifest(suite, options, provider), indent=2) + "\n", encoding="utf-8"
     )
