@@ -97,19 +97,11 @@ class Agent:
         self.started = 0.0
         self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
         self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
-        self.allow_install = (
-            allow_install  # pip-install what the code imports, into the project's .venv
-        )
-        self.index_args = (
-            index_args or []
-        )  # extra pip arguments (tests: a local wheel folder, no index)
+        self.allow_install = allow_install  # pip-install what the code imports, into the project's .venv
+        self.index_args = index_args or []  # extra pip arguments (tests: a local wheel folder, no index)
         self.examples = examples.extract(goal)  # the goal's own examples, checked like tests
-        self.skeleton = examples.skeleton(
-            goal
-        )  # code the goal gives to complete: main.py starts with it
-        self.install_tried: set[str] = (
-            set()
-        )  # each module once: a name that does not exist is not retried
+        self.skeleton = examples.skeleton(goal)  # code the goal gives to complete: main.py starts with it
+        self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -124,9 +116,7 @@ class Agent:
             status, reason = stop.status, str(stop)
         except KeyboardInterrupt:
             status, reason = "stopped", "interrupted by the user (Ctrl-C); the project is intact"
-        except (
-            Exception
-        ) as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
+        except Exception as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
             status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
         self._record({"type": "result", **result.to_json()})
@@ -162,29 +152,22 @@ class Agent:
         if finished:
             raise Done(decision.args.get("reason", "the model judged the goal met"))
         if self.malformed_in_row >= MALFORMED_LIMIT:
-            raise TooManyMalformed(
-                f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}"
-            )
+            raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
 
     # ---- decide and act -----------------------------------------------------------------------
     def _plan(self, obs: Observation) -> Plan:
         todo = plan(obs)
-        self.stuck = (
-            self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
-        )
+        self.stuck = self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
         self.last_phase = todo.phase
         return restart() if self.stuck and self.stuck % STUCK_LIMIT == 0 else todo
 
-    def _decide(
-        self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0
-    ) -> Decision:
+    def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0) -> Decision:
         settings = self.settings
         if self.failed_in_row or self.stuck or attempt:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
             settings = settings.model_copy(update={"temperature": temperature})
-        settings = settings.model_copy(
-            update={"seed": settings.seed + 1000 * attempt + index, "prefix": self._prefix(todo)}
-        )
+        update = {"seed": settings.seed + 1000 * attempt + index, "prefix": self._prefix(todo)}
+        settings = settings.model_copy(update=update)
         try:
             return self.provider.complete(msgs, todo.actions, settings)
         except StopRun:
@@ -196,19 +179,11 @@ class Agent:
         """When the goal gives code to complete, a fresh main.py begins with it and the model
         continues it, as a completion: a small model that must copy the code first drops
         imports, renames the function or stops at the docstring."""
-        if (
-            not self.skeleton
-            or self.tool_mode != "grammar"
-            or todo.phase not in ("create", "restart")
-        ):
-            return ""
-        if todo.action("create_project") is None:
+        if not self.skeleton or self.tool_mode != "grammar" or todo.action("create_project") is None:
             return ""
         return f"Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n```python\n{self.skeleton}"
 
-    def _best_of(
-        self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]
-    ) -> Decision:
+    def _best_of(self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]) -> Decision:
         """Sample up to `samples` candidates, each tried in a scratch copy; keep the first that gets
         the project further than `now` (all green for a fresh start), else the best one. A small
         model's samples differ a lot: one of several is far likelier to work than one repaired
@@ -218,11 +193,7 @@ class Agent:
         usage, seconds, cached = Usage(evaluated_tokens=0), 0.0, 0
         for attempt in range(self.samples):
             candidate = self._decide(msgs, todo, index, attempt)
-            usage, seconds, cached = (
-                usage + candidate.usage,
-                seconds + candidate.seconds,
-                cached + candidate.cached,
-            )
+            usage, seconds, cached = usage + candidate.usage, seconds + candidate.seconds, cached + candidate.cached
             score = self._trial(candidate, todo)
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
@@ -240,9 +211,7 @@ class Agent:
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
             obs = observe_cached(scratch, self.memo, self.examples)
-            self.trials[scratch.fingerprint()] = (
-                obs  # the next step's observation, if this one is applied
-            )
+            self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
             return obs.progress()
 
     def _install(self, obs: Observation) -> Observation:

@@ -248,6 +248,3 @@ class CassetteProvider:
         )
         tmp.replace(self.path)
 
-
-def cassette_provider(inner: Any | None, path: Path, record: bool) -> CassetteProvider:
-    return CassetteProvider(inner, path, record)

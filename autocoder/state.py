@@ -67,10 +67,11 @@ class Observation:
         """How far the project has got, comparable across candidates: green, the goal's examples
         it answers right (facts the goal states outrank a demo main() that runs), runs, tests
         pass, clean files."""
+        from .examples import passed  # a local import: examples imports this module
+
         main_ok = self.main is not None and self.main.ok
         tests_ok = self.tests is not None and self.tests.ok
-        right = 0 if self.examples is None else sum(ln.startswith("ok ") for ln in self.examples.output.splitlines())
-        return (int(self.green), right, int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
+        return (int(self.green), passed(self.examples), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

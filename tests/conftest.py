@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from autocoder import cassettes
-from autocoder.cassettes import canonical_body
 
 GOOD_MAIN = '''def fib(n):
     """First n Fibonacci numbers."""
@@ -25,12 +24,12 @@ if __name__ == "__main__":
     main()
 '''
 
-GOOD_TEST = """from main import fib
+GOOD_TEST = '''from main import fib
 
 
 def test_fib():
     assert fib(5) == [0, 1, 1, 2, 3]
-"""
+'''
 
 
 def reply(action: str, **fields: str) -> str:
@@ -51,8 +50,13 @@ FINISH = reply("finish", reason="fib works and is tested")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def recording(config) -> bool:
+    """Whether this pytest run records cassettes (--record-mode other than none) or replays them."""
+    return config.getoption("--record-mode") not in (None, "none")
+
+
 def pytest_recording_configure(config, vcr):
-    vcr.register_matcher("canonical_body", canonical_body)
+    vcr.register_matcher("canonical_body", cassettes.canonical_body)
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +73,7 @@ def vcr_cassette_dir(request):
 @pytest.fixture(autouse=True)
 def one_attempt_on_replay(request, monkeypatch):
     """A replay that misses is a failure to report at once, not a fault to retry with backoff."""
-    if request.node.get_closest_marker("vcr") and request.config.getoption("--record-mode") in (
-        None,
-        "none",
-    ):
+    if request.node.get_closest_marker("vcr") and not recording(request.config):
         monkeypatch.setattr("autocoder.providers.remote.MAX_ATTEMPTS", 1)
 
 
@@ -82,19 +83,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed and item.get_closest_marker("vcr"):
-        cassette = Path(item.funcargs.get("vcr_cassette_dir", "cassettes")) / f"{item.name}.yaml"
-        state = (
-            "missing"
-            if not cassette.exists()
-            else "recorded, but a request did not match it (the prompt changed?)"
-        )
-        report.sections.append(
-            (
-                "cassette",
-                f"{cassette.relative_to(ROOT) if cassette.is_absolute() else cassette}: {state}\n"
-                f"re-record: {cassettes.RERECORD}",
-            )
-        )
+        cassette = Path(item.funcargs["vcr_cassette_dir"]) / f"{item.name}.yaml"
+        state = "recorded, but a request did not match it (the prompt changed?)" if cassette.exists() else "missing"
+        report.sections.append(("cassette", f"{cassette.relative_to(ROOT)}: {state}\nre-record: {cassettes.RERECORD}"))
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,8 @@ from autocoder.providers.llama_cpp import embedded_model_path
 from autocoder.providers.remote import LiteLLMProvider, litellm
 from autocoder.workspace import Workspace
 
+from .conftest import recording
+
 pytestmark = pytest.mark.model
 
 CODE = 'def f(x) -> int:\n    return x["a"] if 1 < x < 3 else 0  # a -> b & <c>\n'
@@ -37,10 +39,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def recording(config) -> bool:
-    return config.getoption("--record-mode") not in (None, "none")
 
 
 @pytest.fixture(scope="module")

@@ -50,9 +50,7 @@ def trained_context(path: str) -> int:
     from llama_cpp import Llama
     from llama_cpp._utils import suppress_stdout_stderr
 
-    with suppress_stdout_stderr(
-        disable=False
-    ):  # llama.cpp warns about the context it was not asked for
+    with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context it was not asked for
         meta = Llama(model_path=path, vocab_only=True, verbose=False).metadata
     arch = meta.get("general.architecture", "")
     return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
@@ -63,13 +61,7 @@ def load(path: str, n_ctx: int) -> Any:
     """Load a GGUF once per process and reuse it across runs."""
     from llama_cpp import Llama  # heavy: imported only when a local model is used
 
-    llm = Llama(
-        model_path=path,
-        n_ctx=n_ctx,
-        n_threads=int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1,
-        verbose=False,
-        seed=0,
-    )
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1, verbose=False, seed=0)
     atexit.register(llm.close)  # free it while llama.cpp is still loaded, not in a late __del__
     return llm
 
@@ -109,9 +101,7 @@ class LlamaCppProvider:
 
     tool_mode = "grammar"
 
-    def __init__(
-        self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None
-    ) -> None:
+    def __init__(self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise AutocoderError(f"GGUF file not found: {self.path}")
@@ -154,38 +144,23 @@ class LlamaCppProvider:
             raise AutocoderError(f"{self.path.name} has no chat template in its metadata")
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
         text = self.llm._model.token_get_text
-        return Jinja2ChatFormatter(
-            template,
-            text(eos) if eos != -1 else "",
-            text(bos) if bos != -1 else "",
-            stop_token_ids=[eos],
-        )
+        return Jinja2ChatFormatter(template, text(eos) if eos != -1 else "", text(bos) if bos != -1 else "", stop_token_ids=[eos])
 
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         """The tokens the model sees for `messages`, rendered by the GGUF's chat template."""
         rendered = self._formatter(messages=messages)
-        return self.llm.tokenize(
-            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-        )
+        return self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
 
-    def complete(
-        self, messages: list[Message], actions: list[type[Action]], settings: Settings
-    ) -> Decision:
+    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
         from llama_cpp import StoppingCriteriaList
 
         start = time.monotonic()
-        messages = trim(
-            messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens
-        )
+        messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens)
         tokens = self.prompt_tokens(messages)
-        if settings.prefix:  # the reply is begun for the model: it continues (a completion)
-            begun = settings.prefix.rstrip(
-                " \t"
-            )  # a trailing indent is the grammar's (see textformat)
+        begun = settings.prefix.rstrip(" \t")  # the reply begun for the model; a trailing indent is the grammar's
+        if begun:  # the model continues it (a completion): see textformat's continuation grammar
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
-        reused = self.llm.longest_token_prefix(
-            self.llm._input_ids.tolist(), tokens
-        )  # what llama.cpp keeps
+        reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)  # what llama.cpp keeps
         guard = RepetitionGuard()
         try:
             out = self.llm.create_completion(
@@ -200,7 +175,7 @@ class LlamaCppProvider:
             raise ModelFailed(f"local model failed: {exc}") from exc
         seconds = time.monotonic() - start
         choice = out["choices"][0]
-        text = settings.prefix.rstrip(" \t") + (choice.get("text") or "")
+        text = begun + (choice.get("text") or "")
         evaluated = max(len(tokens) - reused, 1)
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
         if guard.tripped:
