@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -206,8 +205,8 @@ class Agent:
         """How far a decision gets when applied to a scratch copy of the project."""
         if decision.error or self._check(decision, todo):
             return (0, -1)
-        with tempfile.TemporaryDirectory(prefix="autocoder-trial-") as tmp:
-            scratch = self.ws.copy_to(Path(tmp) / "project")
+        with sandbox.scratch("trial") as tmp:
+            scratch = self.ws.copy_to(tmp / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return (0, 0)
             obs = observe_cached(scratch, self.memo, self.examples)

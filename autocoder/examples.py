@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,46 +103,15 @@ def _well_formed(example: Example) -> bool:
     return isinstance(call, ast.Call) and bool(example.want) and "\n" not in example.want
 
 
-# Runs inside the sandbox, in the project folder: import main, evaluate each call, compare.
-_CHECK = r"""
-import ast, json, math, sys
-sys.path.insert(0, ".")
-import main
-def same(got, want):
-    try:
-        expected = ast.literal_eval(want)
-    except Exception:
-        return repr(got) == want or str(got) == want
-    if isinstance(got, float) and isinstance(expected, (int, float)):
-        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
-    return got == expected
-failed = 0
-for call, want in json.loads(sys.stdin.read()):
-    try:
-        got = eval(call, dict(vars(main)))
-    except Exception as exc:
-        failed += 1
-        print(f"FAIL {call} raised {type(exc).__name__}: {exc}; expected {want}")
-        continue
-    if same(got, want):
-        print(f"ok   {call} == {want}")
-    else:
-        failed += 1
-        print(f"FAIL {call} returned {got!r}; expected {want}")
-sys.exit(1 if failed else 0)
-"""
-
-
 def check(root: Path, examples: tuple[Example, ...]) -> ProcResult | None:
     """Run the examples against the project's main.py; None when there are none or no main.py."""
     if not examples or not (Path(root) / "main.py").is_file():
         return None
     payload = json.dumps([[e.call, e.want] for e in examples])
-    return sandbox.run([sys.executable, "-c", _CHECK], Path(root), TIMEOUT, stdin=payload)
+    return sandbox.tool(["examples"], Path(root), TIMEOUT, stdin=payload)  # see _tool.run_examples
 
 
 def passed(result: ProcResult | None) -> int:
-    """How many examples a check passed (its lines start with "ok")."""
-    return (
-        0 if result is None else sum(line.startswith("ok ") for line in result.output.splitlines())
-    )
+    """How many examples a check passed, as its own report says (never what the program printed)."""
+    results = ((result.report or {}).get("results") or []) if result is not None else []
+    return sum(r is True for r in results) if isinstance(results, list) else 0

@@ -15,13 +15,17 @@ from .packages import installed
 from .state import FileReport, Observation
 from .workspace import Workspace, lint
 
-OBSERVATION_VERSION = 2  # bump when what `observe` reports changes
+OBSERVATION_VERSION = 3  # bump when what `observe` reports changes
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
 _TODO = re.compile(r"#\s*(TODO|FIXME)\b|\bTODO\b", re.IGNORECASE)
 
 
+# The project's pytest configuration, conftest.py and rootdir are never used: they could change the
+# verdict (see _tool.py for the rest). Test files go as ./NAME so that no name reads as an option.
+PYTEST_ARGS = ("-q", "--no-header", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", ".",
+               "--import-mode=append")  # fmt: skip
 PYTEST_TIME = re.compile(r" in \d+\.\d+s(?: \(\d+:\d+:\d+\))?")
 
 
@@ -108,9 +112,8 @@ def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> 
     tests = [f for f in py if is_test_file(f)]
     test_result = None
     if tests:
-        args = ["-m", "pytest", "-q", "-x", "--no-header", "-p", "no:cacheprovider", "-c", "/dev/null",
-                "--rootdir", ".", "--tb=short", *tests]  # fmt: skip
-        test_result = sandbox.python(args, ws.root, TEST_TIMEOUT)
+        test_result = sandbox.tool(["pytest", *PYTEST_ARGS, "-x", "--tb=short", "--noconftest",
+                                    *(f"./{t}" for t in tests)], ws.root, TEST_TIMEOUT)  # fmt: skip
         # pytest's timing ("1 passed in 0.16s") differs run to run: drop it, so the same project
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))

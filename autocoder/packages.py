@@ -1,13 +1,16 @@
 """Packages that generated code imports, installed only when the user allows it (--allow-install):
-into the project's own virtual environment `.venv` (never autocoder's), wheels only, with a
+into the project's own `.venv/lib/pythonX.Y/site-packages` (never autocoder's), wheels only, with a
 timeout, through the sandbox runner (network allowed for that run only, writes only in the
 project). The project's programs then see them through PYTHONPATH (see sandbox.child_env).
+
+Nothing of the project runs here: pip is autocoder's own, started with `-I` (a `pip.py` or
+`venv.py` in the project is never imported), installs with `--target` (no interpreter of the
+project's is asked anything), and only wheels (no build code runs).
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,8 +41,15 @@ def missing(obs: Observation) -> list[str]:
     return sorted({m for m in MISSING.findall(text) if m not in own})
 
 
-def venv(root: Path) -> Path:
-    return root / ".venv"
+def target(root: Path) -> Path:
+    """Where packages go: the layout of a virtual environment's site-packages, which
+    sandbox.site_packages finds. Made here as plain folders: no link in the project is followed."""
+    folder = root / ".venv" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    for part in (folder.parents[2], folder.parents[1], folder.parent, folder):
+        if part.is_symlink() or (part.exists() and not part.is_dir()):
+            raise OSError(f"{part.relative_to(root)} is not a plain folder: remove it to install packages")
+        part.mkdir(exist_ok=True)
+    return folder
 
 
 site_packages = sandbox.site_packages
@@ -52,11 +62,13 @@ def installed(root: Path) -> list[str]:
 
 
 def install(root: Path, modules: list[str], index_args: list[str] | None = None) -> ProcResult:
-    """pip-install the distributions for `modules` into the project's venv (made on first need)."""
-    if site_packages(root) is None:
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv(root))], check=True, capture_output=True, timeout=120)
-    target = next(venv(root).glob("bin/python*"))
-    args = [sys.executable, "-m", "pip", "--python", str(target), "install", "--only-binary=:all:", "--no-input",
-            "--disable-pip-version-check", "--timeout", "30", *(index_args or []),
-            *(distribution(m) for m in modules)]  # fmt: skip
-    return sandbox.run(args, root, INSTALL_TIMEOUT, network=True)
+    """pip-install the distributions for `modules` into the project's site-packages."""
+    try:
+        folder = target(root)
+    except OSError as exc:
+        return ProcResult(1, f"ERROR: {exc}", 0.0)
+    args = [sys.executable, "-I", "-m", "pip", "install", "--target", str(folder), "--only-binary=:all:",
+            "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--timeout", "30",
+            *(index_args or []), "--", *(distribution(m) for m in modules)]  # fmt: skip
+    local = tuple(a for a in (index_args or []) if Path(a).is_dir())  # a folder of wheels to install from
+    return sandbox.run(args, root, INSTALL_TIMEOUT, network=True, readable=local)

@@ -3,15 +3,23 @@
 Isolation, best first: bubblewrap, else unprivileged namespaces through `unshare` (util-linux) and
 `autocoder/_jail.py`; with either, the child has no network, sees only its own processes, and can
 write only to the project folder and a private temporary folder (its HOME). Without one, runs are
-refused unless the user passed --unsafe. Always: an environment built from an allow-list (no API
-key reaches the child), rlimits on memory, CPU, file size and processes, a pids cgroup where the
-system lets us make one, a wall-clock timeout that kills the whole tree (the PID namespace takes
-setsid grandchildren with it), and output read as a stream of which only head and tail are kept.
+refused unless the user passed --unsafe. Both backends hide the homes, temporary folders and
+secret files (an empty tmpfs or /dev/null over them; the Python that runs the code stays readable),
+keep autocoder's own `.autocoder/` read-only, and leave the program no capability at all (bwrap
+--cap-drop ALL; the jail drops every set and sets no_new_privs), so it cannot remount its way out.
+Always: an environment built from an allow-list (no API key reaches the child), rlimits on memory,
+CPU, file size and processes, a pids cgroup where the system lets us make one, a wall-clock timeout
+that kills the whole tree (the PID namespace takes setsid grandchildren with it), death with
+autocoder (a parent-death signal: a killed autocoder leaves nothing running; what a SIGKILL left on
+disk is swept at the next start), and output read as a stream of which only head and tail are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import json
 import os
 import resource
 import shutil
@@ -23,6 +31,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 from .exceptions import AutocoderError
 from .state import ProcResult
@@ -35,7 +44,16 @@ FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
 PROCESS_LIMIT = 128  # processes and threads of one run (pids cgroup; rlimit above what the user runs)
 OUTPUT_LIMIT = 4000  # characters handed back (head and tail kept)
 JAIL = Path(__file__).with_name("_jail.py")
+TOOL = Path(__file__).with_name("_tool.py")
 CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, or a v2 hierarchy
+STATE_DIR = ".autocoder"  # autocoder's own folder in a project: read-only to the program
+# What the program never sees: homes (keys, tokens, shell history, autocoder's cache), temporary
+# folders (other runs' scratch copies), secret stores. Folders get an empty tmpfs, files /dev/null.
+HIDDEN_DIRS = ("/root", "/home", "/tmp", "/var/tmp", "/run/user", "/run/secrets", "/etc/ssh")
+HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/security/opasswd")
+SYSTEM_DIRS = frozenset({"/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/var", "/opt", "/srv", "/dev",
+                         "/proc", "/sys", "/run"})  # fmt: skip  # never hidden, even as someone's HOME
+PR_SET_PDEATHSIG = 1
 
 _unsafe = False
 
@@ -64,6 +82,43 @@ def child_env(home: str, cwd: Path | None = None, network: bool = False) -> dict
     return env
 
 
+# ---- scratch folders ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def scratch(kind: str) -> Iterator[Path]:
+    """A private temporary folder named for this process, so that one a SIGKILL left behind is
+    recognised and removed by the next start (`sweep`)."""
+    with tempfile.TemporaryDirectory(prefix=f"autocoder-{kind}-{os.getpid()}-") as tmp:
+        yield Path(tmp)
+
+
+def _dead(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, OverflowError):
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def sweep() -> None:
+    """Remove the scratch folders and cgroups of autocoder processes that are gone (killed)."""
+    for path in Path(tempfile.gettempdir()).glob("autocoder-*-*-*"):
+        parts = path.name.split("-")
+        try:
+            mine = path.lstat().st_uid == os.getuid() and path.is_dir() and not path.is_symlink()
+        except OSError:
+            continue
+        if mine and _dead(parts[2]):
+            shutil.rmtree(path, ignore_errors=True)
+    for root in CGROUP_ROOTS:
+        for group in Path(root).glob("autocoder-*-*"):
+            if _dead(group.name.split("-")[1]):
+                _kill_cgroup(group)
+
+
 # ---- isolation -------------------------------------------------------------------------------------
 def _works(cmd: list[str]) -> bool:
     try:
@@ -75,12 +130,19 @@ def _works(cmd: list[str]) -> bool:
 @functools.lru_cache(maxsize=1)
 def backend() -> str:
     """bwrap, unshare, or "" when neither can isolate on this machine."""
-    with tempfile.TemporaryDirectory(prefix="autocoder-probe-") as tmp:
-        if shutil.which("bwrap") and _works(_prefix("bwrap", tmp, tmp) + ["true"]):
-            return "bwrap"
-        if shutil.which("unshare") and _works(_prefix("unshare", tmp, tmp) + ["true"]):
-            return "unshare"
+    for kind in ("bwrap", "unshare"):
+        if available(kind):
+            return kind
     return ""
+
+
+@functools.lru_cache(maxsize=2)
+def available(kind: str) -> bool:
+    """Whether this backend confines a program here (its tool is installed and allowed to work)."""
+    if not shutil.which(kind):
+        return False
+    with scratch("probe") as tmp:
+        return _works(_prefix(kind, str(tmp), str(tmp)) + ["true"])
 
 
 HOW_TO_ENABLE = (
@@ -92,9 +154,11 @@ HOW_TO_ENABLE = (
 
 def require(unsafe: bool = False) -> str:
     """Check, before a run writes anything, that code can run isolated. With --unsafe a machine
-    without isolation runs it unconfined, after one warning; isolation is still used when it works."""
+    without isolation runs it unconfined, after one warning; isolation is still used when it works.
+    Sweeps what killed runs left behind."""
     global _unsafe
     _unsafe = unsafe
+    sweep()
     if backend():
         return backend()
     if not unsafe:
@@ -103,16 +167,62 @@ def require(unsafe: bool = False) -> str:
     return ""
 
 
-def _prefix(kind: str, cwd: str, home: str, network: bool = False) -> list[str]:
+def _real(paths) -> list[str]:
+    return list(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def _within(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop every path that lies inside another of the list."""
+    return [p for p in paths if not _within(p, [q for q in paths if q != p])]
+
+
+def policy(cwd: str, home: str, readable: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """What the program may write, what it must not see, and what stays readable under the hidden
+    folders (the Python interpreter and its libraries, and `readable`) - all real paths."""
+    user_home = os.path.expanduser("~")
+    extra = [user_home] if user_home not in SYSTEM_DIRS else []
+    for var in ("AUTOCODER_CACHE_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):  # may lie outside home
+        if os.environ.get(var):
+            extra.append(os.environ[var])
+    rw = _real([cwd, home])
+    hide = [p for p in _real([*HIDDEN_DIRS, *extra]) if os.path.isdir(p) and p not in SYSTEM_DIRS]
+    hide = _outermost([p for p in hide if not _within(p, rw)])
+    blank = [p for p in _real(HIDDEN_FILES) if os.path.isfile(p) and not _within(p, hide)]
+    runtime = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+               *sys.path, os.path.dirname(__file__), *readable]  # fmt: skip
+    keep = _outermost([p for p in _real(q for q in runtime if q) if os.path.isdir(p) and _within(p, hide)])
+    state = os.path.join(rw[0], STATE_DIR)
+    ro = [state] if os.path.isdir(state) and not os.path.islink(state) else []
+    return {"rw": rw, "ro": ro, "hide": hide, "blank": blank, "keep": keep}
+
+
+def _prefix(kind: str, cwd: str, home: str, network: bool = False, readable: tuple[str, ...] = ()) -> list[str]:
+    rules = policy(cwd, home, readable)
     if kind == "bwrap":
-        net = ["--share-net"] if network else []
-        return ["bwrap", "--unshare-all", *net, "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-                "--dev", "/dev", "--proc", "/proc", "--bind", cwd, cwd, "--bind", home, home,
-                "--chdir", cwd, "--"]  # fmt: skip
+        args = ["bwrap", "--unshare-all", *(["--share-net"] if network else []), "--die-with-parent", "--new-session",
+                "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                "--ro-bind", "/proc/sys", "/proc/sys"]  # fmt: skip  # root owns the host's sysctls
+        for folder in rules["hide"]:
+            args += ["--perms", "0755", "--tmpfs", folder]
+        for path in rules["blank"]:
+            args += ["--ro-bind", "/dev/null", path]
+        for path in rules["keep"]:
+            args += ["--ro-bind", path, path]
+        for path in rules["rw"]:
+            args += ["--bind", path, path]
+        for path in rules["ro"]:
+            args += ["--ro-bind", path, path]
+        for folder in rules["hide"]:
+            args += ["--remount-ro", folder]
+        return [*args, "--chdir", cwd, "--"]
     # -I -S: the jail runs by path, isolated from the project's folder and environment
     net = [] if network else ["--net"]
     return ["unshare", "--user", "--map-root-user", *net, "--pid", "--fork", "--kill-child",
-            "--mount-proc", sys.executable, "-I", "-S", str(JAIL), cwd, home, "--"]  # fmt: skip
+            "--mount-proc", sys.executable, "-I", "-S", str(JAIL), json.dumps(rules), "--"]  # fmt: skip
 
 
 # ---- limits ----------------------------------------------------------------------------------------
@@ -164,7 +274,13 @@ def _kill_cgroup(group: Path) -> None:
         pass
 
 
-def _limits(cpu_s: int, nproc: int, group: Path | None) -> None:  # in the child, before exec
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _limits(cpu_s: int, nproc: int, group: Path | None, parent: int) -> None:  # in the child, before exec
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # autocoder killed: the run dies with it
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(137)
     if group is not None:
         try:
             (group / "cgroup.procs").write_text(str(os.getpid()))
@@ -212,16 +328,21 @@ def cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 
 # ---- run -------------------------------------------------------------------------------------------
-def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", network: bool = False) -> ProcResult:
+def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", network: bool = False,
+        report: str = "", readable: tuple[str, ...] = ()) -> ProcResult:  # fmt: skip
     """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends.
-    `network` is for package installs only: model-written programs never get it."""
+    `network` is for package installs only: model-written programs never get it. `report` names a
+    file the command writes in its scratch HOME; its JSON comes back as the result's `report`.
+    `readable`: folders that stay visible (read-only) even where they lie in a hidden one."""
     start = time.monotonic()
     kind = backend() or ("" if _unsafe else _refuse())
     cwd = Path(cwd).resolve()
-    with tempfile.TemporaryDirectory(prefix="autocoder-home-") as home:
+    with scratch("home") as home_path:
+        home = str(home_path)
         group = _cgroup()
         nproc = _user_processes() + PROCESS_LIMIT
-        prefix = _prefix(kind, str(cwd), home, network) if kind else []
+        prefix = _prefix(kind, str(cwd), home, network, readable) if kind else []
+        parent = os.getpid()
         proc = subprocess.Popen(
             prefix + args,
             cwd=cwd,
@@ -230,7 +351,7 @@ def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", netw
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=lambda: _limits(int(timeout) + 1, nproc, group),
+            preexec_fn=lambda: _limits(int(timeout) + 1, nproc, group, parent),
         )
         reader = _Tail(proc.stdout)
         try:
@@ -249,13 +370,24 @@ def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", netw
                 _kill_cgroup(group)
             proc.wait()
         reader.thread.join(timeout=5)  # a descendant that escaped every kill cannot hold us here
+        found = _read_report(home_path / report) if report else None
     text = reader.text()
     # Paths relative to the project: the model needs no machine paths, and the same project in
     # another folder (or a rerun) then gets the same prompt, so the response cache answers it.
     text = text.replace(str(cwd) + os.sep, "").replace(str(cwd), ".").replace(home, "~")
     if timed_out:
         text += f"\n[timed out after {timeout:.0f} s]"
-    return ProcResult(proc.returncode, cap(text), time.monotonic() - start, timed_out)
+    return ProcResult(proc.returncode, cap(text), time.monotonic() - start, timed_out, found)
+
+
+def _read_report(path: Path) -> dict | None:
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _refuse() -> str:
@@ -272,3 +404,19 @@ def _kill_group(pgid: int) -> None:
 def python(script_args: list[str], cwd: Path, timeout: float = 20.0) -> ProcResult:
     """Run the project's Python with the interpreter autocoder runs on (it has pytest)."""
     return run([sys.executable, *script_args], cwd, timeout)
+
+
+def tool(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "") -> ProcResult:
+    """Run one of autocoder's own checks on the project (see _tool.py: pytest, examples), shielded
+    from everything the project holds. Passing needs the check's own report: a program that exits
+    early, or prints a verdict, does not pass."""
+    from ._tool import REPORT
+
+    result = run([sys.executable, "-I", str(TOOL), *args], cwd, timeout, stdin=stdin, report=REPORT)
+    report = result.report or {}
+    failed = (report.get("exit") != 0 or report.get("failed", 0) or report.get("passed") == 0
+              or not all(report.get("results", [True])))  # fmt: skip
+    if result.ok and failed:
+        note = "\n[autocoder: the checks did not report success (did the program exit during them?)]"
+        return ProcResult(1, result.output + note, result.seconds, False, result.report)
+    return result

@@ -17,6 +17,7 @@ class ProcResult:
     output: str
     seconds: float
     timed_out: bool = False
+    report: dict[str, Any] | None = None  # what autocoder's own check reported (sandbox.tool)
 
     @property
     def ok(self) -> bool:

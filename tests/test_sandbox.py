@@ -81,19 +81,22 @@ needs_isolation = pytest.mark.skipif(not sandbox.backend(), reason="no bubblewra
 
 @needs_isolation
 def test_writes_outside_the_project_are_refused(tmp_path, outside):
+    shm = f"autocoder-test-{uuid.uuid4().hex}"
     code = f"""
 import os
-for path in [{str(outside / 'new.txt')!r}, {str(outside / 'keep.txt')!r}, '/dev/shm/x', os.path.expanduser('~/../escape')]:
+for path in [{str(outside / 'new.txt')!r}, {str(outside / 'keep.txt')!r}, os.path.expanduser('~/../escape')]:
     try:
         open(path, 'w').write('pwned')
         print('WROTE', path)
     except OSError as exc:
         print('refused', exc.errno)
 open('inside.txt', 'w').write('fine')
+open('/dev/shm/{shm}', 'w').write('private')  # the run's own /dev/shm: works, and is gone after
 """
     res = sandbox.python(["-c", code], tmp_path / "project")
-    assert res.ok and "WROTE" not in res.output and res.output.count("refused") == 4
+    assert res.ok and "WROTE" not in res.output and res.output.count("refused") == 3
     assert (tmp_path / "project" / "inside.txt").read_text() == "fine" and _unchanged(outside)
+    assert not Path("/dev/shm", shm).exists()
 
 
 def test_a_fork_bomb_is_contained(tmp_path):

@@ -8,7 +8,6 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__, sandbox
 from ..exceptions import AutocoderError
+from ..observe import PYTEST_ARGS
 from ..workspace import Workspace
 from .suite import Goal, Suite
 
@@ -149,26 +149,15 @@ def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
     start = time.monotonic()
     if not (project / "main.py").is_file():
         return False, 0.0, "no main.py"
-    with tempfile.TemporaryDirectory(prefix="autocoder-judge-") as tmp:
-        copy = Workspace(project).copy_to(Path(tmp) / "project").root
+    with sandbox.scratch("judge") as tmp:
+        copy = Workspace(project).copy_to(tmp / "project")
+        for rel in copy.files():  # the project's own pytest hooks never judge it
+            if rel.rsplit("/", 1)[-1] == "conftest.py":
+                copy.delete(rel)
         for name, data in goal.files.items():
-            (copy / name).write_bytes(data)
-        tests = [n for n in goal.files if n.endswith(".py") and n != "conftest.py"]
-        args = [
-            "-m",
-            "pytest",
-            "-q",
-            "--no-header",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            "/dev/null",
-            "--rootdir",
-            ".",
-            "--tb=line",
-            *tests,
-        ]
-        result = sandbox.python(args, copy, JUDGE_TIMEOUT)
+            (copy.root / name).write_bytes(data)
+        tests = [f"./{n}" for n in goal.files if n.endswith(".py") and n != "conftest.py"]
+        result = sandbox.tool(["pytest", *PYTEST_ARGS, "--tb=line", *tests], copy.root, JUDGE_TIMEOUT)
     tail = "" if result.ok else sandbox.cap(result.output, 600)
     return result.ok, time.monotonic() - start, tail
 

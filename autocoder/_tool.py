@@ -1,0 +1,110 @@
+"""autocoder's own checks of a project, run inside the sandbox with the project as the folder.
+
+    python -I _tool.py pytest PYTEST_ARG...     the project's or the bench's tests
+    python -I _tool.py examples < CHECKS_JSON   the goal's examples against main.py
+
+Nothing the project holds may change what these report. `-I` keeps the project's folder and every
+PYTHON* variable out of the start-up, so the tools and the standard library come from autocoder's
+environment; the project's folder (and its own .venv) are appended after them, so a `pytest.py`,
+`json.py` or `sitecustomize.py` of the project is never the one imported. Bytecode is neither read
+from nor written to the project (a planted `__pycache__` changes nothing). The verdict goes to
+$HOME/report.json (the scratch HOME, outside the project): a program that exits during the tests,
+or prints "1 passed", leaves no passing report behind.
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import json
+import math
+import os
+import sys
+
+REPORT = "report.json"  # in the scratch HOME; sandbox.tool reads it back
+
+
+def _isolate() -> None:
+    home = os.environ.get("HOME", "/nonexistent")
+    sys.dont_write_bytecode = True
+    sys.pycache_prefix = os.path.join(home, "pycache")  # never the project's __pycache__
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
+    sys.path.append(here)
+    sys.path.extend(sorted(glob.glob(os.path.join(here, ".venv", "lib", "python*", "site-packages")))[:1])
+
+
+def _report(data: dict) -> None:
+    with open(os.path.join(os.environ["HOME"], REPORT), "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+
+
+class _Count:
+    """A pytest plugin counting outcomes: the verdict comes from here, not from pytest's text."""
+
+    def __init__(self) -> None:
+        self.passed = self.failed = 0
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.failed:
+            self.failed += 1
+        elif report.passed and report.when == "call":
+            self.passed += 1
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.failed += 1
+
+
+def run_pytest(args: list[str]) -> int:
+    import pytest
+
+    count = _Count()
+    code = int(pytest.main(args, plugins=[count]))
+    _report({"exit": code, "passed": count.passed, "failed": count.failed})
+    return code
+
+
+def _same(got: object, want: str) -> bool:
+    try:
+        expected = ast.literal_eval(want)
+    except Exception:
+        return repr(got) == want or str(got) == want
+    if isinstance(got, float) and isinstance(expected, (int, float)):
+        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+    return bool(got == expected)
+
+
+def run_examples(checks: list[list[str]]) -> int:
+    """Import main, evaluate each call, compare with what the goal says it gives."""
+    results: list[bool] = []
+    _report({"exit": 1, "results": results})  # so a crash in `import main` reports all as failed
+    import main
+
+    for call, want in checks:
+        try:
+            got = eval(call, dict(vars(main)))
+        except Exception as exc:
+            results.append(False)
+            print(f"FAIL {call} raised {type(exc).__name__}: {exc}; expected {want}")
+            continue
+        ok = _same(got, want)
+        results.append(ok)
+        print(f"ok   {call} == {want}" if ok else f"FAIL {call} returned {got!r}; expected {want}")
+    code = 0 if all(results) else 1
+    _report({"exit": code, "results": results})
+    return code
+
+
+def main(argv: list[str]) -> int:
+    _isolate()
+    if argv[:1] == ["pytest"]:
+        return run_pytest(argv[1:])
+    if argv[:1] == ["examples"]:
+        return run_examples(json.loads(sys.stdin.read()))
+    print("usage: python -I _tool.py pytest ARG... | examples < CHECKS_JSON", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
