@@ -267,8 +267,7 @@ class Agent:
 
     # ---- records ------------------------------------------------------------------------------
     def _open_trajectory(self) -> Path:
-        runs = self.ws.state_dir / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
+        runs = self.ws.private_dir("runs")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         path = runs / f"{stamp}.jsonl"
         header = {"type": "run", "version": __version__, "goal": self.goal, "model": self.provider.name,

@@ -188,12 +188,8 @@ class CassetteProvider:
             self.interactions: list[dict[str, Any]] = []
             return
         data = self._load(path)
-        self.name, self.tool_mode, self.identity = (
-            data["model"],
-            data["tool_mode"],
-            data.get("identity", {}),
-        )
-        self.queue: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.name, self.tool_mode, self.identity = data["model"], data["tool_mode"], data["identity"]
+        self.queue: dict[str, deque[Decision]] = defaultdict(deque)
         for item in data["interactions"]:
             self.queue[item["request"]].append(item["decision"])
 
@@ -205,13 +201,24 @@ class CassetteProvider:
             )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != "autocoder-cassette/1":
+            if not isinstance(data, dict) or data.get("format") != "autocoder-cassette/1":
                 raise ValueError("not an autocoder bench cassette")
+            for key in ("model", "tool_mode"):
+                if not isinstance(data.get(key), str):
+                    raise ValueError(f"{key!r} missing or not text")
+            if not isinstance(data.setdefault("identity", {}), dict):
+                raise ValueError("'identity' is not an object")
+            items = data.get("interactions")
+            if not isinstance(items, list):
+                raise ValueError("'interactions' missing or not a list")
+            for n, item in enumerate(items):
+                if not isinstance(item, dict) or not isinstance(item.get("request"), str):
+                    raise ValueError(f"interaction {n} has no request digest")
+                item["decision"] = Decision.from_json(item.get("decision"))
             return data
-        except (ValueError, AttributeError) as exc:
-            raise AutocoderError(
-                f"{path} is not a bench cassette ({exc}): record one with --record"
-            ) from None
+        except (ValueError, OSError) as exc:
+            why = str(exc).splitlines()[0]
+            raise AutocoderError(f"{path} is not a bench cassette ({why}): record one with --record") from None
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
@@ -223,7 +230,7 @@ class CassetteProvider:
                     f"{self.path} has no recorded answer for this request (the prompt, actions or settings "
                     f"changed since it was recorded): re-record it with --cassette {self.path} --record"
                 )
-            recorded = Decision.from_json(self.queue[digest].popleft())
+            recorded = self.queue[digest].popleft()
             return dataclasses.replace(recorded, seconds=0.0)  # no model ran: timings are this run's own
         decision = self.inner.complete(messages, actions, settings)
         last = messages[-1]["content"] if messages else ""

@@ -27,7 +27,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except AutocoderError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from .progress import printable
+
+        typer.echo(f"error: {printable(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -83,10 +85,14 @@ def run(
     if as_json:
         typer.echo(json.dumps(result.to_json()))
     elif config.log_level != "quiet":
+        from .progress import printable
+
         typer.echo(
-            f"{result.status}: {result.reason} ({result.steps} steps, {result.model_calls} model calls, "
-            f"{result.cache_hits} cached, tool mode {result.tool_mode}, {result.wall_s:.1f} s); "
-            f"project in {result.project_dir}",
+            printable(
+                f"{result.status}: {result.reason} ({result.steps} steps, {result.model_calls} model calls, "
+                f"{result.cache_hits} cached, tool mode {result.tool_mode}, {result.wall_s:.1f} s); "
+                f"project in {result.project_dir}"
+            ),
             err=True,
         )
     raise typer.Exit(0 if result.done else 1)
@@ -192,7 +198,8 @@ def cache_stats() -> None:
     """Where the cache is, how many replies it holds, its size."""
     from .providers.cache import stats
 
-    info = stats()
+    with user_errors():
+        info = stats()
     typer.echo(f"{info['directory']}: {info['replies']} replies, {info['entries']} entries, {info['bytes'] / 1e6:.2f} MB")
 
 
@@ -201,7 +208,9 @@ def cache_clear() -> None:
     """Remove every cached reply (and remembered endpoint probes)."""
     from .providers.cache import clear
 
-    typer.echo(f"removed {clear()} entries")
+    with user_errors():
+        removed = clear()
+    typer.echo(f"removed {removed} entries")
 
 
 @app.command()
@@ -213,8 +222,15 @@ def start() -> None:
         menu()
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so a run ends as after Ctrl-C: recorded, its programs killed, scratch removed
+
+
 def main() -> None:
     """Console entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except KeyboardInterrupt:  # outside a run (which handles its own): leave quietly

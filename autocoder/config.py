@@ -46,6 +46,13 @@ class RunConfig(BaseModel):
             raise ValueError("the goal is empty: say what the program should do")
         return goal.strip()
 
+    @field_validator("project_dir", "name", "model", "api_base")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if value is not None and "\x00" in str(value):
+            raise ValueError("holds a NUL character: give a plain path or name")
+        return value
+
     @property
     def directory(self) -> Path:
         """The project folder: as given, else named after the project or the goal."""

@@ -12,6 +12,7 @@ from rich.prompt import Confirm, IntPrompt, Prompt
 from rich.table import Table
 
 from .config import RunConfig, slug
+from .progress import safe
 from .workspace import atomic_write
 
 DEFAULT_OPTIONS = {"model": "smollm2", "max_steps": 25, "step": False, "log_level": "normal", "allow_install": False}
@@ -27,14 +28,21 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or config_dir() / "projects.json"
-        data: dict[str, Any] = {}
+        data: Any = {}
         if self.path.is_file():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
-            except ValueError:
+            except (ValueError, OSError):
                 data = {}
-        self.projects: list[dict[str, str]] = data.get("projects", [])
-        self.options: dict[str, Any] = {**DEFAULT_OPTIONS, **data.get("options", {})}
+        data = data if isinstance(data, dict) else {}
+        projects, options = data.get("projects"), data.get("options")
+        keys = ("name", "project_dir", "goal")
+        self.projects: list[dict[str, str]] = [
+            p for p in (projects if isinstance(projects, list) else [])
+            if isinstance(p, dict) and all(isinstance(p.get(k), str) for k in keys)
+        ]  # fmt: skip  # a damaged entry is dropped, the rest kept
+        known = {k: v for k, v in (options if isinstance(options, dict) else {}).items() if k in DEFAULT_OPTIONS}
+        self.options: dict[str, Any] = {**DEFAULT_OPTIONS, **known}
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,10 +55,10 @@ def _show(console: Console, store: Store) -> None:
     for col in ("#", "name", "folder", "goal"):
         table.add_column(col)
     for i, p in enumerate(store.projects, 1):
-        table.add_row(str(i), p["name"], p["project_dir"], p["goal"][:60])
+        table.add_row(str(i), safe(p["name"]), safe(p["project_dir"]), safe(p["goal"][:60]))
     console.print(table if store.projects else "[dim]no saved projects yet[/]")
     opts = store.options
-    console.print(f"[dim]model {opts['model']} · max steps {opts['max_steps']} · step mode {opts['step']} · log {opts['log_level']}[/]")
+    console.print(f"[dim]model {safe(opts['model'])} · max steps {opts['max_steps']} · step mode {opts['step']} · log {opts['log_level']}[/]")
 
 
 def _pick(store: Store) -> dict[str, str] | None:
@@ -65,7 +73,7 @@ def _run(console: Console, store: Store, project: dict[str, str]) -> None:
 
     config = RunConfig.build(goal=project["goal"], name=project["name"], project_dir=project["project_dir"], **store.options)
     result = run(config)
-    console.print(f"{result.status}: {result.reason} ({result.steps} steps, {result.wall_s:.1f} s)")
+    console.print(f"{result.status}: {safe(result.reason)} ({result.steps} steps, {result.wall_s:.1f} s)", highlight=False)
 
 
 def menu(store: Store | None = None, console: Console | None = None) -> None:

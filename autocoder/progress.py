@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.markup import escape
 
 from .state import Decision, RunResult, Step
+
+# C0 and C1 control characters but newline and tab (escape sequences, bell, carriage return...)
+# and the bidirectional overrides that make text read other than it is
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text from a model, a program or a file, safe to print on a terminal: every control
+    character becomes U+FFFD, so nothing in it can move the cursor, retitle or reprogram the terminal."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
+def safe(text: object) -> str:
+    """`printable`, and escaped for rich markup."""
+    return escape(printable(text))
 
 
 class ConsoleHooks:
@@ -33,19 +50,20 @@ class ConsoleHooks:
         if self.debug:
             for m in msgs:
                 self.console.rule(f"step {index} · {m['role']}")
-                self.console.print(escape(m["content"]), highlight=False)
+                self.console.print(safe(m["content"]), highlight=False)
             self.console.rule(f"step {index} · reply")
-            self.console.print(escape(decision.raw), highlight=False)
+            self.console.print(safe(decision.raw), highlight=False)
 
     def on_step(self, step: Step) -> None:
         d = step.decision
         what = d.action or "malformed reply"
         if d.args.get("path"):
             what += f" {d.args['path']}"
-        mark = "[green]ok[/]" if step.result.ok else f"[red]{escape(step.result.message.splitlines()[0][:120])}[/]"
+        first = (step.result.message.splitlines() or [""])[0][:120]
+        mark = "[green]ok[/]" if step.result.ok else f"[red]{safe(first)}[/]"
         tokens = d.usage.prompt_tokens + d.usage.completion_tokens
         self.console.print(
-            f"step {step.index:>2} [dim]{step.phase:<9}[/] {escape(what)} -> {mark} "
+            f"step {step.index:>2} [dim]{step.phase:<9}[/] {safe(what)} -> {mark} "
             f"[dim]({step.seconds:.1f} s, {tokens} tokens)[/]",
             highlight=False,
         )

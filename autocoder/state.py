@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -132,10 +133,22 @@ class Decision:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Decision:
-        usage = Usage(**data.get("usage", {}))
-        keys = ("thought", "action", "args", "raw", "error", "seconds", "calls", "cached", "cut")
-        return cls(**{k: data[k] for k in keys if k in data}, usage=usage)
+    def from_json(cls, data: Any) -> Decision:
+        """A Decision from stored JSON (cache, cassette, trajectory), checked field by field:
+        anything ill-typed raises ValueError, never a Decision that fails later."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a decision is a JSON object, not {type(data).__name__}")
+        return _decisions().validate_python({k: v for k, v in data.items() if k in _DECISION_KEYS})
+
+
+_DECISION_KEYS = ("thought", "action", "args", "raw", "error", "usage", "seconds", "calls", "cached", "cut")
+
+
+@functools.lru_cache(maxsize=1)
+def _decisions() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Decision)
 
 
 @dataclass(frozen=True)

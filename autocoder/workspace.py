@@ -7,13 +7,18 @@ import json
 import os
 import subprocess
 import tempfile
+import re
 import zipfile
+import zlib
 from pathlib import Path
+
+from .exceptions import AutocoderError
 
 STATE_DIR = ".autocoder"
 PROTECTED = frozenset({"main.py", "main_test.py"})  # never deleted by the model
 SKIP_DIRS = frozenset({STATE_DIR, ".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"})
 MAX_SNAPSHOT_FILE = 5 * 1024 * 1024
+SNAPSHOT_NAME = re.compile(r"\d{4,9}\.zip")
 
 
 class PathRefused(ValueError):
@@ -93,6 +98,23 @@ class Workspace:
             (target / ".venv").symlink_to(self.root / ".venv")
         return Workspace(target)
 
+    # ---- autocoder's own state ----------------------------------------------------------------
+    def private_dir(self, *parts: str) -> Path:
+        """A folder of autocoder's state (`.autocoder/...`), made if missing. The program being
+        written could have planted anything there: every part must be a plain folder, never a
+        link, or the state would be written wherever the link points."""
+        path = self.root
+        path.mkdir(parents=True, exist_ok=True)
+        for part in (STATE_DIR, *parts):
+            path = path / part
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                raise AutocoderError(
+                    f"{path.relative_to(self.root)} in {self.root} is not a plain folder (a link?): autocoder "
+                    "keeps its state there and follows no link; remove it and run again"
+                )
+            path.mkdir(exist_ok=True)
+        return path
+
     # ---- snapshots ---------------------------------------------------------------------------
     @property
     def snapshot_dir(self) -> Path:
@@ -111,7 +133,12 @@ class Workspace:
         return out
 
     def snapshots(self) -> list[Path]:
-        return sorted(self.snapshot_dir.glob("*.zip")) if self.snapshot_dir.is_dir() else []
+        """The snapshots, oldest first: plain files named NNNN.zip (anything else there is not ours)."""
+        folder = self.snapshot_dir
+        if self.state_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
+            return []
+        found = [p for p in folder.iterdir() if SNAPSHOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()]
+        return sorted(found, key=lambda p: int(p.stem))
 
     def snapshot(self) -> Path | None:
         """Zip the project's files unless they equal the newest snapshot; return the new zip."""
@@ -120,11 +147,11 @@ class Workspace:
         existing = self.snapshots()
         if existing and _snapshot_digest(existing[-1]) == digest:
             return None
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.private_dir("snapshots")
         number = int(existing[-1].stem) + 1 if existing else 1
-        target = self.snapshot_dir / f"{number:04d}.zip"
-        tmp = target.with_suffix(".tmp")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        target = folder / f"{number:04d}.zip"
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.comment = json.dumps({"digest": digest}).encode()
             for rel, data in contents.items():
                 zf.writestr(rel, data)
@@ -132,24 +159,41 @@ class Workspace:
         return target
 
     def undo(self) -> Path:
-        """Restore the newest snapshot that differs from the project now; drop it once used."""
+        """Restore the newest snapshot that differs from the project now; drop it once used.
+        A snapshot that is damaged, or names a path outside the project, is refused whole."""
         current = _digest(self._contents())
         for snap in reversed(self.snapshots()):
             if _snapshot_digest(snap) == current:
                 snap.unlink()  # identical to now: restoring it would change nothing
                 continue
-            with zipfile.ZipFile(snap) as zf:
-                saved = {name: zf.read(name) for name in zf.namelist()}
+            saved = self._read_snapshot(snap)
             for rel in self._contents():
                 if rel not in saved:
-                    (self.root / rel).unlink()
-            for rel, data in saved.items():
-                target = self.root / rel
+                    self.resolve(rel).unlink()
+            for target, data in saved.values():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(target, data)
             snap.unlink()
             return snap
         raise FileNotFoundError(f"no snapshot to restore in {self.snapshot_dir}")
+
+    def _read_snapshot(self, snap: Path) -> dict[str, tuple[Path, bytes]]:
+        """Every file of a snapshot with where it goes, checked before anything is written."""
+        where = snap.relative_to(self.root)
+        try:
+            with zipfile.ZipFile(snap) as zf:
+                members = [m for m in zf.infolist() if not m.is_dir()]
+                if any(m.file_size > MAX_SNAPSHOT_FILE for m in members):
+                    raise AutocoderError(f"{where} holds a file larger than autocoder snapshots: not ours; nothing restored")
+                saved = {}
+                for m in members:
+                    try:
+                        saved[m.filename] = (self.resolve(m.filename), zf.read(m))
+                    except PathRefused as exc:
+                        raise AutocoderError(f"{where} is refused, nothing restored: {exc}") from None
+                return saved
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
+            raise AutocoderError(f"{where} is damaged ({exc}); nothing restored: remove it to undo further back") from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..exceptions import AutocoderError
+from ..progress import safe
 from . import report
 from .runner import BenchOptions, run_suite
 from .suite import load
@@ -49,7 +49,7 @@ def bench(
     def recorded(r: dict[str, Any]) -> None:
         mark = "[green]pass[/]" if r["passed"] else "[red]fail[/]"
         tokens = r["prompt_tokens"] + r["completion_tokens"]
-        progress.console.print(f"{mark} {escape(r['goal'])} try {r['try']}: {r['status']}, {r['steps']} steps, "
+        progress.console.print(f"{mark} {safe(r['goal'])} try {r['try']}: {safe(r['status'])}, {r['steps']} steps, "
                                f"{tokens} tokens, {r['wall_s']:.1f} s", highlight=False)  # fmt: skip
         progress.advance(bar)
 

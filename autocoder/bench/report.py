@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..exceptions import AutocoderError
+from ..progress import printable, safe
 from .runner import MANIFEST, RECORDS, read_records
 
 SUMMARY, REPORT = "summary.json", "report.md"
@@ -82,13 +83,13 @@ def table(records: list[dict[str, Any]], title: str = "") -> Table:
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in records:
         mark = "[green]yes[/]" if r["passed"] else "[red]no[/]"
-        t.add_row(r["goal"], str(r["try"]), mark, r["status"], str(r["steps"]),
+        t.add_row(safe(r["goal"]), str(r["try"]), mark, safe(r["status"]), str(r["steps"]),
                   str(r["prompt_tokens"] + r["completion_tokens"]), f"{r['wall_s']:.1f}")  # fmt: skip
     return t
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:
-    lines = [f"{s['suite']} · {s['model']} · {s['mode']} ({s['tool_mode']}): "
+    lines = [f"{printable(s['suite'])} · {printable(s['model'])} · {s['mode']} ({printable(s['tool_mode'])}): "
              f"pass@1 {s['pass@1']:.1%} ({s['passed_goals']}/{s['goals']} goals passed at least once)"]  # fmt: skip
     if s["tries"] > 1:
         k = s["tries"]
@@ -125,10 +126,16 @@ def write(out: Path, elapsed_s: float | None = None) -> dict[str, Any]:
 
 
 def _manifest(out: Path) -> dict[str, Any]:
+    """The run's manifest, or {} when it is missing or damaged (the records alone still summarize)."""
     try:
-        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    if not isinstance(data.get("options"), dict):
+        data["options"] = {}
+    return {k: v for k, v in data.items() if k not in ("suite", "model") or isinstance(v, str)}
 
 
 # ---- compare ----------------------------------------------------------------------------------
@@ -162,7 +169,7 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
     ):
         t.add_column(col)
     for folder, _, s in runs:
-        t.add_row(str(folder), s["model"], s["mode"], str(s["goals"]), f"{s['pass@1']:.1%}", str(s["mean_steps"]),
+        t.add_row(safe(folder), safe(s["model"]), s["mode"], str(s["goals"]), f"{s['pass@1']:.1%}", str(s["mean_steps"]),
                   str(s["prompt_tokens"] + s["completion_tokens"]), f"{s['cost_usd']:.4f}", f"{s['wall_s']:.0f}",
                   f"{s['malformed_rate']:.1%}")  # fmt: skip
     console.print(t)
@@ -172,10 +179,10 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
     d = Table(title=f"goals whose outcome differs ({len(differ)} of {len(goals)})")
     d.add_column("goal")
     for folder, _, _ in runs:
-        d.add_column(folder.name)
+        d.add_column(safe(folder.name))
     for g in differ:
         d.add_row(
-            g,
+            safe(g),
             *(
                 "-" if o.get(g) is None else ("[green]pass[/]" if o[g] else "[red]fail[/]")
                 for o in outcome

@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__, sandbox
 from ..exceptions import AutocoderError
@@ -163,17 +163,73 @@ def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
 
 
 # ---- a suite ------------------------------------------------------------------------------------
+class Record(BaseModel):
+    """The fields of a record that resume, summary and compare read; others are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    suite: str
+    goal: str
+    try_: int = Field(alias="try", ge=0)
+    model: str
+    tool_mode: str
+    passed: bool
+    status: str
+    steps: int
+    model_calls: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    wall_s: float
+    model_s: float
+    harness_s: float
+    malformed_actions: int
+
+
 def read_records(out: Path) -> list[dict[str, Any]]:
+    """Every record of `out`. A last line without its newline was cut by a crash: it is left out
+    (that goal runs again). Any other line that is not a record is one clear error."""
     path = out / RECORDS
     if not path.is_file():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise AutocoderError(f"{path} cannot be read ({exc}): choose another --out") from None
+    lines = text.split("\n")
+    lines.pop()  # the empty rest after the last newline, or the line a crash cut
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(lines, 1):
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut by a crash: that goal runs again
-            continue
+            record = json.loads(line)
+            Record.model_validate(record)
+        except ValueError as exc:
+            why = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else _why(exc)
+            raise AutocoderError(f"{path}:{n} is not a bench record ({why}): remove that line, or choose another --out") from None
+        records.append(record)
     return records
+
+
+def _why(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(map(str, err['loc'])) or 'record'}: {err['msg']}"
+
+
+def _set_aside_cut_line(out: Path) -> None:
+    """A crash can cut the last record short: move that fragment to records.jsonl.cut, so the next
+    record starts on a line of its own and nothing is glued to it or lost."""
+    path = out / RECORDS
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if data.endswith(b"\n"):
+        return
+    keep = data.rfind(b"\n") + 1
+    with (out / (RECORDS + ".cut")).open("ab") as fh:
+        fh.write(data[keep:] + b"\n")
+    with path.open("r+b") as fh:
+        fh.truncate(keep)
 
 
 def tasks_to_run(suite: Suite, options: BenchOptions, out: Path, resume: bool) -> list[Task]:
@@ -214,10 +270,15 @@ RESULT_OPTIONS = ("model", "api_base", "tool_mode", "single_shot", "samples", "m
 
 def _same_settings(out: Path, options: BenchOptions) -> None:
     """--resume goes on with the run recorded in `out`, never mixes in records made otherwise."""
-    try:
-        before = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("options", {})
-    except (OSError, ValueError):
+    path = out / MANIFEST
+    if not path.exists():
         return
+    try:
+        before = json.loads(path.read_text(encoding="utf-8")).get("options")
+        if not isinstance(before, dict):
+            raise ValueError("no options")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise AutocoderError(f"{path} is damaged ({exc}): choose another --out to start afresh") from None
     now = options.model_dump()
     changed = [k for k in RESULT_OPTIONS if k in before and before[k] != now[k]]
     if changed and read_records(out):
@@ -256,6 +317,7 @@ def run_suite(
         )
     out.mkdir(parents=True, exist_ok=True)
     todo = tasks_to_run(suite, options, out, resume)
+    _set_aside_cut_line(out)
     provider = provider or make_provider(options)  # lazy: a local model loads on its first call
     global _provider
     _provider = provider

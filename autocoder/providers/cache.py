@@ -13,12 +13,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import time
 import zlib
 from pathlib import Path
 from typing import Any
 
 from ..actions import Action, tool_schema
+from ..exceptions import AutocoderError
 from ..state import Decision
 from .base import Message, Provider, Settings
 
@@ -34,13 +36,21 @@ def cache_dir() -> Path:
 
 
 def open_cache(path: Path | None = None) -> Any:
-    """The cache, in a folder only its owner can read."""
+    """The cache, in a folder only its owner can read; a damaged one is one clear line."""
+    import sqlite3
+
     import diskcache
 
     path = path or cache_dir()
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return diskcache.Cache(str(path), disk=diskcache.JSONDisk, disk_compress_level=1)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+        return diskcache.Cache(str(path), disk=diskcache.JSONDisk, disk_compress_level=1)
+    except (sqlite3.Error, OSError) as exc:
+        raise AutocoderError(
+            f"the response cache at {path} cannot be used ({exc}): run `autocoder cache clear` to start it "
+            "afresh, or pass --no-cache"
+        ) from None
 
 
 def file_sha256(path: Path, cache: Any | None = None) -> str:
@@ -122,6 +132,22 @@ def stats(path: Path | None = None) -> dict[str, Any]:
 
 
 def clear(path: Path | None = None) -> int:
-    cache = open_cache(path)
-    with cache:
-        return cache.clear()
+    """Empty the cache; a damaged one is removed file by file (only diskcache's own files)."""
+    path = path or cache_dir()
+    try:
+        cache = open_cache(path)
+        with cache:
+            return cache.clear()
+    except AutocoderError:
+        pass
+    removed = 0
+    for item in path.iterdir():
+        if item.is_symlink():
+            continue
+        if item.is_file() and item.name.startswith("cache.db"):
+            item.unlink()
+            removed += 1
+        elif item.is_dir() and len(item.name) == 2 and all(c in "0123456789abcdef" for c in item.name):
+            shutil.rmtree(item)  # diskcache's folders of large values
+            removed += 1
+    return removed

@@ -38,6 +38,13 @@ def gguf_path(spec: str) -> Path:
     path = embedded_model_path() if spec == "embedded" else Path(spec).expanduser()
     if not path.is_file():
         raise AutocoderError(f"GGUF file not found: {path}")
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise AutocoderError(f"GGUF file {path} cannot be read: {exc.strerror}") from None
+    if magic != b"GGUF":
+        raise AutocoderError(f"{path} is not a GGUF model file (it does not begin with GGUF): give a .gguf model")
     return path
 
 

@@ -72,15 +72,32 @@ def user_dir() -> Path:
 
 def _parse(name: str, text: str, source: str) -> Profile:
     try:
-        return Profile(name=name, source=source, **tomllib.loads(text))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AutocoderError(f"profile {source} is not valid TOML: {exc}") from None
+    for key in ("name", "source"):
+        if key in data:
+            raise AutocoderError(f"profile {source}: {key!r} is not a profile setting (the file's name names the profile)")
+    try:
+        return Profile(name=name, source=source, **data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(map(str, err["loc"])) or "profile"
         raise AutocoderError(
             f"profile {source}: {where}: {err['msg'].removeprefix('Value error, ')}"
         ) from None
+
+
+def _read(path: Path, source: str) -> str:
+    """A profile file's text; one clear line for a folder, an unreadable or a non-UTF-8 file."""
+    if not path.is_file():
+        raise AutocoderError(f"profile {source} is not a file: remove it or make it a .toml file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AutocoderError(f"profile {source} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as exc:
+        raise AutocoderError(f"profile {source} cannot be read: {exc.strerror}") from None
 
 
 def profiles() -> dict[str, Profile]:
@@ -93,7 +110,7 @@ def profiles() -> dict[str, Profile]:
     folder = user_dir()
     if folder.is_dir():
         for path in sorted(folder.glob("*.toml")):
-            found[path.stem] = _parse(path.stem, path.read_text(encoding="utf-8"), str(path))
+            found[path.stem] = _parse(path.stem, _read(path, str(path)), str(path))
     return found
 
 

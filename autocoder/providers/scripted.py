@@ -48,13 +48,22 @@ class ReplayProvider(ScriptedProvider):
         path = Path(path)
         if not path.is_file():
             raise AutocoderError(f"replay file not found: {path}")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise AutocoderError(f"{path} is not a trajectory (not UTF-8 text)") from None
+        except OSError as exc:
+            raise AutocoderError(f"replay file {path} cannot be read: {exc.strerror}") from None
         decisions = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(lines, 1):
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                raise AutocoderError(f"{path}:{n} is not a trajectory line (JSON expected)") from None
-            if record.get("type") == "step":
-                decisions.append(Decision.from_json(record["decision"]))
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+                if record.get("type") == "step":
+                    decisions.append(Decision.from_json(record.get("decision")))
+            except ValueError as exc:
+                why = str(exc).splitlines()[0]
+                raise AutocoderError(f"{path}:{n} is not a trajectory line ({why}): replay a .autocoder/runs/*.jsonl file") from None
         super().__init__(decisions)
         self.name = f"replay:{path}"
