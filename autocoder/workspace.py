@@ -258,7 +258,7 @@ def lint(root: Path, paths: list[str]) -> dict[str, list[str]]:
 
     proc = subprocess.run(
         [find_ruff_bin(), "check", "--isolated", "--select", "F", "--ignore", "F401,F841,F811",
-         "--output-format", "json", "--exit-zero", "--no-cache", *paths],
+         "--output-format", "json", "--exit-zero", "--no-cache", *(f"./{p}" for p in paths)],
         cwd=root, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     out: dict[str, list[str]] = {}

@@ -38,19 +38,17 @@ def _reachable_by_others(path: str) -> str | None:
     return None
 
 
-def as_unprivileged(argv: list[str]) -> list[str]:
+def as_unprivileged(argv: list[str], stage_root: Path) -> list[str]:
     """`argv` run as uid/gid 65534. Where the interpreter or this checkout lies under a folder
     other users cannot enter (pyenv in /root, 0700), a private mount namespace of the test's own
-    covers that folder with an empty 0755 tmpfs holding just the needed folder again."""
-    needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, DRIVER.parent.parent)}
+    covers that folder with an empty 0755 tmpfs holding just the needed folders again."""
+    needed = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, DRIVER.parent.parent)})
+    closed = {path: _reachable_by_others(path) for path in needed}
+    moves = [(path, tempfile.mkdtemp(dir=stage_root)) for path in needed if closed[path]]
     lines = ["set -e"]
-    for n, path in enumerate(sorted(needed)):
-        closed = _reachable_by_others(path)
-        if closed:
-            stage = tempfile.mkdtemp(prefix="autocoder-stage-")
-            lines += [f"mount --bind '{path}' '{stage}'", f"mountpoint -q '{closed}' || true",
-                      f"mount -t tmpfs -o mode=755 tmpfs '{closed}' 2>/dev/null || true",
-                      f"mkdir -p '{path}'", f"mount --move '{stage}' '{path}'"]  # fmt: skip
+    lines += [f"mount --bind '{path}' '{stage}'" for path, stage in moves]  # held before covering
+    lines += [f"mount -t tmpfs -o mode=755 tmpfs '{c}'" for c in sorted({closed[p] for p, _ in moves})]
+    lines += [f"mkdir -p '{path}' && mount --move '{stage}' '{path}'" for path, stage in moves]
     inner = " ".join(f"'{a}'" for a in argv)
     lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups {inner}")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)]
@@ -91,7 +89,7 @@ def test_no_attack_gets_out(backend, user, work):
         os.chmod(work, 0o755)
         for path in [work, *work.rglob("*")]:
             os.chown(path, NOBODY, NOBODY)
-        cmd = as_unprivileged(cmd)
+        cmd = as_unprivileged(cmd, work)
     verdicts = _run(cmd, work)
     if "_backend" in verdicts:
         pytest.skip(f"{verdicts['_backend']} as {user}")
