@@ -8,8 +8,9 @@ PYTHON* variable out of the start-up, so the tools and the standard library come
 environment; the project's folder (and its own .venv) are appended after them, so a `pytest.py`,
 `json.py` or `sitecustomize.py` of the project is never the one imported. Bytecode is neither read
 from nor written to the project (a planted `__pycache__` changes nothing). The verdict goes to
-$HOME/report.json (the scratch HOME, outside the project): a program that exits during the tests,
-or prints "1 passed", leaves no passing report behind.
+$HOME/report.json (the scratch HOME, outside the project) with the token autocoder sent on the
+first line of stdin: a program that exits during the tests, prints "1 passed" or writes a report
+of its own leaves no passing report behind.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def _isolate() -> None:
     sys.path.extend(sorted(glob.glob(os.path.join(here, ".venv", "lib", "python*", "site-packages")))[:1])
 
 
-def _report(data: dict) -> None:
-    with open(os.path.join(os.environ["HOME"], REPORT), "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+def _report(data: dict, token: str) -> None:
+    path = os.path.join(os.environ["HOME"], REPORT)
+    if os.path.lexists(path):  # whatever the program left there (a file, a link, a FIFO) goes
+        os.unlink(path)
+    with open(path, "x", encoding="utf-8") as fh:
+        json.dump({**data, "token": token}, fh)
 
 
 class _Count:
@@ -56,12 +60,12 @@ class _Count:
             self.failed += 1
 
 
-def run_pytest(args: list[str]) -> int:
+def run_pytest(args: list[str], token: str) -> int:
     import pytest
 
     count = _Count()
     code = int(pytest.main(args, plugins=[count]))
-    _report({"exit": code, "passed": count.passed, "failed": count.failed})
+    _report({"exit": code, "passed": count.passed, "failed": count.failed}, token)
     return code
 
 
@@ -75,10 +79,9 @@ def _same(got: object, want: str) -> bool:
     return bool(got == expected)
 
 
-def run_examples(checks: list[list[str]]) -> int:
+def run_examples(checks: list[list[str]], token: str) -> int:
     """Import main, evaluate each call, compare with what the goal says it gives."""
     results: list[bool] = []
-    _report({"exit": 1, "results": results})  # so a crash in `import main` reports all as failed
     import main
 
     for call, want in checks:
@@ -92,16 +95,18 @@ def run_examples(checks: list[list[str]]) -> int:
         results.append(ok)
         print(f"ok   {call} == {want}" if ok else f"FAIL {call} returned {got!r}; expected {want}")
     code = 0 if all(results) else 1
-    _report({"exit": code, "results": results})
+    _report({"exit": code, "results": results}, token)
     return code
 
 
 def main(argv: list[str]) -> int:
+    token = sys.stdin.readline().strip()  # before anything of the project is imported
+    rest = sys.stdin.read()
     _isolate()
     if argv[:1] == ["pytest"]:
-        return run_pytest(argv[1:])
+        return run_pytest(argv[1:], token)
     if argv[:1] == ["examples"]:
-        return run_examples(json.loads(sys.stdin.read()))
+        return run_examples(json.loads(rest), token)
     print("usage: python -I _tool.py pytest ARG... | examples < CHECKS_JSON", file=sys.stderr)
     return 2
 

@@ -23,7 +23,9 @@ import json
 import os
 import resource
 import shutil
+import secrets
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -46,7 +48,9 @@ OUTPUT_LIMIT = 4000  # characters handed back (head and tail kept)
 JAIL = Path(__file__).with_name("_jail.py")
 TOOL = Path(__file__).with_name("_tool.py")
 CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, or a v2 hierarchy
-STATE_DIR = ".autocoder"  # autocoder's own folder in a project: read-only to the program
+# Read-only to the program: autocoder's own folder, and git's (hooks and config run on the user's
+# next `git status` or commit).
+READ_ONLY_DIRS = (".autocoder", ".git")
 # What the program never sees: homes (keys, tokens, shell history, autocoder's cache), temporary
 # folders (other runs' scratch copies), secret stores. Folders get an empty tmpfs, files /dev/null.
 HIDDEN_DIRS = ("/root", "/home", "/tmp", "/var/tmp", "/run/user", "/run/secrets", "/etc/ssh")
@@ -195,8 +199,8 @@ def policy(cwd: str, home: str, readable: tuple[str, ...] = ()) -> dict[str, lis
     runtime = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
                *sys.path, os.path.dirname(__file__), *readable]  # fmt: skip
     keep = _outermost([p for p in _real(q for q in runtime if q) if os.path.isdir(p) and _within(p, hide)])
-    state = os.path.join(rw[0], STATE_DIR)
-    ro = [state] if os.path.isdir(state) and not os.path.islink(state) else []
+    inside = [os.path.join(rw[0], name) for name in READ_ONLY_DIRS]
+    ro = [p for p in inside if os.path.isdir(p) and not os.path.islink(p)]
     return {"rw": rw, "ro": ro, "hide": hide, "blank": blank, "keep": keep}
 
 
@@ -370,6 +374,7 @@ def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", netw
                 _kill_cgroup(group)
             proc.wait()
         reader.thread.join(timeout=5)  # a descendant that escaped every kill cannot hold us here
+        _defuse(cwd)
         found = _read_report(home_path / report) if report else None
     text = reader.text()
     # Paths relative to the project: the model needs no machine paths, and the same project in
@@ -378,6 +383,20 @@ def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", netw
     if timed_out:
         text += f"\n[timed out after {timeout:.0f} s]"
     return ProcResult(proc.returncode, cap(text), time.monotonic() - start, timed_out, found)
+
+
+def _defuse(root: Path) -> None:
+    """Clear setuid and setgid bits the program set on files it left: run by a root autocoder it
+    owns what it writes, and a setuid-root copy of a shell would outlive the run."""
+    for folder, dirs, files in os.walk(root):
+        for name in files + dirs:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+                if mode & (stat.S_ISUID | stat.S_ISGID) and not stat.S_ISLNK(mode):
+                    os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))
+            except OSError:
+                pass
 
 
 def _read_report(path: Path) -> dict | None:
@@ -412,11 +431,14 @@ def tool(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "") -> 
     early, or prints a verdict, does not pass."""
     from ._tool import REPORT
 
-    result = run([sys.executable, "-I", str(TOOL), *args], cwd, timeout, stdin=stdin, report=REPORT)
-    report = result.report or {}
+    # The report must carry a token the program cannot read (the tool takes it from stdin before
+    # importing anything of the project): a report.json the program wrote itself does not count.
+    token = secrets.token_hex(16)
+    result = run([sys.executable, "-I", str(TOOL), *args], cwd, timeout, stdin=f"{token}\n{stdin}", report=REPORT)
+    report = result.report if result.report and result.report.get("token") == token else {}
     failed = (report.get("exit") != 0 or report.get("failed", 0) or report.get("passed") == 0
               or not all(report.get("results", [True])))  # fmt: skip
     if result.ok and failed:
         note = "\n[autocoder: the checks did not report success (did the program exit during them?)]"
-        return ProcResult(1, result.output + note, result.seconds, False, result.report)
-    return result
+        return ProcResult(1, result.output + note, result.seconds, False, report)
+    return ProcResult(result.returncode, result.output, result.seconds, result.timed_out, report or None)

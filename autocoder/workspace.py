@@ -38,6 +38,8 @@ class Workspace:
         if not rel or "\x00" in rel:
             raise PathRefused(f"invalid path {rel!r}")
         p = Path(rel)
+        if not p.parts or p.name in ("", "."):
+            raise PathRefused(f"path {rel!r} names no file; use a relative path like main.py")
         if p.is_absolute() or ".." in p.parts:
             raise PathRefused(f"path {rel!r} is outside the project; use a relative path like main.py")
         if p.parts[0] in (STATE_DIR, ".git"):
@@ -60,7 +62,9 @@ class Workspace:
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
             for name in filenames:
                 full = Path(dirpath) / name
-                if full.is_file() and not full.is_symlink():
+                # regular files we can read: a FIFO, a device or a chmod 000 file the program
+                # left is not the project's text
+                if full.is_file() and not full.is_symlink() and os.access(full, os.R_OK):
                     out.append(full.relative_to(self.root).as_posix())
         return sorted(out)
 
@@ -167,12 +171,15 @@ class Workspace:
                 snap.unlink()  # identical to now: restoring it would change nothing
                 continue
             saved = self._read_snapshot(snap)
-            for rel in self._contents():
-                if rel not in saved:
-                    self.resolve(rel).unlink()
-            for target, data in saved.values():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(target, data)
+            try:
+                for rel in self._contents():
+                    if rel not in saved:
+                        self.resolve(rel).unlink()
+                for target, data in saved.values():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write(target, data)
+            except OSError as exc:  # a file where the snapshot has a folder, a full disk...
+                raise AutocoderError(f"undo stopped: {exc}; the snapshot {snap.name} is kept, try again") from None
             snap.unlink()
             return snap
         raise FileNotFoundError(f"no snapshot to restore in {self.snapshot_dir}")
@@ -192,7 +199,7 @@ class Workspace:
                     except PathRefused as exc:
                         raise AutocoderError(f"{where} is refused, nothing restored: {exc}") from None
                 return saved
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error) as exc:
             raise AutocoderError(f"{where} is damaged ({exc}); nothing restored: remove it to undo further back") from None
 
 

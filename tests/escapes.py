@@ -99,6 +99,16 @@ for op in (lambda: os.rename(".autocoder", "moved"), lambda: os.rmdir(".autocode
     except OSError:
         pass
 """,
+    # git runs hooks and fsmonitor commands from .git on the user's next status or commit
+    "git_folder": """
+try_write(".git/hooks/pre-commit")
+try_write(".git/config")
+try:
+    os.rename(".git", "git-moved")
+    broke("moved .git")
+except OSError:
+    pass
+""",
     "network": """
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
@@ -159,6 +169,8 @@ def main(backend: str, work: Path) -> dict[str, str]:
     state = sorted(p.name for p in (project / ".autocoder").iterdir())
     verdicts["outside_unchanged"] = "BROKE outside changed" if changed else "held"
     verdicts["state_unchanged"] = "held" if state == ["runs", "snapshots"] else f"BROKE .autocoder holds {state}"
+    git = sorted(str(p.relative_to(project)) for p in (project / ".git").rglob("*"))
+    verdicts["git_unchanged"] = "held" if git == [".git/config", ".git/hooks"] else f"BROKE .git holds {git}"
     return verdicts
 
 
@@ -166,6 +178,8 @@ def prepare(work: Path) -> None:
     """The folders an attack run needs (see the module's docstring)."""
     (work / "project" / ".autocoder" / "snapshots").mkdir(parents=True)
     (work / "project" / ".autocoder" / "runs").mkdir()
+    (work / "project" / ".git" / "hooks").mkdir(parents=True)
+    (work / "project" / ".git" / "config").write_text("[core]\n")
     (work / "outside").mkdir()
     (work / "outside" / "keep.txt").write_text("keep")
     (work / "home" / ".ssh").mkdir(parents=True)

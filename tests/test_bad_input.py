@@ -5,9 +5,11 @@ property test that feeds random and ill-typed data through the same commands."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import string
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -191,6 +193,14 @@ def test_control_sequences_from_a_model_never_reach_the_terminal(tmp_path):
 
 
 # ---- property: random and ill-typed data through the commands ------------------------------------
+def _zip(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -227,7 +237,10 @@ payloads = {
         "model": json_values, "tool_mode": json_values, "identity": json_values,
         "interactions": st.lists(st.fixed_dictionaries({}, optional={"request": json_values, "decision": json_values}))},
     ).map(lambda v: json.dumps(v).encode()),  # fmt: skip
-    "snapshot": st.binary(max_size=300),
+    "snapshot": st.binary(max_size=300) | st.lists(
+        st.tuples(st.text(string.ascii_letters + "./_- \\", min_size=1, max_size=12) | st.sampled_from(
+            ["../x", "/etc/x", "main.py/x", ".autocoder/x", "a/../../x", "./main.py", "main.py"]), st.binary(max_size=20)),
+        max_size=4).map(_zip),  # fmt: skip
 }
 
 
@@ -267,7 +280,7 @@ def _command(kind: str, work: Path, data: bytes) -> list[str]:
 
 @pytest.mark.parametrize("kind", sorted(payloads))
 def test_random_and_ill_typed_files_never_end_in_a_traceback(tmp_path_factory, kind):
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=payloads[kind])
     def check(data: bytes) -> None:
         work = tmp_path_factory.mktemp("fuzz")

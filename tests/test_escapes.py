@@ -93,6 +93,6 @@ def test_no_attack_gets_out(backend, user, work):
     verdicts = _run(cmd, work)
     if "_backend" in verdicts:
         pytest.skip(f"{verdicts['_backend']} as {user}")
-    assert set(verdicts) == {*escapes.ATTACKS, "outside_unchanged", "state_unchanged"}
+    assert set(verdicts) == {*escapes.ATTACKS, "outside_unchanged", "state_unchanged", "git_unchanged"}
     broken = {k: v for k, v in verdicts.items() if v != "held"}
     assert not broken, f"{backend} as {user}: {broken}"

@@ -49,6 +49,12 @@ PLANTED = {
     "main_exits_zero": {"main.py": "import os\nprint('1 passed')\nos._exit(0)\n" + WRONG},
     "main_exits_at_exit": {"main.py": "import sys\nsys.exit(0)\n" + WRONG},
     "main_prints_ok": {"main.py": "print('ok   add(2, 3) == 5')\n" + WRONG},
+    "main_writes_the_report": {"main.py": (
+        "import json, os\nfor results in ([True], []):\n"
+        "    report = {'exit': 0, 'passed': 1, 'failed': 0, 'results': [True], 'token': ''}\n"
+        "    open(os.path.join(os.environ['HOME'], 'report.json'), 'w').write(json.dumps(report))\n"
+        "os._exit(0)\n" + WRONG)},
+    "main_plants_a_fifo_report": {"main.py": "import os\nos.mkfifo(os.path.join(os.environ['HOME'], 'report.json'))\n" + WRONG},
 }
 
 
@@ -95,6 +101,23 @@ def test_planted_bytecode_is_never_loaded(tmp_path):
     assert not observe(Workspace(project)).tests.ok  # ...but never on autocoder's checks
 
 
+def test_a_fifo_or_unreadable_file_in_the_project_is_not_read(tmp_path):
+    project = _project(tmp_path / "p", {"main_test.py": TEST})
+    os.mkfifo(project / "other_test.py")  # reading it would block for ever
+    ws = Workspace(project)
+    assert "other_test.py" not in ws.files()
+    assert not observe(ws).tests.ok
+
+
+def test_no_setuid_file_outlives_a_run(tmp_path):
+    project = _project(tmp_path / "p", {})
+    code = "import os, shutil, sys\nshutil.copy(sys.executable, 'sh')\nos.chmod('sh', 0o6755)\nos.mkdir('d')\nos.chmod('d', 0o2775)"
+    result = sandbox.python(["-c", code], project)
+    assert result.ok, result.output
+    assert not (project / "sh").stat().st_mode & 0o6000 and (project / "sh").stat().st_mode & 0o755 == 0o755
+    assert not (project / "d").stat().st_mode & 0o6000
+
+
 def test_a_file_name_is_never_read_as_an_option(tmp_path):
     project = _project(tmp_path / "p", {"main_test.py": TEST, "--co_test.py": "def test_x():\n    assert True\n",
                                         "-p_test.py": "def test_y():\n    assert True\n"})  # fmt: skip
@@ -115,7 +138,7 @@ def _snapshot_with(ws: Workspace, names: dict[str, bytes]) -> Path:
 
 
 @pytest.mark.parametrize("member", ["../escaped.txt", "/tmp/autocoder-zip-slip.txt", "a/../../escaped.txt",
-                                    ".autocoder/snapshots/0001.zip", "sub/../../escaped.txt"])  # fmt: skip
+                                    ".autocoder/snapshots/0001.zip", "sub/../../escaped.txt", ".", ".git/config"])  # fmt: skip
 def test_undo_refuses_a_snapshot_that_names_a_path_outside(tmp_path, member):
     ws = Workspace(tmp_path / "p")
     _snapshot_with(ws, {"main.py": b"x = 3\n", member: b"pwned"})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import importlib.util
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..actions import Action
 from ..exceptions import AutocoderError, ModelFailed
@@ -63,12 +64,45 @@ def trained_context(path: str) -> int:
     return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
 
 
+def cpu_advertises_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            return any(line.startswith("flags") and " amx_tile" in line for line in fh)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _without_extra_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, not llama.cpp's extra buffer types (AMX, repacked).
+    Virtual machines often advertise AMX without letting a program run it: the first AMX matrix
+    product then dies of a general protection fault (seen here on every prompt longer than a few
+    tokens). `use_extra_bufts` is not an argument of Llama(), so the default parameters it starts
+    from are adjusted for the duration of the load."""
+    import llama_cpp.llama as module
+
+    default = module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        found = default()
+        found.use_extra_bufts = False
+        return found
+
+    module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        module.llama_cpp.llama_model_default_params = default
+
+
 @functools.lru_cache(maxsize=2)
 def load(path: str, n_ctx: int) -> Any:
     """Load a GGUF once per process and reuse it across runs."""
     from llama_cpp import Llama  # heavy: imported only when a local model is used
 
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1, verbose=False, seed=0)
+    threads = int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1
+    with _without_extra_buffers() if cpu_advertises_amx() else contextlib.nullcontext():
+        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
     atexit.register(llm.close)  # free it while llama.cpp is still loaded, not in a late __del__
     return llm
 
