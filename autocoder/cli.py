@@ -150,7 +150,8 @@ def bench(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N goals.")] = None,
     tries: Annotated[int, typer.Option("--tries", min=1, help="Runs per goal; reports pass@k (k = tries).")] = 1,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Goals run in parallel (each worker loads a local model once).")] = 1,
-    single_shot: Annotated[bool, typer.Option("--single-shot", help="Baseline: one model call per goal, no loop.")] = False,
+    single_shot: Annotated[bool, typer.Option("--single-shot", help="Baseline: the agent's first step alone (one model call, no loop).")] = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Baseline: one plain chat turn per goal, its first code block as main.py.")] = False,
     samples: Annotated[int, typer.Option("--samples", min=1, max=16, help="Candidates tried per step (as for run).")] = 4,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20).")] = None,
     temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Default 0, or 0.7 with --tries above 1.")] = None,
@@ -179,7 +180,7 @@ def bench(
             raise AutocoderError("--record needs --cassette FILE: the file to record into")
         options = BenchOptions(
             model=model, api_base=api_base, api_key=api_key, tool_mode=tool_mode, cache=not no_cache, tries=tries,
-            jobs=jobs, single_shot=single_shot, samples=samples, max_steps=max_steps, temperature=temperature,
+            jobs=jobs, single_shot=single_shot, plain=plain, samples=samples, max_steps=max_steps, temperature=temperature,
             max_tokens=max_tokens, timeout_s=timeout,
             seed=seed, unsafe=unsafe, cassette=str(cassette) if cassette else None, record=record,
         )  # fmt: skip

@@ -196,7 +196,7 @@ def test_control_sequences_from_a_model_never_reach_the_terminal(tmp_path):
 def _zip(members: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members:
+        for name, data in dict(members).items():  # one entry per name
             zf.writestr(name, data)
     return buffer.getvalue()
 

@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 
 from autocoder.bench import report
 from autocoder.bench.runner import BenchOptions, judge, read_records, run_suite
-from autocoder.bench.suite import load, load_goal
+from autocoder.bench.suite import PLAIN_ASK, load, load_goal
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
+from autocoder.providers import ScriptedProvider
 from autocoder.state import Decision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,3 +192,38 @@ def test_pass_at_k_is_the_unbiased_estimator():
     assert report.pass_at_k(10, 3, 1) == pytest.approx(0.3)
     assert report.pass_at_k(2, 1, 2) == 1.0
     assert report.pass_at_k(5, 1, 2) == pytest.approx(0.4)
+
+
+def test_plain_makes_one_chat_turn_per_goal_and_judges_its_code_block(tmp_path):
+    suite = load(str(suite_folder(tmp_path)))
+    right = "Here it is:\n```python\ndef add(a, b):\n    return a + b\n```\nDone."
+    wrong = "```python\ndef add(a, b):\n    return a * b\n```"
+    provider = ScriptedProvider([right, wrong])
+    records = run_suite(suite, BenchOptions(plain=True), tmp_path / "plain", provider=provider)
+    assert [(r["goal"], r["passed"], r["status"], r["model_calls"]) for r in records] == [
+        ("right", True, "plain", 1), ("wrong", False, "plain", 1)]  # fmt: skip
+    assert [c[-1]["content"] for c in provider.calls] == [g.plain for g in suite.goals]
+    assert provider.calls[0] == [{"role": "user", "content": "Write add(a, b) returning the sum." + PLAIN_ASK}]
+    assert report.write(tmp_path / "plain")["mode"] == "plain"
+
+
+def test_compare_states_the_lift_over_plain(tmp_path):
+    suite = load(str(suite_folder(tmp_path)))
+    wrong = "```python\ndef add(a, b):\n    return a * b\n```"
+    plain = ScriptedProvider([wrong, wrong])
+    plain.name = Coder.name  # the same model, asked plainly
+    run_suite(suite, BenchOptions(plain=True), tmp_path / "plain", provider=plain)
+    run_suite(suite, BenchOptions(samples=1), tmp_path / "agent", provider=Coder(tmp_path / "agent"))
+    for name in ("plain", "agent"):
+        report.write(tmp_path / name)
+    result = CliRunner().invoke(app, ["bench", "compare", str(tmp_path / "plain"), str(tmp_path / "agent"), "--chart",
+                                      str(tmp_path / "c.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "agent (agent) over plain plain: 50.0% vs 0.0%, lift +50.0 points" in result.output
+
+
+def test_humaneval_plain_prompt_is_the_baselines():
+    goal = next(g for g in load("humaneval", limit=1).goals)
+    assert goal.plain.startswith("Complete this Python function. Reply with the complete function in a ```python block.")
+    assert goal.plain.endswith("```") and "def has_close_elements" in goal.plain
+    assert goal.preamble == "from typing import List\n"

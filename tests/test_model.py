@@ -127,3 +127,10 @@ def test_a_goals_skeleton_is_continued_with_a_body_not_copied(model, tmp_path):
         _, _, args = parse(d.raw, todo.actions)
         body = args["main"].split('"""', 2)[2]
         assert args["main"].startswith("from typing import List") and body.startswith("\n    ") and body[5:6].isalpha()
+
+
+def test_no_actions_is_a_plain_chat_turn(model):
+    d = model.complete([{"role": "user", "content": "Write a Python function add(a, b). Reply in a ```python block."}],
+                       [], Settings(max_tokens=80))  # fmt: skip
+    assert d.raw and not d.action and not d.error and d.usage.completion_tokens > 0
+    assert "Thought:" not in d.raw  # no action grammar shaped it

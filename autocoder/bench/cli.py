@@ -23,7 +23,7 @@ def default_out(suite: str, options: BenchOptions) -> Path:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{Path(suite).name}-{Path(options.model).stem}").strip(
         "-"
     )
-    return Path("runs") / (name + ("-single-shot" if options.single_shot else ""))
+    return Path("runs") / (name + ("" if options.mode == "agent" else f"-{options.mode}"))
 
 
 def bench(

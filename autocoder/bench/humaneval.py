@@ -17,6 +17,9 @@ GOAL = """Write main.py with this Python function, complete and working (same na
 
 main() prints the function's result for one example input."""
 
+# The plain call of shared/baselines/humaneval_plain.py, whose numbers the issues quote.
+PLAIN = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{prompt}```"
+
 TEST = """from main import *  # noqa: F403  (helpers the check may use)
 from main import {entry} as _candidate
 
@@ -51,6 +54,8 @@ def goals() -> list[Goal]:
                 {f"test_{slug}.py": test.encode()},
                 max_steps=8,
                 timeout_s=300,
+                plain_prompt=PLAIN.format(prompt=p["prompt"]),
+                preamble="".join(f"{line}\n" for line in p["prompt"].splitlines() if line.startswith(("import", "from"))),
             )
         )
     return out

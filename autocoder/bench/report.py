@@ -41,7 +41,7 @@ def summarize(
     summary = {
         "suite": (manifest or {}).get("suite", records[0]["suite"] if records else ""),
         "model": (manifest or {}).get("model", records[0]["model"] if records else ""),
-        "mode": "single-shot" if options.get("single_shot") else "agent",
+        "mode": "plain" if options.get("plain") else "single-shot" if options.get("single_shot") else "agent",
         "tool_mode": records[0]["tool_mode"] if records else "",
         "goals": len(by_goal),
         "tries": tries,
@@ -173,6 +173,8 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
                   str(s["prompt_tokens"] + s["completion_tokens"]), f"{s['cost_usd']:.4f}", f"{s['wall_s']:.0f}",
                   f"{s['malformed_rate']:.1%}")  # fmt: skip
     console.print(t)
+    for line in lift_lines([(f, s) for f, _, s in runs]):
+        console.print(line, highlight=False)
     outcome = [{r["goal"]: r["passed"] for r in records if r["try"] == 0} for _, records, _ in runs]
     goals = sorted(set().union(*outcome))
     differ = [g for g in goals if len({o.get(g) for o in outcome}) > 1]
@@ -193,6 +195,20 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
         _chart([(f.name, s) for f, _, s in runs], chart)
         console.print(f"chart: {chart}")
     return [s for _, _, s in runs]
+
+
+def lift_lines(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    """Each run's lift over a plain run of the same suite and model: the number the loop lives by."""
+    lines = []
+    for folder, s in runs:
+        for base_folder, base in runs:
+            same = (base["suite"], base["model"]) == (s["suite"], s["model"])
+            if base["mode"] == "plain" and s["mode"] != "plain" and same:
+                lift, ratio = s["pass@1"] - base["pass@1"], (s["pass@1"] / base["pass@1"] if base["pass@1"] else None)
+                times = f", {ratio:.2f}x" if ratio is not None else ""
+                lines.append(f"{printable(folder.name)} ({s['mode']}) over plain {printable(base_folder.name)}: "
+                             f"{s['pass@1']:.1%} vs {base['pass@1']:.1%}, lift {100 * lift:+.1f} points{times}")  # fmt: skip
+    return lines
 
 
 def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:

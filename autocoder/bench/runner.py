@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -42,6 +43,7 @@ class BenchOptions(BaseModel):
     tries: int = Field(1, ge=1, le=100)
     jobs: int = Field(1, ge=1, le=64)
     single_shot: bool = False
+    plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
     samples: int = Field(4, ge=1, le=16)
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
@@ -51,6 +53,10 @@ class BenchOptions(BaseModel):
     unsafe: bool = False
     cassette: str | None = None  # record or replay every model call (see cassettes.py)
     record: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "plain" if self.plain else "single-shot" if self.single_shot else "agent"
 
     @property
     def sampling_temperature(self) -> float:
@@ -100,6 +106,43 @@ def _worker_init(options: BenchOptions, threads: int) -> None:
     sandbox.require(options.unsafe)
 
 
+_FENCED = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)  # as shared/baselines' plain scripts
+
+
+def plain_code(reply: str) -> str:
+    """The code of a plain reply: its first fenced block, else the whole reply."""
+    found = _FENCED.findall(reply)
+    return found[0] if found else reply
+
+
+def run_plain(task: Task, options: BenchOptions, suite: str, project: Path, provider: Any) -> dict[str, Any]:
+    """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
+    from ..providers import Settings
+
+    goal, start = task.goal, time.monotonic()
+    settings = Settings(temperature=options.sampling_temperature, max_tokens=options.max_tokens,
+                        seed=options.seed + task.attempt)  # fmt: skip
+    error = ""
+    try:
+        reply = provider.complete([{"role": "user", "content": goal.plain}], [], settings)
+        Workspace(project).write("main.py", goal.preamble + plain_code(reply.raw), fmt=False)
+    except Exception as exc:  # the record says why; the next goal runs
+        reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
+    model_s = reply.seconds if reply else 0.0
+    passed, judge_s, judged = judge(project, goal)
+    wall = time.monotonic() - start
+    usage = reply.usage if reply else None
+    return {
+        "suite": suite, "goal": goal.name, "try": task.attempt, "model": provider.name, "tool_mode": "plain",
+        "passed": passed, "status": "error" if error else "plain", "steps": 1, "model_calls": 1,
+        "cache_hits": reply.cached if reply else 0, "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "completion_tokens": usage.completion_tokens if usage else 0, "cost_usd": usage.cost_usd if usage else 0.0,
+        "wall_s": round(wall, 3), "model_s": round(model_s, 3), "harness_s": round(wall - model_s, 3),
+        "judge_s": round(judge_s, 3), "malformed_actions": int(bool(reply and reply.cut)), "error": error,
+        "judge_output": judged,
+    }  # fmt: skip
+
+
 def run_task(
     task: Task, options: BenchOptions, suite: str, out: Path, provider: Any = None
 ) -> dict[str, Any]:
@@ -113,6 +156,8 @@ def run_task(
     if project.exists():  # left by an interrupted run: start afresh
         shutil.rmtree(project)
     project.mkdir(parents=True)
+    if options.plain:
+        return run_plain(task, options, suite, project, provider)
     settings = Settings(
         temperature=options.sampling_temperature,
         max_tokens=options.max_tokens,
@@ -264,7 +309,7 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
     }
 
 
-RESULT_OPTIONS = ("model", "api_base", "tool_mode", "single_shot", "samples", "max_steps", "temperature", "max_tokens",
+RESULT_OPTIONS = ("model", "api_base", "tool_mode", "single_shot", "plain", "samples", "max_steps", "temperature", "max_tokens",
                   "seed", "timeout_s")  # fmt: skip
 
 
@@ -311,6 +356,8 @@ def run_suite(
     """Run every goal and try not yet recorded in `out`; each record is appended as it comes, so an
     interrupted run loses nothing and `resume` goes on from there. Returns all records of `out`."""
     sandbox.require(options.unsafe)
+    if options.plain and options.single_shot:
+        raise AutocoderError("--plain and --single-shot are two baselines: choose one per run")
     if options.record and options.jobs > 1:
         raise AutocoderError(
             "--record writes one cassette from one process: use --jobs 1 (replays may use more)"

@@ -16,6 +16,9 @@ BUILT_IN = ("samples", "humaneval")
 KEYS = {"goal", "max_steps", "timeout_s"}
 
 
+PLAIN_ASK = "\n\nReply with the complete main.py in a ```python block."
+
+
 @dataclass(frozen=True)
 class Goal:
     name: str
@@ -23,6 +26,12 @@ class Goal:
     files: dict[str, bytes] = field(default_factory=dict)  # acceptance files: name -> bytes
     max_steps: int | None = None
     timeout_s: float | None = None
+    plain_prompt: str = ""  # the one chat turn of `bench --plain`; default: the goal + PLAIN_ASK
+    preamble: str = ""  # what --plain puts before the reply's code in main.py (HumanEval: its imports)
+
+    @property
+    def plain(self) -> str:
+        return self.plain_prompt or self.goal + PLAIN_ASK
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ class Provider(Protocol):
     identity: dict[str, Any]  # what makes its replies what they are (model, weights' sha256...), no secrets
 
     def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
-        """One model call; a malformed reply is a Decision with `error` set, never an exception."""
+        """One model call; a malformed reply is a Decision with `error` set, never an exception.
+        With no actions offered it is a plain chat turn: the reply's text in `raw`, no action
+        (the bench's --plain baseline)."""
         ...
 
 

@@ -206,7 +206,7 @@ class LlamaCppProvider:
         try:
             out = self.llm.create_completion(
                 prompt=tokens,
-                grammar=_grammar(grammar(actions, settings.prefix)),
+                grammar=_grammar(grammar(actions, settings.prefix)) if actions else None,
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
                 seed=settings.seed,
@@ -219,6 +219,8 @@ class LlamaCppProvider:
         text = begun + (choice.get("text") or "")
         evaluated = max(len(tokens) - reused, 1)
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
+        if not actions:  # a plain chat turn: the text is the reply
+            return Decision(raw=text, usage=usage, seconds=seconds, cut=choice.get("finish_reason") == "length")
         if guard.tripped:
             error = "the reply kept repeating itself and was stopped"
             return Decision(raw=text, error=error, usage=usage, seconds=seconds, cut=True)

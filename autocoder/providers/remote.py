@@ -354,7 +354,10 @@ class LiteLLMProvider:
             "temperature": settings.temperature,
             "seed": settings.seed,
         }
-        if self.tool_mode == "native":
+        if not actions:  # a plain chat turn
+            response = self._completion(messages=messages, **sampling)
+            decision = Decision(raw=_text(response), usage=self._usage(response))
+        elif self.tool_mode == "native":
             decision = self._native(messages, actions, sampling)
         else:
             decision = self._instructor(messages, actions, sampling)

@@ -38,7 +38,9 @@ class ScriptedProvider:
         if not self.replies:
             raise Interrupted("the script has no more replies")
         reply = self.replies.popleft()
-        return decision_from_text(reply, actions) if isinstance(reply, str) else reply
+        if isinstance(reply, str):
+            return decision_from_text(reply, actions) if actions else Decision(raw=reply)
+        return reply
 
 
 class ReplayProvider(ScriptedProvider):
