@@ -22,6 +22,17 @@ from autocoder.exceptions import AutocoderError
 from autocoder.observe import observe
 from autocoder.workspace import Workspace
 
+BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
+pytestmark = pytest.mark.skipif(not BACKENDS, reason="no sandbox backend here: hostile code is never run unconfined")
+
+
+@pytest.fixture(autouse=True, params=BACKENDS or ["none"])
+def backend(request, monkeypatch):
+    """Every test here on each sandbox backend present (bubblewrap, unshare)."""
+    monkeypatch.setattr(sandbox, "backend", lambda: request.param)
+    return request.param
+
+
 WRONG = "def add(a, b):\n    return a - b\n\n\ndef main():\n    print(add(2, 3))\n\n\nif __name__ == '__main__':\n    main()\n"
 RIGHT = WRONG.replace("a - b", "a + b")
 TEST = "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -244,10 +255,6 @@ def _alive(marker: str) -> bool:
     return False
 
 
-BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp_path, sig, backend):
     marker = f"sleeper-{uuid.uuid4().hex}"
