@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from . import __version__, examples, packages, sandbox
+from . import __version__, candidates, examples, packages, sandbox, select
 from .actions import Action, Finish
 from .exceptions import (
     Done,
@@ -80,6 +80,7 @@ class Agent:
         memo: Any | None = None,
         allow_install: bool = False,
         index_args: list[str] | None = None,
+        plain_start: bool = False,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.tool_mode = provider.tool_mode  # how actions reach the model; it shapes the prompt
@@ -101,6 +102,9 @@ class Agent:
         self.examples = examples.extract(goal)  # the goal's own examples, checked like tests
         self.skeleton = examples.skeleton(goal)  # code the goal gives to complete: main.py starts with it
         self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
+        # fresh starts sample `samples` plain chat turns and choose by execution (candidates.py, select.py)
+        self.plain_start = plain_start
+        self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -138,12 +142,19 @@ class Agent:
         todo = self._plan(obs)
         msgs = messages(self.goal, obs, todo, self.steps, mode=self.tool_mode)
         self.hooks.on_decide(index, todo.phase)
-        if self.samples > 1 and todo.phase != "judge":
-            decision = self._best_of(msgs, todo, index, obs.progress())
+        score = None  # how far the chosen candidate got in a scratch copy, when it was tried there
+        if self.plain_start and todo.phase in ("create", "restart"):
+            decision, score = self._fresh_start(todo, index)
+        elif self.samples > 1 and todo.phase != "judge":
+            decision, score = self._best_of(msgs, todo, index, obs.progress())
         else:
             decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
-        result, finished = self._act(decision, todo)
+        malformed = bool(decision.error or self._check(decision, todo))
+        if score is not None and not obs.empty and not malformed and score < obs.progress():
+            result, finished = self._keep(score, obs.progress()), False
+        else:
+            result, finished = self._act(decision, todo)
         step = Step(index, todo.phase, obs.summary(), decision, result, time.monotonic() - start)
         self.steps.append(step)
         self._record(step.to_json())
@@ -182,7 +193,48 @@ class Agent:
             return ""
         return f"Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n```python\n{self.skeleton}"
 
-    def _best_of(self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]) -> Decision:
+    def _keep(self, score: tuple[int, ...], now: tuple[int, ...]) -> ActionResult:
+        """Never regress: a step whose best candidate leaves the project behind where it is now is
+        not applied (a right answer is never replaced by a worse one)."""
+        self.failed_in_row += 1
+        self.trials.clear()
+        return ActionResult(False, f"not applied: no candidate got as far as the project now ({list(score)} < {list(now)})")
+
+    def _fresh_start(self, todo: Plan, index: int) -> tuple[Decision, tuple[int, ...]]:
+        """Sample plain chat turns (the first greedy, the rest at SAMPLE_TEMPERATURE), make each a
+        project (its code as main.py, the goal's examples as tests), try each in a scratch copy and
+        choose by execution. Every candidate's score and the reason for the choice are recorded."""
+        asked = candidates.ask(self.goal, self.given)
+        made, trials = [], []
+        usage, seconds, cached = Usage(evaluated_tokens=0), 0.0, 0
+        for k in range(self.samples):
+            # the first fresh start's first candidate is the greedy plain call; a restart samples all
+            hot = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE) if k or index > 1 else self.settings.temperature
+            seed = self.settings.seed + k + 1000 * (index - 1)  # a restart asks for other candidates
+            settings = self.settings.model_copy(update={"temperature": hot, "seed": seed, "prefix": ""})
+            try:
+                reply = self.provider.complete(asked, [], settings)
+            except StopRun:
+                raise
+            except Exception as exc:
+                raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+            usage, seconds, cached = usage + reply.usage, seconds + reply.seconds, cached + reply.cached
+            main = candidates.normalize(candidates.extract(reply.raw), self.given, self.examples)
+            args = {"main": main, "test": candidates.first_tests(self.examples)}
+            made.append(Decision(thought=f"candidate {k + 1} of {self.samples}", action=todo.actions[0].name,
+                                 args=args, raw=reply.raw))  # fmt: skip
+            trials.append(select.Trial.of(self._try(made[-1], todo)))
+            if self.examples and trials[-1].progress[0] and trials[-1].progress[1] == len(self.examples):
+                break  # green and every example right: no later candidate can beat it on the facts
+        chosen, table, why = select.choose(trials)
+        self._record({"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why})
+        decision = replace(made[chosen], usage=usage, seconds=seconds, calls=len(made), cached=cached,
+                           thought=f"chose candidate {chosen + 1} of {len(made)}: {why}")  # fmt: skip
+        return decision, trials[chosen].progress
+
+    def _best_of(
+        self, msgs: list[dict[str, str]], todo: Plan, index: int, now: tuple[int, ...]
+    ) -> tuple[Decision, tuple[int, ...]]:
         """Sample up to `samples` candidates, each tried in a scratch copy; keep the first that gets
         the project further than `now` (all green for a fresh start), else the best one. A small
         model's samples differ a lot: one of several is far likelier to work than one repaired
@@ -198,20 +250,25 @@ class Agent:
                 best, best_score = candidate, score
             if score[0] or (not fresh and score > now):
                 break
-        assert best is not None
-        return replace(best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached)
+        assert best is not None and best_score is not None
+        return replace(best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached), best_score
 
     def _trial(self, decision: Decision, todo: Plan) -> tuple[int, ...]:
         """How far a decision gets when applied to a scratch copy of the project."""
         if decision.error or self._check(decision, todo):
             return (0, -1)
+        obs = self._try(decision, todo)
+        return (0, 0) if obs is None else obs.progress()
+
+    def _try(self, decision: Decision, todo: Plan) -> Observation | None:
+        """The observation of a scratch copy with the decision applied; None when it cannot apply."""
         with sandbox.scratch("trial") as tmp:
             scratch = self.ws.copy_to(tmp / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
-                return (0, 0)
+                return None
             obs = observe_cached(scratch, self.memo, self.examples)
             self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
-            return obs.progress()
+            return obs
 
     def _install(self, obs: Observation) -> Observation:
         """Install the modules the code failed to import (each tried once), then look again; a

@@ -29,6 +29,7 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         from .progress import ask_to_continue
 
         confirm = ask_to_continue
+    replay = config.model.startswith("replay:")
     agent = Agent(
         provider,
         Workspace(directory),
@@ -36,7 +37,8 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         max_steps=config.max_steps,
         time_limit_s=config.time_limit_s,
         settings=settings,
-        samples=1 if config.model.startswith("replay:") else config.samples,  # replays hold the chosen one
+        samples=1 if replay else config.samples,  # replays hold the chosen one
+        plain_start=not replay,  # a replay holds the chosen candidate as an action
         hooks=hooks,
         confirm=confirm,
         memo=getattr(provider, "cache", None),  # with the response cache, observations are cached too

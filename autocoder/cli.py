@@ -146,7 +146,7 @@ def bench(
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="Endpoint of an OpenAI-compatible or other served model.")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", help="API key (default: the provider's usual variable, or ./.env).", show_default=False)] = None,
     tool_mode: Annotated[str, typer.Option("--tool-mode", help="auto, native, instructor or grammar.")] = "auto",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: runs/SUITE-MODEL[-single-shot]).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: runs/SUITE-MODEL[-plain|-single-shot]).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N goals.")] = None,
     tries: Annotated[int, typer.Option("--tries", min=1, help="Runs per goal; reports pass@k (k = tries).")] = 1,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Goals run in parallel (each worker loads a local model once).")] = 1,

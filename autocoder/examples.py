@@ -60,22 +60,26 @@ def extract(goal: str) -> tuple[Example, ...]:
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
 
 
-def skeleton(goal: str) -> str:
-    """The first fenced Python block of the goal that defines something to complete, else "".
-    When its last function has no body yet (a signature and docstring), it ends with a new line
-    indented for that body, so that what follows is the body."""
+def given(goal: str) -> str:
+    """The first fenced Python block of the goal that defines something to complete, else ""."""
     for block in _CODE_BLOCK.findall(goal):
         code = block.strip("\n").rstrip()
-        if not re.search(r"^\s*(def|class) ", code, re.MULTILINE):
-            continue
-        try:
-            last = ast.parse(code).body[-1]
-        except (SyntaxError, IndexError):
+        if re.search(r"^\s*(def|class) ", code, re.MULTILINE):
             return code
-        if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring_only(last):
-            return code + "\n" + " " * (last.body[0].col_offset)
-        return code
     return ""
+
+
+def skeleton(goal: str) -> str:
+    """`given`, and when its last function has no body yet (a signature and docstring), a new
+    line indented for that body, so that what follows is the body."""
+    code = given(goal)
+    try:
+        last = ast.parse(code).body[-1] if code else None
+    except (SyntaxError, IndexError):
+        return code
+    if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring_only(last):
+        return code + "\n" + " " * (last.body[0].col_offset)
+    return code
 
 
 def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

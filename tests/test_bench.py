@@ -109,9 +109,11 @@ class Coder:
         leaked = [p for p in (self.out / "projects").rglob("test_hidden*.py")]
         assert not leaked and "test_hidden" not in json.dumps(messages), leaked
         names = [a.name for a in actions]
+        op = "-" if "wrong" in messages[-1]["content"] else "+"
+        main = f"import os\n\n\ndef add(a, b):\n    return a {op} b\n\n\ndef main():\n    print(sorted(os.listdir('.')))\n\n\nif __name__ == \"__main__\":\n    main()\n"
+        if not actions:  # the plain ask of a fresh start: code in a fenced block
+            return Decision(raw=f"```python\n{main}```")
         if "create_project" in names:
-            op = "-" if "wrong" in messages[-1]["content"] else "+"
-            main = f"import os\n\n\ndef add(a, b):\n    return a {op} b\n\n\ndef main():\n    print(sorted(os.listdir('.')))\n\n\nif __name__ == \"__main__\":\n    main()\n"
             test = "from main import add\n\n\ndef test_add():\n    assert add(1, 1) in (0, 2)\n"
             return Decision(action="create_project", args={"main": main, "test": test})
         return Decision(action="finish", args={"reason": "done"})

@@ -173,6 +173,7 @@ def run_task(
         settings=settings,
         samples=1 if options.single_shot else options.samples,
         memo=getattr(provider, "cache", None),
+        plain_start=True,
     )
     result = agent.run()
     passed, judge_s, judged = judge(project, goal)

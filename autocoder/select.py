@@ -1,0 +1,63 @@
+"""Choosing among candidate programs by running them, never by how they read.
+
+Order: the goal's own examples first (facts the goal states); then agreement between candidates:
+programs that behave the same (the same answers to the examples' calls, else the same output of
+main.py) form a group, and the larger the group the likelier its behaviour is the intended one
+(MBR-exec; CodeT's execution agreement without generated tests); then how far each got (runs,
+tests, clean files); the earliest candidate (the greedy one) breaks ties.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .state import Observation
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What one candidate did in a scratch copy of the project."""
+
+    progress: tuple[int, ...]  # Observation.progress(): green, examples right, runs, tests pass, clean
+    behaviour: str  # what it answered or printed; "" when it did not run (it agrees with nothing)
+
+    @classmethod
+    def of(cls, obs: Observation | None) -> Trial:
+        return cls((0, -1), "") if obs is None else cls(obs.progress(), behaviour(obs))
+
+
+def behaviour(obs: Observation) -> str:
+    """The examples' answers when the goal has examples (and main.py imports), else main.py's
+    output when it ran: equal strings, equal behaviour."""
+    report = obs.examples.report if obs.examples is not None else None
+    if report and isinstance(report.get("got"), list) and report["got"]:
+        return "\x1f".join(map(str, report["got"]))
+    if obs.main is not None and obs.main.ok:
+        return f"exit 0\x1f{obs.main.output}"
+    return ""
+
+
+def choose(trials: list[Trial]) -> tuple[int, list[dict[str, Any]], str]:
+    """The chosen candidate's index, every candidate's score, and why it won."""
+    groups = Counter(t.behaviour for t in trials if t.behaviour)
+
+    def score(i: int) -> tuple[Any, ...]:
+        t = trials[i]
+        return (max(t.progress[1], 0), groups.get(t.behaviour, 0), t.progress, -i)
+
+    best = max(range(len(trials)), key=score)
+    table = [{"candidate": i, "examples_right": max(t.progress[1], 0), "agree": groups.get(t.behaviour, 0),
+              "progress": list(t.progress), "chosen": i == best} for i, t in enumerate(trials)]  # fmt: skip
+    right, agree = score(best)[:2]
+    rivals = [score(i)[:2] for i in range(len(trials)) if i != best]
+    others = [score(i)[:2] for i, t in enumerate(trials) if t.behaviour != trials[best].behaviour or not t.behaviour]
+    level = [a for r, a in others if r == right and a]
+    if right and all(r < right for r, _ in rivals):
+        why = f"it answers {right} of the goal's examples right, more than any other candidate"
+    elif agree > 1 and all(a < agree for a in level):
+        why = f"{agree} of {len(trials)} candidates behave as it does"
+    else:
+        why = "no example or agreement told them apart: it got furthest (runs, tests, clean files) or came first"
+    return best, table, why

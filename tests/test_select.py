@@ -1,0 +1,92 @@
+"""Selection by execution: examples first, then agreement; fresh starts from plain candidates;
+a step that would leave the project worse is not applied."""
+
+from __future__ import annotations
+
+import json
+
+from autocoder import candidates, examples
+from autocoder.agent import Agent
+from autocoder.providers import ScriptedProvider
+from autocoder.select import Trial, choose
+from autocoder.workspace import Workspace
+
+from .conftest import reply
+
+
+def trial(examples_right: int, behaviour: str, runs: int = 1) -> Trial:
+    return Trial((0, examples_right, runs, 0, 1), behaviour)
+
+
+def test_a_right_minority_beats_an_agreeing_wrong_majority_on_the_goals_examples():
+    trials = [trial(0, "1"), trial(0, "1"), trial(0, "1"), trial(2, "5")]
+    chosen, table, why = choose(trials)
+    assert chosen == 3 and "examples right" in why
+    assert [row["agree"] for row in table] == [3, 3, 3, 1] and table[3]["chosen"]
+
+
+def test_a_consensus_group_beats_a_lone_outlier():
+    chosen, table, why = choose([trial(0, "y"), trial(0, "x"), trial(0, "x")])
+    assert chosen == 1 and why.startswith("2 of 3 candidates")
+
+
+def test_a_crash_agrees_with_nothing_and_a_run_beats_it():
+    chosen, _, _ = choose([Trial((0, -1), ""), Trial((0, 0, 0, 0, 1), ""), trial(0, "out")])
+    assert chosen == 2
+
+
+def test_with_nothing_to_tell_them_apart_the_first_wins():
+    chosen, _, why = choose([trial(0, "a"), trial(0, "b")])
+    assert chosen == 0 and "came first" in why
+
+
+def test_a_reply_becomes_a_main_py_the_checks_accept():
+    given = "from typing import List\n\ndef total(xs: List[int]) -> int:\n    \"\"\"Sum.\"\"\""
+    code = candidates.normalize("def total(xs):\n    return sum(xs)\n\nprint(total([1, 2]))\n", given, ())
+    assert code.startswith("from typing import List") and "def main():\n    print(total([1, 2]))" in code
+    assert code.rstrip().endswith("main()") and '__name__ == "__main__"' in code
+    kept = candidates.normalize("def main():\n    print(1)\n\nprint(2)\n", "", ())
+    assert "print(2)" not in kept and "print(1)" in kept  # a loose statement beside main() is dropped
+    assert candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"  # the checks say what is wrong
+    assert candidates.extract("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
+
+
+def test_the_goals_examples_become_the_first_tests():
+    goal_examples = examples.extract("add(2, 3) == 5\nadd(0, 0) == 0")
+    tests = candidates.first_tests(goal_examples)
+    assert "assert (add(2, 3)) == (5)" in tests and "assert (add(0, 0)) == (0)" in tests
+    assert candidates.first_tests(()) == candidates.SMOKE_TEST
+
+
+GOAL = "Write add(a, b).\n\n    add(2, 3) == 5\n    add(1, 1) == 2\n"
+WRONG = "```python\ndef add(a, b):\n    return a * b\n```"
+RIGHT = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
+
+
+def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_choose(tmp_path):
+    provider = ScriptedProvider([WRONG, RIGHT, reply("finish", reason="add works")])
+    agent = Agent(provider, Workspace(tmp_path), GOAL, max_steps=2, samples=3, plain_start=True)
+    result = agent.run()
+    assert result.status == "done", result.reason
+    assert provider.calls[0] == [{"role": "user", "content": GOAL + candidates.ASK}]
+    assert "return a + b" in (tmp_path / "main.py").read_text()
+    assert "assert (add(2, 3)) == (5)" in (tmp_path / "main_test.py").read_text()
+    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    select = next(x for x in lines if x["type"] == "select")
+    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [0, 2]  # stopped early
+    assert "examples right" in select["why"] and result.model_calls == 3
+
+
+def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
+    ws = Workspace(tmp_path)
+    right = "def add(a, b):\n    return a + b\n\n\ndef main():\n    print(add(2, 3))\n"
+    ws.write("main.py", right + '\n\nif __name__ == "__main__":\n    main()\n')
+    ws.write("main_test.py", "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n")  # a wrong test
+    before = ws.read("main.py")
+    cheat = reply("write_file", path="main.py", content=right.replace("a + b", "a + b + 1"))
+    provider = ScriptedProvider([cheat, cheat])  # both candidates "fix" the test by breaking main
+    result = Agent(provider, ws, GOAL, max_steps=1, samples=2, plain_start=True).run()
+    step = next(json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x)
+    assert step["phase"] == "fix_tests" and not step["result"]["ok"]
+    assert step["result"]["message"].startswith("not applied: no candidate got as far")
+    assert ws.read("main.py") == before
