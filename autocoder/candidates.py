@@ -14,13 +14,13 @@ import ast
 import builtins
 import re
 
-from .examples import Example
+from .examples import Example, literal
 from .observe import add_main_guard
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{code}\n```"
 SAMPLE_TEMPERATURE = 0.8  # candidates after the first (which is greedy): diverse, still sensible
-_FENCED = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
+_FENCED = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)  # as shared/baselines' plain scripts
 
 
 def ask(goal: str, given: str) -> list[dict[str, str]]:
@@ -74,26 +74,18 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
 
 def first_tests(examples: tuple[Example, ...]) -> str:
     """The goal's examples as tests when it has some with literal answers, else a smoke test."""
-    return example_tests(examples) if any(_literal(e.want) for e in examples) else SMOKE_TEST
+    return example_tests(examples) if any(literal(e.want) for e in examples) else SMOKE_TEST
 
 
 def example_tests(examples: tuple[Example, ...]) -> str:
     """main_test.py from the goal's examples: facts the goal states, so they are right by definition."""
-    kept = [e for e in examples if _literal(e.want)]
+    kept = [e for e in examples if literal(e.want)]
     names = sorted({n.id for e in kept for n in ast.walk(ast.parse(e.call, mode="eval"))
                     if isinstance(n, ast.Name) and n.id not in dir(builtins)})  # fmt: skip
     lines = [f"from main import {', '.join(names)}" if names else "import main", "", ""]
     for n, e in enumerate(kept):
         lines += [f"def test_example_{n}():", f"    assert ({e.call}) == ({e.want})", "", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _literal(text: str) -> bool:
-    try:
-        ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False
-    return True
 
 
 SMOKE_TEST = '''import main

@@ -51,7 +51,7 @@ def extract(goal: str) -> tuple[Example, ...]:
                 want.append(text)
             if len(want) == 1:
                 found.append(Example(line[at + 4 :].strip(), want[0]))
-        elif (match := _LINE.match(line)) and _literal(want := match["want"].rstrip(".,;")):
+        elif (match := _LINE.match(line)) and literal(want := match["want"].rstrip(".,;")):
             found.append(Example(match["call"], want))
     kept = [e for e in dict.fromkeys(found) if _well_formed(e)]
     return tuple(kept[:LIMIT])
@@ -90,7 +90,8 @@ def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
-def _literal(text: str) -> bool:
+def literal(text: str) -> bool:
+    """Whether `text` is a Python literal (what an example's answer must be to be compared)."""
     try:
         ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

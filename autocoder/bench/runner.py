@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import time
@@ -19,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import __version__, sandbox
+from .. import __version__, candidates, sandbox
 from ..exceptions import AutocoderError
 from ..observe import PYTEST_ARGS
 from ..workspace import Workspace
@@ -106,15 +105,6 @@ def _worker_init(options: BenchOptions, threads: int) -> None:
     sandbox.require(options.unsafe)
 
 
-_FENCED = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)  # as shared/baselines' plain scripts
-
-
-def plain_code(reply: str) -> str:
-    """The code of a plain reply: its first fenced block, else the whole reply."""
-    found = _FENCED.findall(reply)
-    return found[0] if found else reply
-
-
 def run_plain(task: Task, options: BenchOptions, suite: str, project: Path, provider: Any) -> dict[str, Any]:
     """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
     from ..providers import Settings
@@ -125,7 +115,7 @@ def run_plain(task: Task, options: BenchOptions, suite: str, project: Path, prov
     error = ""
     try:
         reply = provider.complete([{"role": "user", "content": goal.plain}], [], settings)
-        Workspace(project).write("main.py", goal.preamble + plain_code(reply.raw), fmt=False)
+        Workspace(project).write("main.py", goal.preamble + candidates.extract(reply.raw), fmt=False)
     except Exception as exc:  # the record says why; the next goal runs
         reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
     model_s = reply.seconds if reply else 0.0
