@@ -46,8 +46,10 @@ def _main_guard(node: ast.stmt) -> bool:
 def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
     """A main.py made of the candidate's code: the given code's imports it lacks first; statements
     outside functions (a demo call, a loop) become main()'s body when it has no main(), and are
-    dropped when it has one; a missing main() prints the first example's call (or nothing but a
-    line). Code that does not parse is returned as it is: the checks will say what is wrong."""
+    dropped when it has one; with neither, main() prints the first example's call, else the result
+    of the candidate's own function that needs no arguments. Nothing is invented beyond that: a
+    candidate with no way to run stays without main() (the checks say so, and it ranks lower).
+    Code that does not parse is returned as it is: the checks will say what is wrong."""
     missing = [line for line in _imports(given) if line not in code]
     code = "\n".join(missing + [code]) if missing else code
     try:
@@ -64,12 +66,24 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
     body = [n for n in loose if not _main_guard(n)]
     if not has_main:
         if not body:
-            call = examples[0].call if examples else ""
-            body = ast.parse(f"print({call})" if call else "print('done')").body
+            call = examples[0].call if examples else _no_argument_call(kept)
+            if not call:
+                return code
+            body = ast.parse(f"print({call})").body
         kept.append(ast.FunctionDef(name="main", args=ast.arguments([], [], None, [], [], None, []), body=body,
                                     decorator_list=[], returns=None, type_params=[], lineno=0))  # fmt: skip
     module = ast.fix_missing_locations(ast.Module(body=kept, type_ignores=[]))
     return add_main_guard(ast.unparse(module) + "\n")
+
+
+def _no_argument_call(nodes: list[ast.stmt]) -> str:
+    """A call of the last function defined that needs no arguments, e.g. `fibonacci()`."""
+    for node in reversed(nodes):
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            a = node.args
+            if len(a.defaults) == len(a.posonlyargs) + len(a.args) and None not in a.kw_defaults:
+                return f"{node.name}()"
+    return ""
 
 
 def first_tests(examples: tuple[Example, ...]) -> str:

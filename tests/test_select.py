@@ -48,6 +48,10 @@ def test_a_reply_becomes_a_main_py_the_checks_accept():
     kept = candidates.normalize("def main():\n    print(1)\n\nprint(2)\n", "", ())
     assert "print(2)" not in kept and "print(1)" in kept  # a loose statement beside main() is dropped
     assert candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"  # the checks say what is wrong
+    runnable = candidates.normalize("def fibonacci(n=10):\n    return [0, 1][:n]\n", "", ())
+    assert "def main():\n    print(fibonacci())" in runnable
+    needs_input = "def fibonacci(n):\n    return [0, 1][:n]\n"
+    assert candidates.normalize(needs_input, "", ()) == needs_input  # no main() is made up for it
     assert candidates.extract("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
 
 
