@@ -30,11 +30,12 @@ class Trial:
 
 def behaviour(obs: Observation) -> str:
     """The examples' answers when the goal has examples (and main.py imports), else main.py's
-    output when it ran: equal strings, equal behaviour."""
+    output when it ran and printed something (programs that print nothing agree on nothing):
+    equal strings, equal behaviour."""
     report = obs.examples.report if obs.examples is not None else None
     if report and isinstance(report.get("got"), list) and report["got"]:
         return "\x1f".join(map(str, report["got"]))
-    if obs.main is not None and obs.main.ok:
+    if obs.main is not None and obs.main.ok and obs.main.output.strip():
         return f"exit 0\x1f{obs.main.output}"
     return ""
 

@@ -94,3 +94,14 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
     assert step["phase"] == "fix_tests" and not step["result"]["ok"]
     assert step["result"]["message"].startswith("not applied: no candidate got as far")
     assert ws.read("main.py") == before
+
+
+def test_programs_that_print_nothing_agree_on_nothing(tmp_path):
+    from autocoder.observe import observe
+    from autocoder.select import behaviour
+
+    ws = Workspace(tmp_path)
+    ws.write("main.py", "def f():\n    return 1\n", fmt=False)
+    assert behaviour(observe(ws)) == ""
+    ws.write("main.py", 'def main():\n    print(1)\n\n\nif __name__ == "__main__":\n    main()\n')
+    assert behaviour(observe(ws)) == "exit 0\x1f1\n"
