@@ -35,6 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+from ._tool import REPORT
 from .exceptions import AutocoderError
 from .state import ProcResult
 
@@ -429,8 +430,6 @@ def tool(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "") -> 
     """Run one of autocoder's own checks on the project (see _tool.py: pytest, examples), shielded
     from everything the project holds. Passing needs the check's own report: a program that exits
     early, or prints a verdict, does not pass."""
-    from ._tool import REPORT
-
     # The report must carry a token the program cannot read (the tool takes it from stdin before
     # importing anything of the project): a report.json the program wrote itself does not count.
     token = secrets.token_hex(16)

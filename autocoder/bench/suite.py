@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ..candidates import ASK
 from ..exceptions import AutocoderError
 
 GOAL_FILE = "goal.toml"
@@ -16,7 +17,7 @@ BUILT_IN = ("samples", "humaneval")
 KEYS = {"goal", "max_steps", "timeout_s"}
 
 
-PLAIN_ASK = "\n\nReply with the complete main.py in a ```python block."
+PLAIN_ASK = ASK  # the plain call's ask, the same as a fresh start's (candidates.py)
 
 
 @dataclass(frozen=True)
