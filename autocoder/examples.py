@@ -53,8 +53,8 @@ def extract(goal: str) -> tuple[Example, ...]:
                 found.append(Example(line[at + 4 :].strip(), want[0]))
         elif (match := _LINE.match(line)) and literal(want := match["want"].rstrip(".,;")):
             found.append(Example(match["call"], want))
-    kept = [e for e in dict.fromkeys(found) if _well_formed(e)]
-    return tuple(kept[:LIMIT])
+    kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
+    return tuple(dict.fromkeys(kept))[:LIMIT]
 
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
@@ -106,6 +106,12 @@ def _well_formed(example: Example) -> bool:
     except SyntaxError:
         return False
     return isinstance(call, ast.Call) and bool(example.want) and "\n" not in example.want
+
+
+def _plain(example: Example) -> Example:
+    """The call as code alone: a trailing comment (`f(2)  # f(x) = 1 + 2x`) would swallow whatever
+    is written after the call on the same line, e.g. the closing bracket of `print(...)`."""
+    return Example(ast.unparse(ast.parse(example.call, mode="eval")), example.want)
 
 
 def check(root: Path, examples: tuple[Example, ...]) -> ProcResult | None:

@@ -1,6 +1,7 @@
 """The goal's own examples become checks that judge candidates and tell the model what is wrong."""
 
 from autocoder.agent import Agent
+from autocoder.candidates import normalize
 from autocoder.examples import Example, check, extract, passed
 from autocoder.providers.scripted import ScriptedProvider
 from autocoder.state import Decision
@@ -31,6 +32,14 @@ def test_examples_are_read_from_doctests_and_arrow_lines_only_when_well_formed()
         Example("add(0, 7)", "7"),
     )
     assert extract("Write a CLI that sums its arguments.") == ()
+
+
+def test_an_examples_call_keeps_no_trailing_comment_so_it_can_be_embedded_in_code():
+    # HumanEval/32: `>>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x`; as written, print(<call>)
+    # in a candidate's main() was a syntax error that ended the run as an internal error
+    found = extract(">>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x\n-0.5\n")
+    assert found == (Example("round(find_zero([1, 2]), 2)", "-0.5"),)
+    assert "print(round(find_zero([1, 2]), 2))" in normalize("def find_zero(xs):\n    return 0\n", "", found)
 
 
 def test_a_check_runs_in_the_sandbox_and_counts_right_answers(tmp_path):
