@@ -21,6 +21,10 @@ ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{code}\n```"
 SAMPLE_TEMPERATURE = 0.8  # candidates after the first (which is greedy): diverse, still sensible
 _FENCED = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)  # as shared/baselines' plain scripts
+# A candidate's reply ends at its closing fence: the prose a small model adds after the code is
+# about 40 % of what it writes (HumanEval, SmolLM2-135M), time that buys nothing.
+STOP = ("\n```\n",)
+_OPENED = re.compile(r"```(?:python)?\n(.*)", re.DOTALL)
 
 
 def ask(goal: str, given: str) -> list[dict[str, str]]:
@@ -30,9 +34,20 @@ def ask(goal: str, given: str) -> list[dict[str, str]]:
 
 
 def extract(reply: str) -> str:
-    """The code of a reply: its first fenced block, else the whole reply."""
+    """The code of a reply: its first fenced block, else the whole reply (the plain call's rule,
+    byte for byte as shared/baselines' scripts)."""
     found = _FENCED.findall(reply)
     return found[0] if found else reply
+
+
+def code(reply: str) -> str:
+    """A candidate's code: as `extract`, and when the reply stopped at its closing fence (STOP,
+    not part of the reply) what follows the opening fence."""
+    found = _FENCED.findall(reply)
+    if found:
+        return found[0]
+    opened = _OPENED.search(reply)
+    return opened.group(1) if opened else reply
 
 
 def _imports(code: str) -> list[str]:

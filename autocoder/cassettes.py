@@ -167,7 +167,7 @@ def request_digest(messages: list[Message], actions: list[type[Action]], setting
     request = {
         "messages": messages,
         "actions": [tool_schema(a) for a in actions],
-        "settings": settings.model_dump(),
+        "settings": settings.key(),
     }
     canonical_json = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from autocoder import candidates
 from autocoder.actions import ACTIONS, CreateProject
 from autocoder.agent import Agent
 from autocoder.observe import observe
@@ -134,3 +135,11 @@ def test_no_actions_is_a_plain_chat_turn(model):
                        [], Settings(max_tokens=80))  # fmt: skip
     assert d.raw and not d.action and not d.error and d.usage.completion_tokens > 0
     assert "Thought:" not in d.raw  # no action grammar shaped it
+
+
+def test_a_plain_turn_ends_at_its_stop_text(model):
+    ask = [{"role": "user", "content": "Write a Python function add(a, b). Reply in a ```python block, then explain it."}]
+    full = model.complete(ask, [], Settings(max_tokens=200))
+    stopped = model.complete(ask, [], Settings(max_tokens=200, stop=candidates.STOP))
+    assert "\n```\n" in full.raw  # this build's greedy reply closes its block and goes on
+    assert stopped.raw == full.raw.split("\n```\n")[0] and stopped.usage.completion_tokens < full.usage.completion_tokens

@@ -21,6 +21,15 @@ class Settings(BaseModel):
     max_tokens: int = 1024
     seed: int = 0
     prefix: str = ""  # the reply starts with this text (grammar mode: the model continues it)
+    stop: tuple[str, ...] = ()  # the reply ends before the first of these (not included)
+
+    def key(self) -> dict[str, Any]:
+        """What identifies these settings in a cache key or a cassette: the fields, less an empty
+        `stop` (so requests made before it existed keep their keys)."""
+        data = self.model_dump()
+        if not self.stop:
+            del data["stop"]
+        return data
 
 
 class Provider(Protocol):

@@ -79,7 +79,7 @@ def request_key(
         "provider": identity,
         "messages": messages,
         "actions": [tool_schema(a) for a in actions],
-        "settings": settings.model_dump(),
+        "settings": settings.key(),
     }
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "reply:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()

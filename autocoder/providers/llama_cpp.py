@@ -210,6 +210,7 @@ class LlamaCppProvider:
                 max_tokens=settings.max_tokens,
                 temperature=settings.temperature,
                 seed=settings.seed,
+                stop=list(settings.stop) or None,
                 stopping_criteria=StoppingCriteriaList([guard]),
             )
         except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context

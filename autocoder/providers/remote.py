@@ -353,6 +353,7 @@ class LiteLLMProvider:
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
             "seed": settings.seed,
+            **({"stop": list(settings.stop)} if settings.stop else {}),
         }
         if not actions:  # a plain chat turn
             response = self._completion(messages=messages, **sampling)
