@@ -20,7 +20,7 @@ from .exceptions import (
     TooManyMalformed,
 )
 from .observe import observe_cached
-from .prompt import Plan, messages, plan, restart
+from .prompt import Plan, messages, plan, restart, tests_only
 from .providers.base import Provider, Settings
 from .state import ActionResult, Decision, Observation, RunResult, Step, Usage
 from .textformat import FormatError, validate_args
@@ -105,6 +105,8 @@ class Agent:
         # fresh starts sample `samples` plain chat turns and choose by execution (candidates.py, select.py)
         self.plain_start = plain_start
         self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
+        self.trusted = ""  # how the main.py chosen on the goal's examples or by agreement behaves: while
+        # main.py still behaves so, failing tests are rewritten, not main.py
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -151,6 +153,9 @@ class Agent:
             decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
         malformed = bool(decision.error or self._check(decision, todo))
+        if score is None and not malformed and not obs.empty and decision.action != Finish.name:
+            tried = self._try(decision, todo)  # every step is tried before it is applied (one that
+            score = None if tried is None else tried.progress()  # cannot apply fails as it would)
         if score is not None and not obs.empty and not malformed and score < obs.progress():
             result, finished = self._keep(score, obs.progress()), False
         else:
@@ -169,7 +174,11 @@ class Agent:
         todo = plan(obs)
         self.stuck = self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
         self.last_phase = todo.phase
-        return restart() if self.stuck and self.stuck % STUCK_LIMIT == 0 else todo
+        if self.stuck and self.stuck % STUCK_LIMIT == 0:
+            return restart()
+        if todo.phase == "fix_tests" and self.trusted and select.behaviour(obs) == self.trusted:
+            return tests_only(obs)
+        return todo
 
     def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0) -> Decision:
         settings = self.settings
@@ -198,7 +207,7 @@ class Agent:
         not applied (a right answer is never replaced by a worse one)."""
         self.failed_in_row += 1
         self.trials.clear()
-        return ActionResult(False, f"not applied: no candidate got as far as the project now ({list(score)} < {list(now)})")
+        return ActionResult(False, f"not applied: the project would rank lower afterwards ({list(score)} < {list(now)})")
 
     def _fresh_start(self, todo: Plan, index: int) -> tuple[Decision, tuple[int, ...]]:
         """Sample plain chat turns (the first greedy, the rest at SAMPLE_TEMPERATURE), make each a
@@ -211,7 +220,8 @@ class Agent:
             # the first fresh start's first candidate is the greedy plain call; a restart samples all
             hot = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE) if k or index > 1 else self.settings.temperature
             seed = self.settings.seed + k + 1000 * (index - 1)  # a restart asks for other candidates
-            settings = self.settings.model_copy(update={"temperature": hot, "seed": seed, "prefix": ""})
+            update = {"temperature": hot, "seed": seed, "prefix": "", "stop": candidates.STOP}
+            settings = self.settings.model_copy(update=update)
             try:
                 reply = self.provider.complete(asked, [], settings)
             except StopRun:
@@ -219,7 +229,7 @@ class Agent:
             except Exception as exc:
                 raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
             usage, seconds, cached = usage + reply.usage, seconds + reply.seconds, cached + reply.cached
-            main = candidates.normalize(candidates.extract(reply.raw), self.given, self.examples)
+            main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
             args = {"main": main, "test": candidates.first_tests(self.examples)}
             made.append(Decision(thought=f"candidate {k + 1} of {self.samples}", action=todo.actions[0].name,
                                  args=args, raw=reply.raw))  # fmt: skip
@@ -227,6 +237,8 @@ class Agent:
             if self.examples and trials[-1].progress[0] and trials[-1].progress[1] == len(self.examples):
                 break  # green and every example right: no later candidate can beat it on the facts
         chosen, table, why = select.choose(trials)
+        row = table[chosen]
+        self.trusted = trials[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
         self._record({"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why})
         decision = replace(made[chosen], usage=usage, seconds=seconds, calls=len(made), cached=cached,
                            thought=f"chose candidate {chosen + 1} of {len(made)}: {why}")  # fmt: skip

@@ -18,6 +18,7 @@ from .actions import (
     WriteFile,
     narrow,
 )
+from .observe import is_test_file
 from .sandbox import cap
 from .state import Observation, Phase, ProcResult, Step
 
@@ -67,6 +68,15 @@ def plan(obs: Observation) -> Plan:
         return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", edits)
     task = "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."
     return Plan("judge", task, _offer(JUDGE, obs))
+
+
+def tests_only(obs: Observation) -> Plan:
+    """When main.py is the candidates' consensus (or answers the goal's examples) and the tests
+    fail, the tests are what is wrong: a small model "fixing" main.py toward its own wrong test
+    replaces a right answer. Only the test files may change."""
+    tests = tuple(f for f in obs.files if is_test_file(f)) or ("main_test.py",)
+    task = "main.py is right (it answers as the goal's examples or the other candidates do); the tests are wrong. Fix the tests so that they test main.py correctly."
+    return Plan("fix_tests", task, [narrow(a, tests) for a in EDITS])
 
 
 def restart() -> Plan:

@@ -58,15 +58,22 @@ def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
 
 
 def test_invalid_file_is_fixed_before_tests(tmp_path):
-    script = [
-        CREATE,
-        reply("create_file", path="util.py", content="def helper():\n    return 1  # TODO\n", test="from util import helper\n\n\ndef test_helper():\n    assert helper() == 1\n"),
-        reply("write_file", path="util.py", content="def helper():\n    return 1\n"),
-        FINISH,
-    ]
-    result, _, lines = run(tmp_path, script)
-    assert [x["phase"] for x in lines if x["type"] == "step"] == ["create", "judge", "fix_file", "judge"]
-    assert (tmp_path / "util_test.py").exists() and result.status == "done"
+    (tmp_path / "main.py").write_text(GOOD_MAIN)
+    (tmp_path / "main_test.py").write_text("from util import helper\n\n\ndef test_helper():\n    assert helper() == 2\n")
+    (tmp_path / "util.py").write_text("def helper():\n    return 1  # TODO\n")
+    script = [reply("write_file", path="util.py", content="def helper():\n    return 2\n"), FINISH]
+    result, provider, lines = run(tmp_path, script)
+    assert [x["phase"] for x in lines if x["type"] == "step"] == ["fix_file", "judge"]
+    assert "util.py has a problem" in provider.calls[0][-1]["content"] and result.status == "done"
+
+
+def test_a_step_that_breaks_a_green_project_is_not_applied(tmp_path):
+    broken = reply("create_file", path="util.py", content="def helper(:\n", test="import util\n")
+    result, _, lines = run(tmp_path, [CREATE, broken, FINISH])
+    steps = [x for x in lines if x["type"] == "step"]
+    assert [s["phase"] for s in steps] == ["create", "judge", "judge"] and result.status == "done"
+    assert not steps[1]["result"]["ok"] and "not applied" in steps[1]["result"]["message"]
+    assert not (tmp_path / "util.py").exists()
 
 
 def test_three_malformed_replies_in_a_row_end_the_run(tmp_path):

@@ -53,6 +53,9 @@ def test_a_reply_becomes_a_main_py_the_checks_accept():
     needs_input = "def fibonacci(n):\n    return [0, 1][:n]\n"
     assert candidates.normalize(needs_input, "", ()) == needs_input  # no main() is made up for it
     assert candidates.extract("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
+    assert candidates.code("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
+    assert candidates.code("Sure:\n```python\nx = 1") == "x = 1"  # stopped at its closing fence
+    assert candidates.extract("Sure:\n```python\nx = 1") == "Sure:\n```python\nx = 1"  # the plain call's rule
 
 
 def test_the_goals_examples_become_the_first_tests():
@@ -92,7 +95,7 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
     result = Agent(provider, ws, GOAL, max_steps=1, samples=2, plain_start=True).run()
     step = next(json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x)
     assert step["phase"] == "fix_tests" and not step["result"]["ok"]
-    assert step["result"]["message"].startswith("not applied: no candidate got as far")
+    assert step["result"]["message"].startswith("not applied: the project would rank lower")
     assert ws.read("main.py") == before
 
 
@@ -105,3 +108,16 @@ def test_programs_that_print_nothing_agree_on_nothing(tmp_path):
     assert behaviour(observe(ws)) == ""
     ws.write("main.py", 'def main():\n    print(1)\n\n\nif __name__ == "__main__":\n    main()\n')
     assert behaviour(observe(ws)) == "exit 0\x1f1\n"
+
+
+def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_main(tmp_path):
+    (tmp_path / "other_test.py").write_text("from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n")
+    fix_main = reply("write_file", path="main.py", content="def add(a, b):\n    return 6\n")
+    fix_test = reply("write_file", path="other_test.py", content="from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    provider = ScriptedProvider([RIGHT, RIGHT, fix_main, fix_test])  # the step's candidates: main first
+    result = Agent(provider, Workspace(tmp_path), GOAL, max_steps=2, samples=2, plain_start=True).run()
+    steps = [json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x]
+    assert [s["phase"] for s in steps] == ["create", "fix_tests"] and steps[1]["result"]["ok"]
+    assert "the tests are wrong" in provider.calls[2][-1]["content"]
+    assert "return a + b" in (tmp_path / "main.py").read_text()  # main.py was not offered: the test was fixed
+    assert "== 5" in (tmp_path / "other_test.py").read_text()
