@@ -19,7 +19,9 @@ from .observe import add_main_guard
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{code}\n```"
-SAMPLE_TEMPERATURE = 0.8  # candidates after the first (which is greedy): diverse, still sensible
+# Candidates after the first (which is greedy). On HumanEval/0-75 with SmolLM2-135M, 10.5 % of
+# samples at 0.4 passed the hidden tests against 7.5 % at 0.8 (and 13 % for the greedy reply).
+SAMPLE_TEMPERATURE = 0.4
 _FENCED = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)  # as shared/baselines' plain scripts
 # A candidate's reply ends at its closing fence: the prose a small model adds after the code is
 # about 40 % of what it writes (HumanEval, SmolLM2-135M), time that buys nothing.
