@@ -124,6 +124,8 @@ class Agent:
         except Exception as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
             status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
+        if status not in ("done", "stopped"):
+            result = replace(result, kept=self._kept())
         self._record({"type": "result", **result.to_json()})
         self.hooks.on_end(result)
         return result
@@ -132,7 +134,7 @@ class Agent:
         index = len(self.steps) + 1
         if index > self.max_steps:
             raise LimitsExceeded(f"reached the limit of {self.max_steps} steps")
-        if time.monotonic() - self.started > self.time_limit_s:
+        if self._out_of_time():
             raise Interrupted(f"reached the wall-clock limit of {self.time_limit_s:.0f} s")
         if self.confirm is not None and not self.confirm(index):
             raise Interrupted("stopped by the user in step mode")
@@ -168,6 +170,16 @@ class Agent:
             raise Done(decision.args.get("reason", "the model judged the goal met"))
         if self.malformed_in_row >= MALFORMED_LIMIT:
             raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
+
+    def _kept(self) -> str:
+        """What the project holds now: never-regress kept the best version the run found."""
+        try:
+            return self._observe().verdict()
+        except Exception as exc:  # the run's record matters more than this line
+            return f"not observed ({type(exc).__name__})"
+
+    def _out_of_time(self) -> bool:
+        return time.monotonic() - self.started > self.time_limit_s
 
     # ---- decide and act -----------------------------------------------------------------------
     def _plan(self, obs: Observation) -> Plan:
@@ -236,6 +248,8 @@ class Agent:
             trials.append(select.Trial.of(self._try(made[-1], todo)))
             if self.examples and trials[-1].progress[0] and trials[-1].progress[1] == len(self.examples):
                 break  # green and every example right: no later candidate can beat it on the facts
+            if self._out_of_time():
+                break  # the run's time is up: choose among those made
         chosen, table, why = select.choose(trials)
         row = table[chosen]
         self.trusted = trials[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
@@ -260,7 +274,7 @@ class Agent:
             score = self._trial(candidate, todo)
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
-            if score[0] or (not fresh and score > now):
+            if score[0] or (not fresh and score > now) or self._out_of_time():
                 break
         assert best is not None and best_score is not None
         return replace(best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached), best_score

@@ -35,7 +35,7 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         Workspace(directory),
         config.goal,
         max_steps=config.max_steps,
-        time_limit_s=config.time_limit_s,
+        time_limit_s=config.time_limit,
         settings=settings,
         samples=1 if replay else config.samples,  # replays hold the chosen one
         plain_start=not replay,  # a replay holds the chosen candidate as an action

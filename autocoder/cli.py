@@ -59,7 +59,7 @@ def run(
     allow_install: Annotated[bool, typer.Option("--allow-install", help="pip-install (wheels only) the packages the code imports, into the project's own .venv.")] = False,
     unsafe: Annotated[bool, typer.Option("--unsafe", help="Run model-written code unconfined when no sandbox (bubblewrap, user namespaces) is available.")] = False,
     max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
-    time_limit: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 1800.0,
+    time_limit: Annotated[Optional[float], typer.Option(help="Wall-clock limit in seconds (default: 180 on the embedded model, else 1800).")] = None,
     step: Annotated[bool, typer.Option("--step", help="Wait for Enter before each step.")] = False,
     log_level: Annotated[str, typer.Option(help="normal, debug or quiet.")] = "normal",
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the first attempt.")] = 0.0,
@@ -72,7 +72,7 @@ def run(
     Exit code 0 when done, 1 when it ran but is not done, 2 for bad input.
     """
     from .api import run as run_goal
-    from .config import RunConfig
+    from .config import EMBEDDED_HINT, RunConfig
 
     with user_errors():
         config = RunConfig.build(
@@ -95,6 +95,10 @@ def run(
             ),
             err=True,
         )
+        if result.kept:
+            typer.echo(printable(f"kept: the best version found ({result.kept})"), err=True)
+        if not result.done and config.embedded:
+            typer.echo(EMBEDDED_HINT, err=True)
     raise typer.Exit(0 if result.done else 1)
 
 

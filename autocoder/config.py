@@ -10,9 +10,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .exceptions import AutocoderError
+from .providers import DEFAULT_MODEL
 
 LogLevel = Literal["normal", "debug", "quiet"]
 SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
+TIME_LIMIT_S = 1800.0
+EMBEDDED_TIME_LIMIT_S = 180.0
+EMBEDDED_HINT = ("The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: for harder "
+                 "goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or --model openai/gpt-4o-mini.")  # fmt: skip
 
 
 class RunConfig(BaseModel):
@@ -23,14 +28,14 @@ class RunConfig(BaseModel):
     goal: str
     project_dir: Path | None = None
     name: str | None = None
-    model: str = "smollm2"
+    model: str = DEFAULT_MODEL
     api_base: str | None = None  # an OpenAI-compatible (or other litellm) endpoint
     tool_mode: Literal["auto", "native", "instructor", "grammar"] = "auto"
     cache: bool = True  # answer identical model requests from the response cache
     allow_install: bool = False  # pip-install modules the code imports into the project's .venv
     unsafe: bool = False  # run model-written code without isolation when none is available
     max_steps: int = Field(25, ge=1, le=1000)
-    time_limit_s: float = Field(1800.0, gt=0)
+    time_limit_s: float | None = Field(None, gt=0)  # default: see `time_limit`
     step: bool = False
     log_level: LogLevel = "normal"
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
@@ -52,6 +57,18 @@ class RunConfig(BaseModel):
         if value is not None and "\x00" in str(value):
             raise ValueError("holds a NUL character: give a plain path or name")
         return value
+
+    @property
+    def time_limit(self) -> float:
+        """As given, else 3 minutes on the embedded model (what it can do, it does in one or two
+        rounds of candidates; more time rarely helps a 135M model) and 30 minutes on any other."""
+        if self.time_limit_s is not None:
+            return self.time_limit_s
+        return EMBEDDED_TIME_LIMIT_S if self.embedded else TIME_LIMIT_S
+
+    @property
+    def embedded(self) -> bool:
+        return self.model == DEFAULT_MODEL
 
     @property
     def directory(self) -> Path:

@@ -75,6 +75,22 @@ class Observation:
         tests_ok = self.tests is not None and self.tests.ok
         return (int(self.green), passed(self.examples), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
 
+    def verdict(self) -> str:
+        """Where the project stands, in a few words: what a run that did not finish leaves."""
+        from .examples import passed
+
+        if self.main is None:
+            return "no main.py yet"
+        parts = ["main.py runs" if self.main.ok else "main.py fails when run"]
+        if self.examples is not None:
+            total = len((self.examples.report or {}).get("results") or [])
+            parts.append(f"{passed(self.examples)} of {total} of the goal's examples right")
+        parts.append("no tests" if self.tests is None else "its tests pass" if self.tests.ok else "its tests fail")
+        bad = [f.path for f in self.python if not f.ok]
+        if bad:
+            parts.append(f"problems in {', '.join(bad[:3])}")
+        return ", ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -201,6 +217,7 @@ class RunResult:
     cache_hits: int = 0  # model calls the response cache answered (== model_calls on a cached rerun)
     evaluated_tokens: int = -1  # prompt tokens really evaluated, when the provider knows (KV reuse)
     cost_usd: float = 0.0
+    kept: str = ""  # where the project was left when the run did not finish (Observation.verdict)
 
     @property
     def done(self) -> bool:
