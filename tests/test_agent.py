@@ -316,3 +316,19 @@ def test_crafted_path_escapes_are_refused_and_the_run_goes_on(tmp_path):
     assert "cannot be deleted" in outcomes[5]["message"]
     assert sorted(p.name for p in outside.iterdir()) == ["keep.py"] and (outside / "keep.py").read_text() == "secret = 1\n"
     assert not Path("/Users/john_doe").exists() and (project / "main_test.py").exists()
+
+
+def test_a_run_that_does_not_finish_says_where_it_left_the_project(tmp_path):
+    result, _, lines = run(tmp_path, [CREATE], max_steps=1)
+    assert result.status == "max_steps" and result.kept == "main.py runs, its tests pass"
+    assert lines[-1]["kept"] == result.kept
+    done, _, _ = run(tmp_path / "other", [CREATE, FINISH])
+    assert done.done and done.kept == ""
+
+
+def test_the_embedded_model_gets_three_minutes_by_default_others_thirty():
+    from autocoder.config import RunConfig
+
+    assert RunConfig(goal="x").time_limit == 180
+    assert RunConfig(goal="x", model="openai/gpt-4o-mini").time_limit == 1800
+    assert RunConfig(goal="x", time_limit_s=5).time_limit == 5
