@@ -167,7 +167,8 @@ class Agent:
         self._record(step.to_json())
         self.hooks.on_step(step)
         if finished:
-            raise Done(decision.args.get("reason", "the model judged the goal met"))
+            raise Done(f"the model judged the goal met: {obs.verdict()}")  # facts, not its words: a small model
+            # parrots the prompt's worked example ("prints the five squares"); its reason stays in the trajectory
         if self.malformed_in_row >= MALFORMED_LIMIT:
             raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
 
