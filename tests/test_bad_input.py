@@ -183,8 +183,9 @@ def test_control_sequences_from_a_model_never_reach_the_terminal(tmp_path):
     trajectory = tmp_path / "t.jsonl"
     create = {"action": "create_project", "args": {"main": "def main():\n    print(1)\n\n\nif __name__ == '__main__':\n    main()\n",
                                                    "test": "from main import main\n\n\ndef test_main():\n    assert main() is None\n"}}  # fmt: skip
-    finish = {"action": "finish", "args": {"reason": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil"}}
-    trajectory.write_text("".join(json.dumps({"type": "step", "decision": d}) + "\n" for d in (create, finish)))
+    bogus = {"action": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil", "args": {}}  # its name is shown in the error
+    finish = {"action": "finish", "args": {"reason": "ok"}}
+    trajectory.write_text("".join(json.dumps({"type": "step", "decision": d}) + "\n" for d in (create, bogus, finish)))
     res = invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", f"replay:{trajectory}", "--samples", "1"])
     assert res.exit_code == 0, res.output
     for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
