@@ -160,7 +160,7 @@ def bench(
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20).")] = None,
     temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Default 0, or 0.7 with --tries above 1.")] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=16, help="Most tokens per model reply.")] = 1024,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1.0, help="Wall-clock limit per goal in seconds (default: the goal's, else 600).")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1.0, help="Wall-clock limit per goal in seconds (default: the goal's, else as for run: 180 on the embedded model, 1800 on others).")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed (try k uses seed + k).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the goals already recorded in the output folder.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model even when the response cache has the answer.")] = False,

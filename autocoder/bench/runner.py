@@ -26,7 +26,7 @@ from .suite import Goal, Suite
 
 RECORDS, MANIFEST = "records.jsonl", "manifest.json"
 JUDGE_TIMEOUT = 120.0
-DEFAULT_STEPS, DEFAULT_TIMEOUT = 20, 600.0
+DEFAULT_STEPS = 20
 
 
 class BenchOptions(BaseModel):
@@ -47,7 +47,7 @@ class BenchOptions(BaseModel):
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
     max_tokens: int = Field(1024, ge=16)
-    timeout_s: float | None = Field(None, gt=0)  # default: the goal's, else DEFAULT_TIMEOUT
+    timeout_s: float | None = Field(None, gt=0)  # default: the goal's, else run's (180 s embedded, 1800 s others)
     seed: int = 0
     unsafe: bool = False
     cassette: str | None = None  # record or replay every model call (see cassettes.py)
@@ -159,7 +159,7 @@ def run_task(
         Workspace(project),
         goal.goal,
         max_steps=steps,
-        time_limit_s=options.timeout_s or goal.timeout_s or DEFAULT_TIMEOUT,
+        time_limit_s=options.timeout_s or goal.timeout_s or _time_limit(options),
         settings=settings,
         samples=1 if options.single_shot else options.samples,
         memo=getattr(provider, "cache", None),
@@ -177,6 +177,13 @@ def run_task(
         "model_s": round(result.model_s, 3), "harness_s": round(wall - result.model_s, 3), "judge_s": round(judge_s, 3),
         "malformed_actions": result.malformed_actions, "error": error, "judge_output": judged,
     }  # fmt: skip
+
+
+def _time_limit(options: BenchOptions) -> float:
+    """A goal without its own limit gets what `autocoder run` gives the same model."""
+    from ..config import RunConfig
+
+    return RunConfig(goal="-", model=options.model).time_limit
 
 
 def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
