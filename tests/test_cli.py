@@ -40,6 +40,9 @@ def test_run_not_done_exits_1(tmp_path, recorded):
     res = runner.invoke(app, ["run", GOAL, "-d", str(tmp_path / "p"), "-m", f"replay:{recorded}", "--max-steps", "1", "--json"])
     assert res.exit_code == 1
     assert json.loads(res.stdout.strip().splitlines()[-1])["status"] == "max_steps"
+    told = runner.invoke(app, ["run", GOAL, "-d", str(tmp_path / "q"), "-m", f"replay:{recorded}", "--max-steps", "1"])
+    assert told.exit_code == 1 and "kept: the best version found (main.py runs, its tests pass)" in told.output
+    assert "embedded model" not in told.output  # the larger-model hint is for the embedded model's runs
 
 
 @pytest.mark.parametrize(
