@@ -10,6 +10,7 @@ itself, and a failing one tells the model exactly what to fix.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import re
 from dataclasses import dataclass
@@ -51,10 +52,86 @@ def extract(goal: str) -> tuple[Example, ...]:
                 want.append(text)
             if len(want) == 1:
                 found.append(Example(line[at + 4 :].strip(), want[0]))
-        elif (match := _LINE.match(line)) and literal(want := match["want"].rstrip(".,;")):
+        elif (
+            (match := _LINE.match(line))
+            and literal(want := match["want"].rstrip(".,;"))
+            and _well_formed(Example(match["call"], want))
+        ):
             found.append(Example(match["call"], want))
+        else:
+            found += _inline(line)
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
+    names = _defined(given(goal))
+    if names is not None:  # the goal gives code: an example calling what it does not define is a typo
+        kept = [e for e in kept if _free_names(e.call) <= names]
     return tuple(dict.fromkeys(kept))[:LIMIT]
+
+
+def _free_names(call: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)} - set(dir(builtins))
+
+
+def _defined(code: str) -> set[str] | None:
+    """The names code defines at top level (functions, classes, imports, assignments); None
+    when there is no code or it does not parse."""
+    try:
+        tree = ast.parse(code) if code else None
+    except SyntaxError:
+        return None
+    if tree is None:
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+_CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
+_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?)\s*")
+_END = re.compile(r"[,;.]|\s+(?:and|or)\b|$")
+
+
+def _inline(line: str) -> list[Example]:
+    """Examples inside a sentence: `... is_even(4) == True, is_even(7) == False.` Each call is
+    followed by an arrow and a literal; the literal is the longest text up to a comma, semicolon,
+    full stop or "and" that is one (so `[1, 2]` keeps its comma). Bare `=` is prose here."""
+    found = []
+    for start in _CALL.finditer(line):
+        end = _closing(line, start.end() - 1)
+        arrow = _INLINE_ARROW.match(line, end) if end else None
+        if arrow is None:
+            continue
+        rest = line[arrow.end() :]
+        cuts = sorted({m.start() for m in _END.finditer(rest)}, reverse=True)
+        want = next((rest[:c].strip() for c in cuts if rest[:c].strip() and literal(rest[:c].strip())), "")
+        if want.endswith(".") and literal(want[:-1]):
+            want = want[:-1]  # the sentence's full stop
+        if want:
+            found.append(Example(line[start.start() : end], want))
+    return found
+
+
+def _closing(text: str, opened: int) -> int | None:
+    """The index after the bracket that closes the one at `opened`, outside string literals."""
+    depth, quote = 0, ""
+    for i in range(opened, len(text)):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
 
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
@@ -109,9 +186,10 @@ def _well_formed(example: Example) -> bool:
 
 
 def _plain(example: Example) -> Example:
-    """The call as code alone: a trailing comment (`f(2)  # f(x) = 1 + 2x`) would swallow whatever
-    is written after the call on the same line, e.g. the closing bracket of `print(...)`."""
-    return Example(ast.unparse(ast.parse(example.call, mode="eval")), example.want)
+    """The call (and a literal answer) as code alone: a trailing comment (`f(2)  # f(x) = 1 + 2x`)
+    would swallow whatever is written after it on the same line, e.g. the bracket of `print(...)`."""
+    want = ast.unparse(ast.parse(example.want, mode="eval")) if literal(example.want) else example.want
+    return Example(ast.unparse(ast.parse(example.call, mode="eval")), want)
 
 
 def check(root: Path, examples: tuple[Example, ...]) -> ProcResult | None:

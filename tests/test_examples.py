@@ -34,6 +34,21 @@ def test_examples_are_read_from_doctests_and_arrow_lines_only_when_well_formed()
     assert extract("Write a CLI that sums its arguments.") == ()
 
 
+def test_examples_inside_a_sentence_are_read_and_prose_is_not():
+    goal = "Write is_palindrome(s). is_palindrome('racecar') == True, is_palindrome('a,b)') == False."
+    assert extract(goal) == (Example("is_palindrome('racecar')", "True"), Example("is_palindrome('a,b)')", "False"))
+    assert extract("fib(1) == 1, fib(10) == 55 and pairs([1, 2]) returns [(1, 2)].") == (
+        Example("fib(1)", "1"), Example("fib(10)", "55"), Example("pairs([1, 2])", "[(1, 2)]"))
+    assert extract("h(x) == h(x - 1) + 1, so tri(n) = tri(n - 1) + 1") == ()  # rules, not facts
+    assert extract("f(5) returns [1, 5] # the odd ones") == (Example("f(5)", "[1, 5]"),)
+
+
+def test_an_example_calling_what_the_given_code_does_not_define_is_dropped():
+    # HumanEval/81 shows grade_equation(...) for numerical_letter_grade, /80 is_happy(abcd) unquoted
+    goal = "```python\ndef grade(xs):\n    pass\n```\ngrade([4.0]) == ['A+']\ngrade_equation([4.0]) == ['A+']\ngrade(abcd) == 1\n"
+    assert extract(goal) == (Example("grade([4.0])", "['A+']"),)
+
+
 def test_an_examples_call_keeps_no_trailing_comment_so_it_can_be_embedded_in_code():
     # HumanEval/32: `>>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x`; as written, print(<call>)
     # in a candidate's main() was a syntax error that ended the run as an internal error
