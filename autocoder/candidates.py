@@ -11,10 +11,9 @@ first tests. Selection among the candidates is `select.py`'s.
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 
-from .examples import Example, literal
+from .examples import Example, free_names, literal
 from .observe import add_main_guard
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
@@ -45,9 +44,8 @@ def extract(reply: str) -> str:
 def code(reply: str) -> str:
     """A candidate's code: as `extract`, and when the reply stopped at its closing fence (STOP,
     not part of the reply) what follows the opening fence."""
-    found = _FENCED.findall(reply)
-    if found:
-        return found[0]
+    if _FENCED.search(reply):
+        return extract(reply)
     opened = _OPENED.search(reply)
     return opened.group(1) if opened else reply
 
@@ -111,8 +109,7 @@ def first_tests(examples: tuple[Example, ...]) -> str:
 def example_tests(examples: tuple[Example, ...]) -> str:
     """main_test.py from the goal's examples: facts the goal states, so they are right by definition."""
     kept = [e for e in examples if literal(e.want)]
-    names = sorted({n.id for e in kept for n in ast.walk(ast.parse(e.call, mode="eval"))
-                    if isinstance(n, ast.Name) and n.id not in dir(builtins)})  # fmt: skip
+    names = sorted(set().union(*(free_names(e.call) for e in kept)))
     lines = [f"from main import {', '.join(names)}" if names else "import main", "", ""]
     for n, e in enumerate(kept):
         lines += [f"def test_example_{n}():", f"    assert ({e.call}) == ({e.want})", "", ""]

@@ -60,11 +60,7 @@ class RunConfig(BaseModel):
 
     @property
     def time_limit(self) -> float:
-        """As given, else 3 minutes on the embedded model (what it can do, it does in one or two
-        rounds of candidates; more time rarely helps a 135M model) and 30 minutes on any other."""
-        if self.time_limit_s is not None:
-            return self.time_limit_s
-        return EMBEDDED_TIME_LIMIT_S if self.embedded else TIME_LIMIT_S
+        return self.time_limit_s if self.time_limit_s is not None else default_time_limit(self.model)
 
     @property
     def embedded(self) -> bool:
@@ -98,6 +94,12 @@ class RunConfig(BaseModel):
         if not isinstance(data, dict):
             raise AutocoderError("autocoder() takes a dict with at least a 'goal'")
         return cls.build(**{SEED_KEYS.get(k, k): v for k, v in data.items()})
+
+
+def default_time_limit(model: str) -> float:
+    """3 minutes on the embedded model (what it can do, it does in one or two rounds of
+    candidates; more time rarely helps a 135M model), 30 minutes on any other."""
+    return EMBEDDED_TIME_LIMIT_S if model == DEFAULT_MODEL else TIME_LIMIT_S
 
 
 def slug(text: str) -> str:

@@ -63,22 +63,23 @@ def extract(goal: str) -> tuple[Example, ...]:
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = _defined(given(goal))
     if names is not None:  # the goal gives code: an example calling what it does not define is a typo
-        kept = [e for e in kept if _free_names(e.call) <= names]
+        kept = [e for e in kept if free_names(e.call) <= names]
     return tuple(dict.fromkeys(kept))[:LIMIT]
 
 
-def _free_names(call: str) -> set[str]:
+def free_names(call: str) -> set[str]:
+    """The names a call needs from the program (builtins aside): {"add", "x"} for `add(len(x), 1)`."""
     return {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)} - set(dir(builtins))
 
 
 def _defined(code: str) -> set[str] | None:
     """The names code defines at top level (functions, classes, imports, assignments); None
     when there is no code or it does not parse."""
-    try:
-        tree = ast.parse(code) if code else None
-    except SyntaxError:
+    if not code:
         return None
-    if tree is None:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
         return None
     names = set()
     for node in tree.body:
@@ -108,7 +109,7 @@ def _inline(line: str) -> list[Example]:
             continue
         rest = line[arrow.end() :]
         cuts = sorted({m.start() for m in _END.finditer(rest)}, reverse=True)
-        want = next((rest[:c].strip() for c in cuts if rest[:c].strip() and literal(rest[:c].strip())), "")
+        want = next((text for c in cuts if (text := rest[:c].strip()) and literal(text)), "")
         if want.endswith(".") and literal(want[:-1]):
             want = want[:-1]  # the sentence's full stop
         if want:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__, candidates, sandbox
+from ..config import default_time_limit
 from ..exceptions import AutocoderError
 from ..observe import PYTEST_ARGS
 from ..workspace import Workspace
@@ -159,7 +160,7 @@ def run_task(
         Workspace(project),
         goal.goal,
         max_steps=steps,
-        time_limit_s=options.timeout_s or goal.timeout_s or _time_limit(options),
+        time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),  # as `run` gives it
         settings=settings,
         samples=1 if options.single_shot else options.samples,
         memo=getattr(provider, "cache", None),
@@ -177,13 +178,6 @@ def run_task(
         "model_s": round(result.model_s, 3), "harness_s": round(wall - result.model_s, 3), "judge_s": round(judge_s, 3),
         "malformed_actions": result.malformed_actions, "error": error, "judge_output": judged,
     }  # fmt: skip
-
-
-def _time_limit(options: BenchOptions) -> float:
-    """A goal without its own limit gets what `autocoder run` gives the same model."""
-    from ..config import RunConfig
-
-    return RunConfig(goal="-", model=options.model).time_limit
 
 
 def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
