@@ -34,9 +34,18 @@ KEEP = {
     "nodiratime": MS_NODIRATIME,
     "relatime": MS_RELATIME,
 }
-SKIP = ("/proc",)  # its own rules: the PID namespace's fresh proc; its host-wide knobs go read-only below
+SKIP = (
+    "/proc",
+)  # its own rules: the PID namespace's fresh proc; its host-wide knobs go read-only below
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # all /dev holds (as bubblewrap's --dev)
+DEVICES = (
+    "null",
+    "zero",
+    "full",
+    "random",
+    "urandom",
+    "tty",
+)  # all /dev holds (as bubblewrap's --dev)
 SHM = "/dev/shm"  # a private, writable tmpfs: POSIX semaphores and shared memory work, nothing is shared
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
@@ -51,11 +60,16 @@ def _check(result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(source: str | None, target: str, flags: int, fstype: str | None = None, data: str | None = None) -> None:
+def _mount(
+    source: str | None, target: str, flags: int, fstype: str | None = None, data: str | None = None
+) -> None:
     def enc(s: str | None) -> bytes | None:
         return None if s is None else s.encode()
 
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+    _check(
+        _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {target}",
+    )
 
 
 def _mounts() -> list[tuple[str, int]]:
@@ -88,13 +102,21 @@ def _bind_from(fd: int, target: str) -> None:
 def _private_dev() -> None:
     """A /dev of the harmless devices only: a read-only mount does not stop writes to a disk's
     device node, and the program is root of its namespace (the owner of the host's nodes)."""
-    held = {name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC) for name in DEVICES if os.path.exists(f"/dev/{name}")}
+    held = {
+        name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC)
+        for name in DEVICES
+        if os.path.exists(f"/dev/{name}")
+    }
     _mount("tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "tmpfs", "mode=755,size=1m")
     for name, fd in held.items():
         _bind_from(fd, f"/dev/{name}")
         os.close(fd)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):  # fmt: skip
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"/dev/{name}")
     os.mkdir(SHM)
     _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV, "tmpfs", "mode=1777,size=64m")
@@ -104,13 +126,20 @@ def confine(policy: dict[str, list[str]]) -> None:
     rw, ro, hide = policy["rw"], policy["ro"], policy["hide"]
     _mount(None, "/", MS_REC | MS_PRIVATE)  # nothing we do here reaches the host's mounts
     # Hold what must stay reachable before hiding what it lies under.
-    held = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in dict.fromkeys(policy["keep"] + rw) if os.path.exists(p)}
+    held = {
+        p: os.open(p, os.O_PATH | os.O_CLOEXEC)
+        for p in dict.fromkeys(policy["keep"] + rw)
+        if os.path.exists(p)
+    }
     for folder in hide:
         _mount("tmpfs", folder, MS_NOSUID | MS_NODEV, "tmpfs", "mode=755,size=1m")
     for path in policy["blank"]:
         _mount("/dev/null", path, MS_BIND)
     _private_dev()
-    for path, fd in held.items():  # every writable folder gets its own mount, so it stays writable below
+    for (
+        path,
+        fd,
+    ) in held.items():  # every writable folder gets its own mount, so it stays writable below
         if path in rw or _inside(path, hide):
             _bind_from(fd, path)
         os.close(fd)
@@ -118,7 +147,9 @@ def confine(policy: dict[str, list[str]]) -> None:
         if os.path.exists(path):
             _mount(path, path, MS_BIND | MS_REC)
     for point, flags in _mounts():
-        if _inside(point, [*rw, SHM]) or (_inside(point, list(SKIP)) and not _inside(point, list(PROC_READ_ONLY))):
+        if _inside(point, [*rw, SHM]) or (
+            _inside(point, list(SKIP)) and not _inside(point, list(PROC_READ_ONLY))
+        ):
             continue
         try:
             _mount(None, point, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
@@ -138,7 +169,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def drop_privileges() -> None:
@@ -148,7 +183,9 @@ def drop_privileges() -> None:
         last = int(fh.read())
     for cap in range(last + 1):
         _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"drop capability {cap}")
-    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
+    _check(
+        _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities"
+    )
     header, data = _CapHeader(CAPABILITY_VERSION_3, 0), (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(header), data), "capset")
 

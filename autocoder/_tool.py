@@ -32,7 +32,9 @@ def _isolate() -> None:
     here = os.getcwd()
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
     sys.path.append(here)
-    sys.path.extend(sorted(glob.glob(os.path.join(here, ".venv", "lib", "python*", "site-packages")))[:1])
+    sys.path.extend(
+        sorted(glob.glob(os.path.join(here, ".venv", "lib", "python*", "site-packages")))[:1]
+    )
 
 
 def _report(data: dict, token: str) -> None:
@@ -96,7 +98,9 @@ def run_examples(checks: list[list[str]], token: str) -> int:
         ok = _same(answer, want)
         results.append(ok)
         got.append(repr(answer)[:500])
-        print(f"ok   {call} == {want}" if ok else f"FAIL {call} returned {answer!r}; expected {want}")
+        print(
+            f"ok   {call} == {want}" if ok else f"FAIL {call} returned {answer!r}; expected {want}"
+        )
     code = 0 if all(results) else 1
     _report({"exit": code, "results": results, "got": got}, token)
     return code

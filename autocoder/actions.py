@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import PurePosixPath
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -20,7 +20,9 @@ BLOCK = "code-block"  # marks a field the model writes as a fenced code block, n
 NEW = "new-path"  # marks a path that names a file still to be created
 Code = Annotated[str, BLOCK, Field(description="complete Python code")]
 Path = Annotated[str, Field(description="path of an existing file of the project, e.g. main.py")]
-NewPath = Annotated[str, NEW, Field(pattern=r"^[a-z_][a-z0-9_]*\.py$", description="new module name, e.g. utils.py")]
+NewPath = Annotated[
+    str, NEW, Field(pattern=r"^[a-z_][a-z0-9_]*\.py$", description="new module name, e.g. utils.py")
+]
 Line = Annotated[int, Field(ge=1, description="1-based line number")]
 
 
@@ -82,7 +84,9 @@ class WriteFile(Action):
     content: Code
 
     def apply(self, ws: Workspace) -> ActionResult:
-        ws.write(self.path, add_main_guard(self.content) if self.path == "main.py" else self.content)
+        ws.write(
+            self.path, add_main_guard(self.content) if self.path == "main.py" else self.content
+        )
         return ActionResult(True, f"wrote {self.path}", (self.path,))
 
 
@@ -119,7 +123,9 @@ class ReplaceLines(Action):
         _check_range(lines, self.start, self.end)
         lines[self.start - 1 : self.end] = _as_lines(self.content)
         ws.write(self.path, "".join(lines))
-        return ActionResult(True, f"replaced lines {self.start}-{self.end} of {self.path}", (self.path,))
+        return ActionResult(
+            True, f"replaced lines {self.start}-{self.end} of {self.path}", (self.path,)
+        )
 
 
 class InsertLines(Action):
@@ -133,7 +139,9 @@ class InsertLines(Action):
     def apply(self, ws: Workspace) -> ActionResult:
         lines = _lines(ws, self.path)
         if self.line > len(lines) + 1:
-            raise ValueError(f"line {self.line} is past the end of {self.path} ({len(lines)} lines)")
+            raise ValueError(
+                f"line {self.line} is past the end of {self.path} ({len(lines)} lines)"
+            )
         lines[self.line - 1 : self.line - 1] = _as_lines(self.content)
         ws.write(self.path, "".join(lines))
         return ActionResult(True, f"inserted code at line {self.line} of {self.path}", (self.path,))
@@ -152,7 +160,9 @@ class RemoveLines(Action):
         _check_range(lines, self.start, self.end)
         del lines[self.start - 1 : self.end]
         ws.write(self.path, "".join(lines))
-        return ActionResult(True, f"removed lines {self.start}-{self.end} of {self.path}", (self.path,))
+        return ActionResult(
+            True, f"removed lines {self.start}-{self.end} of {self.path}", (self.path,)
+        )
 
 
 class CreateFile(Action):
@@ -216,7 +226,12 @@ def narrow(action: type[Action], files: tuple[str, ...]) -> type[Action]:
     if field is None or is_new_path(action, "path") or not files:
         return action
     choice = Literal[files]  # type: ignore[valid-type]
-    return create_model(action.__name__, __base__=action, __doc__=action.__doc__, path=(choice, Field(description=field.description)))
+    return create_model(
+        action.__name__,
+        __base__=action,
+        __doc__=action.__doc__,
+        path=(choice, Field(description=field.description)),
+    )
 
 
 def tool_schema(action: type[Action]) -> dict[str, Any]:
@@ -242,7 +257,11 @@ def _named(action: type[Action]) -> type[BaseModel]:
 @functools.lru_cache(maxsize=256)
 def _reply_model(actions: tuple[type[Action], ...]) -> type[BaseModel]:
     variants = tuple(_named(a) for a in actions)
-    call = variants[0] if len(variants) == 1 else Annotated[Union[variants], Field(discriminator="action")]
+    call = (
+        variants[0]
+        if len(variants) == 1
+        else Annotated[variants, Field(discriminator="action")]
+    )
     return create_model(
         "Reply",
         __doc__="Your reasoning, then exactly one action with its arguments.",

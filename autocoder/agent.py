@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from . import __version__, candidates, examples, packages, sandbox, select
 from .actions import Action, Finish
@@ -97,15 +98,25 @@ class Agent:
         self.started = 0.0
         self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
         self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
-        self.allow_install = allow_install  # pip-install what the code imports, into the project's .venv
-        self.index_args = index_args or []  # extra pip arguments (tests: a local wheel folder, no index)
+        self.allow_install = (
+            allow_install  # pip-install what the code imports, into the project's .venv
+        )
+        self.index_args = (
+            index_args or []
+        )  # extra pip arguments (tests: a local wheel folder, no index)
         self.examples = examples.extract(goal)  # the goal's own examples, checked like tests
-        self.skeleton = examples.skeleton(goal)  # code the goal gives to complete: main.py starts with it
-        self.install_tried: set[str] = set()  # each module once: a name that does not exist is not retried
+        self.skeleton = examples.skeleton(
+            goal
+        )  # code the goal gives to complete: main.py starts with it
+        self.install_tried: set[str] = (
+            set()
+        )  # each module once: a name that does not exist is not retried
         # fresh starts sample `samples` plain chat turns and choose by execution (candidates.py, select.py)
         self.plain_start = plain_start
         self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
-        self.trusted = ""  # how the main.py chosen on the goal's examples or by agreement behaves: while
+        self.trusted = (
+            ""  # how the main.py chosen on the goal's examples or by agreement behaves: while
+        )
         # main.py still behaves so, failing tests are rewritten, not main.py
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -121,7 +132,9 @@ class Agent:
             status, reason = stop.status, str(stop)
         except KeyboardInterrupt:
             status, reason = "stopped", "interrupted by the user (Ctrl-C); the project is intact"
-        except Exception as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
+        except (
+            Exception
+        ) as exc:  # a bug of ours: the run still ends with a record, not a lost trajectory
             status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
         if status not in ("done", "stopped"):
@@ -167,10 +180,14 @@ class Agent:
         self._record(step.to_json())
         self.hooks.on_step(step)
         if finished:
-            raise Done(f"the model judged the goal met: {obs.verdict()}")  # facts, not its words: a small model
+            raise Done(
+                f"the model judged the goal met: {obs.verdict()}"
+            )  # facts, not its words: a small model
             # parrots the prompt's worked example ("prints the five squares"); its reason stays in the trajectory
         if self.malformed_in_row >= MALFORMED_LIMIT:
-            raise TooManyMalformed(f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}")
+            raise TooManyMalformed(
+                f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}"
+            )
 
     def _kept(self) -> str:
         """What the project holds now: never-regress kept the best version the run found."""
@@ -185,7 +202,9 @@ class Agent:
     # ---- decide and act -----------------------------------------------------------------------
     def _plan(self, obs: Observation) -> Plan:
         todo = plan(obs)
-        self.stuck = self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
+        self.stuck = (
+            self.stuck + 1 if todo.phase == self.last_phase and todo.phase != "judge" else 0
+        )
         self.last_phase = todo.phase
         if self.stuck and self.stuck % STUCK_LIMIT == 0:
             return restart()
@@ -193,7 +212,9 @@ class Agent:
             return tests_only(obs)
         return todo
 
-    def _decide(self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0) -> Decision:
+    def _decide(
+        self, msgs: list[dict[str, str]], todo: Plan, index: int, attempt: int = 0
+    ) -> Decision:
         settings = self.settings
         if self.failed_in_row or self.stuck or attempt:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
@@ -211,7 +232,11 @@ class Agent:
         """When the goal gives code to complete, a fresh main.py begins with it and the model
         continues it, as a completion: a small model that must copy the code first drops
         imports, renames the function or stops at the docstring."""
-        if not self.skeleton or self.tool_mode != "grammar" or todo.action("create_project") is None:
+        if (
+            not self.skeleton
+            or self.tool_mode != "grammar"
+            or todo.action("create_project") is None
+        ):
             return ""
         return f"Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n```python\n{self.skeleton}"
 
@@ -220,7 +245,10 @@ class Agent:
         not applied (a right answer is never replaced by a worse one)."""
         self.failed_in_row += 1
         self.trials.clear()
-        return ActionResult(False, f"not applied: the project would rank lower afterwards ({list(score)} < {list(now)})")
+        return ActionResult(
+            False,
+            f"not applied: the project would rank lower afterwards ({list(score)} < {list(now)})",
+        )
 
     def _fresh_start(self, todo: Plan, index: int) -> tuple[Decision, tuple[int, ...]]:
         """Sample plain chat turns (the first greedy, the rest at SAMPLE_TEMPERATURE), make each a
@@ -231,8 +259,14 @@ class Agent:
         usage, seconds, cached = Usage(evaluated_tokens=0), 0.0, 0
         for k in range(self.samples):
             # the first fresh start's first candidate is the greedy plain call; a restart samples all
-            hot = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE) if k or index > 1 else self.settings.temperature
-            seed = self.settings.seed + k + 1000 * (index - 1)  # a restart asks for other candidates
+            hot = (
+                max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)
+                if k or index > 1
+                else self.settings.temperature
+            )
+            seed = (
+                self.settings.seed + k + 1000 * (index - 1)
+            )  # a restart asks for other candidates
             update = {"temperature": hot, "seed": seed, "prefix": "", "stop": candidates.STOP}
             settings = self.settings.model_copy(update=update)
             try:
@@ -241,22 +275,44 @@ class Agent:
                 raise
             except Exception as exc:
                 raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
-            usage, seconds, cached = usage + reply.usage, seconds + reply.seconds, cached + reply.cached
+            usage, seconds, cached = (
+                usage + reply.usage,
+                seconds + reply.seconds,
+                cached + reply.cached,
+            )
             main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
             args = {"main": main, "test": candidates.first_tests(self.examples)}
-            made.append(Decision(thought=f"candidate {k + 1} of {self.samples}", action=todo.actions[0].name,
-                                 args=args, raw=reply.raw))  # fmt: skip
+            made.append(
+                Decision(
+                    thought=f"candidate {k + 1} of {self.samples}",
+                    action=todo.actions[0].name,
+                    args=args,
+                    raw=reply.raw,
+                )
+            )
             trials.append(select.Trial.of(self._try(made[-1], todo)))
-            if self.examples and trials[-1].progress[0] and trials[-1].progress[1] == len(self.examples):
+            if (
+                self.examples
+                and trials[-1].progress[0]
+                and trials[-1].progress[1] == len(self.examples)
+            ):
                 break  # green and every example right: no later candidate can beat it on the facts
             if self._out_of_time():
                 break  # the run's time is up: choose among those made
         chosen, table, why = select.choose(trials)
         row = table[chosen]
         self.trusted = trials[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
-        self._record({"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why})
-        decision = replace(made[chosen], usage=usage, seconds=seconds, calls=len(made), cached=cached,
-                           thought=f"chose candidate {chosen + 1} of {len(made)}: {why}")  # fmt: skip
+        self._record(
+            {"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why}
+        )
+        decision = replace(
+            made[chosen],
+            usage=usage,
+            seconds=seconds,
+            calls=len(made),
+            cached=cached,
+            thought=f"chose candidate {chosen + 1} of {len(made)}: {why}",
+        )
         return decision, trials[chosen].progress
 
     def _best_of(
@@ -271,14 +327,20 @@ class Agent:
         usage, seconds, cached = Usage(evaluated_tokens=0), 0.0, 0
         for attempt in range(self.samples):
             candidate = self._decide(msgs, todo, index, attempt)
-            usage, seconds, cached = usage + candidate.usage, seconds + candidate.seconds, cached + candidate.cached
+            usage, seconds, cached = (
+                usage + candidate.usage,
+                seconds + candidate.seconds,
+                cached + candidate.cached,
+            )
             score = self._trial(candidate, todo)
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
             if score[0] or (not fresh and score > now) or self._out_of_time():
                 break
         assert best is not None and best_score is not None
-        return replace(best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached), best_score
+        return replace(
+            best, usage=usage, seconds=seconds, calls=attempt + 1, cached=cached
+        ), best_score
 
     def _trial(self, decision: Decision, todo: Plan) -> tuple[int, ...]:
         """How far a decision gets when applied to a scratch copy of the project."""
@@ -294,7 +356,9 @@ class Agent:
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return None
             obs = observe_cached(scratch, self.memo, self.examples)
-            self.trials[scratch.fingerprint()] = obs  # the next step's observation, if this one is applied
+            self.trials[scratch.fingerprint()] = (
+                obs  # the next step's observation, if this one is applied
+            )
             return obs
 
     def _install(self, obs: Observation) -> Observation:
@@ -306,8 +370,15 @@ class Agent:
         self.install_tried.update(names)
         result = packages.install(self.ws.root, names, self.index_args)
         dists = [packages.distribution(m) for m in names]
-        self._record({"type": "install", "modules": names, "distributions": dists, "ok": result.ok,
-                      "output": sandbox.cap(result.output, 1500)})  # fmt: skip
+        self._record(
+            {
+                "type": "install",
+                "modules": names,
+                "distributions": dists,
+                "ok": result.ok,
+                "output": sandbox.cap(result.output, 1500),
+            }
+        )
         if result.ok:
             return observe_cached(self.ws, self.memo, self.examples)
         reason = next((ln for ln in result.output.splitlines() if "ERROR" in ln), "pip failed")
@@ -352,11 +423,17 @@ class Agent:
     # ---- records ------------------------------------------------------------------------------
     def _open_trajectory(self) -> Path:
         runs = self.ws.private_dir("runs")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = runs / f"{stamp}.jsonl"
-        header = {"type": "run", "version": __version__, "goal": self.goal, "model": self.provider.name,
-                  "tool_mode": self.tool_mode,
-                  "settings": self.settings.model_dump(), "max_steps": self.max_steps}  # fmt: skip
+        header = {
+            "type": "run",
+            "version": __version__,
+            "goal": self.goal,
+            "model": self.provider.name,
+            "tool_mode": self.tool_mode,
+            "settings": self.settings.model_dump(),
+            "max_steps": self.max_steps,
+        }
         path.write_text(json.dumps(header) + "\n", encoding="utf-8")
         return path
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import sandbox
 from .agent import Agent, Hooks
@@ -12,19 +12,31 @@ from .state import RunResult
 from .workspace import Workspace
 
 
-def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], bool] | None = None) -> RunResult:
+def run(
+    config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], bool] | None = None
+) -> RunResult:
     """Run one goal. Bad input raises AutocoderError before anything is written."""
     directory = config.directory
     check_project_dir(directory)
-    sandbox.require(config.unsafe)  # refuse now, before anything is written, if code cannot run isolated
+    sandbox.require(
+        config.unsafe
+    )  # refuse now, before anything is written, if code cannot run isolated
     key = config.api_key.get_secret_value() if config.api_key else None
-    provider = resolve(config.model, api_base=config.api_base, api_key=key, tool_mode=config.tool_mode, cache=config.cache)
+    provider = resolve(
+        config.model,
+        api_base=config.api_base,
+        api_key=key,
+        tool_mode=config.tool_mode,
+        cache=config.cache,
+    )
     if hooks is None and config.log_level != "quiet":
         from .progress import ConsoleHooks
 
         hooks = ConsoleHooks(debug=config.log_level == "debug")
     directory.mkdir(parents=True, exist_ok=True)
-    settings = Settings(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
+    settings = Settings(
+        temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed
+    )
     if confirm is None and config.step:
         from .progress import ask_to_continue
 
@@ -41,7 +53,9 @@ def run(config: RunConfig, hooks: Hooks | None = None, confirm: Callable[[int], 
         plain_start=not replay,  # a replay holds the chosen candidate as an action
         hooks=hooks,
         confirm=confirm,
-        memo=getattr(provider, "cache", None),  # with the response cache, observations are cached too
+        memo=getattr(
+            provider, "cache", None
+        ),  # with the response cache, observations are cached too
         allow_install=config.allow_install,
     )
     return agent.run()

@@ -73,8 +73,18 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
         return code
     kept, loose = [], []
     for node in tree.body:
-        definition = isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                                       ast.ClassDef, ast.Assign, ast.AnnAssign))  # fmt: skip
+        definition = isinstance(
+            node,
+            (
+                ast.Import,
+                ast.ImportFrom,
+                ast.FunctionDef,
+                ast.AsyncFunctionDef,
+                ast.ClassDef,
+                ast.Assign,
+                ast.AnnAssign,
+            ),
+        )
         docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
         (kept if definition or docstring else loose).append(node)
     has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in kept)
@@ -85,8 +95,17 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
             if not call:
                 return code
             body = ast.parse(f"print({call})").body
-        kept.append(ast.FunctionDef(name="main", args=ast.arguments([], [], None, [], [], None, []), body=body,
-                                    decorator_list=[], returns=None, type_params=[], lineno=0))  # fmt: skip
+        kept.append(
+            ast.FunctionDef(
+                name="main",
+                args=ast.arguments([], [], None, [], [], None, []),
+                body=body,
+                decorator_list=[],
+                returns=None,
+                type_params=[],
+                lineno=0,
+            )
+        )
     module = ast.fix_missing_locations(ast.Module(body=kept, type_ignores=[]))
     return add_main_guard(ast.unparse(module) + "\n")
 
@@ -116,10 +135,10 @@ def example_tests(examples: tuple[Example, ...]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-SMOKE_TEST = '''import main
+SMOKE_TEST = """import main
 
 
 def test_main_runs_and_prints(capsys):
     main.main()
     assert capsys.readouterr().out.strip(), "main() printed nothing"
-'''
+"""

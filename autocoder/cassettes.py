@@ -29,16 +29,34 @@ from .providers.base import Message, Settings
 from .state import Decision
 
 SCRUBBED = "<scrubbed>"
-SECRET_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key", "anthropic-api-key", "openai-organization",
-                  "openai-project", "cookie", "set-cookie", "proxy-authorization")  # fmt: skip
+SECRET_HEADERS = (
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "anthropic-api-key",
+    "openai-organization",
+    "openai-project",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+)
 SECRET_PARAMS = ("key", "api_key", "apikey", "api-key", "access_token", "token", "sig", "signature")
 KEPT_REQUEST_HEADERS = (
     "content-type",
     "accept",
     "anthropic-version",
 )  # the rest is client noise or secret
-VOLATILE_HEADERS = ("date", "x-request-id", "request-id", "openai-processing-ms", "cf-ray", "x-ratelimit-reset-requests",
-                    "x-ratelimit-reset-tokens", "server")  # fmt: skip
+VOLATILE_HEADERS = (
+    "date",
+    "x-request-id",
+    "request-id",
+    "openai-processing-ms",
+    "cf-ray",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+    "server",
+)
 _SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|_SECRET|_KEY)$")
 _extra_secrets: set[str] = set()
 RERECORD = "python -m pytest tests/test_server.py --record-mode=rewrite"
@@ -60,8 +78,13 @@ def secrets() -> list[str]:
 def _forms(secret: str) -> list[str]:
     """The secret as written, URL-encoded, and base64 (as in Basic auth)."""
     raw = secret.encode()
-    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret),
-             base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}  # fmt: skip
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+    }
     return sorted((f for f in forms if f), key=len, reverse=True)
 
 
@@ -188,7 +211,11 @@ class CassetteProvider:
             self.interactions: list[dict[str, Any]] = []
             return
         data = self._load(path)
-        self.name, self.tool_mode, self.identity = data["model"], data["tool_mode"], data["identity"]
+        self.name, self.tool_mode, self.identity = (
+            data["model"],
+            data["tool_mode"],
+            data["identity"],
+        )
         self.queue: dict[str, deque[Decision]] = defaultdict(deque)
         for item in data["interactions"]:
             self.queue[item["request"]].append(item["decision"])
@@ -218,7 +245,9 @@ class CassetteProvider:
             return data
         except (ValueError, OSError) as exc:
             why = str(exc).splitlines()[0]
-            raise AutocoderError(f"{path} is not a bench cassette ({why}): record one with --record") from None
+            raise AutocoderError(
+                f"{path} is not a bench cassette ({why}): record one with --record"
+            ) from None
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
@@ -231,7 +260,9 @@ class CassetteProvider:
                     f"changed since it was recorded): re-record it with --cassette {self.path} --record"
                 )
             recorded = self.queue[digest].popleft()
-            return dataclasses.replace(recorded, seconds=0.0)  # no model ran: timings are this run's own
+            return dataclasses.replace(
+                recorded, seconds=0.0
+            )  # no model ran: timings are this run's own
         decision = self.inner.complete(messages, actions, settings)
         last = messages[-1]["content"] if messages else ""
         self.interactions.append(
@@ -246,12 +277,16 @@ class CassetteProvider:
 
     def save(self) -> None:
         """Written after every call, so an interrupted recording keeps what it has."""
-        data = {"format": "autocoder-cassette/1", "model": self.name, "tool_mode": self.tool_mode,
-                "identity": self.identity, "interactions": self.interactions}  # fmt: skip
+        data = {
+            "format": "autocoder-cassette/1",
+            "model": self.name,
+            "tool_mode": self.tool_mode,
+            "identity": self.identity,
+            "interactions": self.interactions,
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         tmp.write_text(
             scrub_text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8"
         )
         tmp.replace(self.path)
-

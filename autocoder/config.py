@@ -16,8 +16,10 @@ LogLevel = Literal["normal", "debug", "quiet"]
 SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
 TIME_LIMIT_S = 1800.0
 EMBEDDED_TIME_LIMIT_S = 180.0
-EMBEDDED_HINT = ("The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: for harder "
-                 "goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or --model openai/gpt-4o-mini.")  # fmt: skip
+EMBEDDED_HINT = (
+    "The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: for harder "
+    "goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or --model openai/gpt-4o-mini."
+)
 
 
 class RunConfig(BaseModel):
@@ -41,7 +43,9 @@ class RunConfig(BaseModel):
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=16)
-    samples: int = Field(4, ge=1, le=16)  # candidates tried per step but the judgement; the first that gets further is applied
+    samples: int = Field(
+        4, ge=1, le=16
+    )  # candidates tried per step but the judgement; the first that gets further is applied
     seed: int = 0
 
     @field_validator("goal")
@@ -60,7 +64,9 @@ class RunConfig(BaseModel):
 
     @property
     def time_limit(self) -> float:
-        return self.time_limit_s if self.time_limit_s is not None else default_time_limit(self.model)
+        return (
+            self.time_limit_s if self.time_limit_s is not None else default_time_limit(self.model)
+        )
 
     @property
     def embedded(self) -> bool:
@@ -83,10 +89,14 @@ class RunConfig(BaseModel):
             field = ".".join(map(str, err["loc"]))
             if err["type"] == "extra_forbidden":
                 allowed = ", ".join(sorted({*cls.model_fields, *SEED_KEYS} - {"name"}))
-                raise AutocoderError(f"unknown option {field!r}; known options: {allowed}") from None
+                raise AutocoderError(
+                    f"unknown option {field!r}; known options: {allowed}"
+                ) from None
             if err["type"] == "missing":
                 raise AutocoderError(f"missing {field!r}: say what the program should do") from None
-            raise AutocoderError(f"bad {field}: {err['msg'].removeprefix('Value error, ')}") from None
+            raise AutocoderError(
+                f"bad {field}: {err['msg'].removeprefix('Value error, ')}"
+            ) from None
 
     @classmethod
     def from_seed(cls, data: dict[str, Any]) -> RunConfig:
@@ -111,6 +121,8 @@ def check_project_dir(path: Path) -> None:
     """Refuse a project folder we could not use, before anything is written."""
     if path.exists() and not path.is_dir():
         raise AutocoderError(f"project dir {path} is a file: choose a folder")
-    probe = path if path.exists() else next((p for p in path.absolute().parents if p.exists()), None)
+    probe = (
+        path if path.exists() else next((p for p in path.absolute().parents if p.exists()), None)
+    )
     if probe is None or not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise AutocoderError(f"project dir {path} is not writable: choose another folder")

@@ -62,14 +62,18 @@ def extract(goal: str) -> tuple[Example, ...]:
             found += _inline(line)
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = _defined(given(goal))
-    if names is not None:  # the goal gives code: an example calling what it does not define is a typo
+    if (
+        names is not None
+    ):  # the goal gives code: an example calling what it does not define is a typo
         kept = [e for e in kept if free_names(e.call) <= names]
     return tuple(dict.fromkeys(kept))[:LIMIT]
 
 
 def free_names(call: str) -> set[str]:
     """The names a call needs from the program (builtins aside): {"add", "x"} for `add(len(x), 1)`."""
-    return {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)} - set(dir(builtins))
+    return {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)} - set(
+        dir(builtins)
+    )
 
 
 def _defined(code: str) -> set[str] | None:
@@ -189,7 +193,9 @@ def _well_formed(example: Example) -> bool:
 def _plain(example: Example) -> Example:
     """The call (and a literal answer) as code alone: a trailing comment (`f(2)  # f(x) = 1 + 2x`)
     would swallow whatever is written after it on the same line, e.g. the bracket of `print(...)`."""
-    want = ast.unparse(ast.parse(example.want, mode="eval")) if literal(example.want) else example.want
+    want = (
+        ast.unparse(ast.parse(example.want, mode="eval")) if literal(example.want) else example.want
+    )
     return Example(ast.unparse(ast.parse(example.call, mode="eval")), want)
 
 

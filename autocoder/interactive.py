@@ -15,7 +15,13 @@ from .config import RunConfig, slug
 from .progress import safe
 from .workspace import atomic_write
 
-DEFAULT_OPTIONS = {"model": "smollm2", "max_steps": 25, "step": False, "log_level": "normal", "allow_install": False}
+DEFAULT_OPTIONS = {
+    "model": "smollm2",
+    "max_steps": 25,
+    "step": False,
+    "log_level": "normal",
+    "allow_install": False,
+}
 
 
 def config_dir() -> Path:
@@ -38,10 +44,15 @@ class Store:
         projects, options = data.get("projects"), data.get("options")
         keys = ("name", "project_dir", "goal")
         self.projects: list[dict[str, str]] = [
-            p for p in (projects if isinstance(projects, list) else [])
+            p
+            for p in (projects if isinstance(projects, list) else [])
             if isinstance(p, dict) and all(isinstance(p.get(k), str) for k in keys)
-        ]  # fmt: skip  # a damaged entry is dropped, the rest kept
-        known = {k: v for k, v in (options if isinstance(options, dict) else {}).items() if k in DEFAULT_OPTIONS}
+        ]  # a damaged entry is dropped, the rest kept
+        known = {
+            k: v
+            for k, v in (options if isinstance(options, dict) else {}).items()
+            if k in DEFAULT_OPTIONS
+        }
         self.options: dict[str, Any] = {**DEFAULT_OPTIONS, **known}
 
     def save(self) -> None:
@@ -58,7 +69,9 @@ def _show(console: Console, store: Store) -> None:
         table.add_row(str(i), safe(p["name"]), safe(p["project_dir"]), safe(p["goal"][:60]))
     console.print(table if store.projects else "[dim]no saved projects yet[/]")
     opts = store.options
-    console.print(f"[dim]model {safe(opts['model'])} · max steps {opts['max_steps']} · step mode {opts['step']} · log {opts['log_level']}[/]")
+    console.print(
+        f"[dim]model {safe(opts['model'])} · max steps {opts['max_steps']} · step mode {opts['step']} · log {opts['log_level']}[/]"
+    )
 
 
 def _pick(store: Store) -> dict[str, str] | None:
@@ -71,9 +84,17 @@ def _pick(store: Store) -> dict[str, str] | None:
 def _run(console: Console, store: Store, project: dict[str, str]) -> None:
     from .api import run
 
-    config = RunConfig.build(goal=project["goal"], name=project["name"], project_dir=project["project_dir"], **store.options)
+    config = RunConfig.build(
+        goal=project["goal"],
+        name=project["name"],
+        project_dir=project["project_dir"],
+        **store.options,
+    )
     result = run(config)
-    console.print(f"{result.status}: {safe(result.reason)} ({result.steps} steps, {result.wall_s:.1f} s)", highlight=False)
+    console.print(
+        f"{result.status}: {safe(result.reason)} ({result.steps} steps, {result.wall_s:.1f} s)",
+        highlight=False,
+    )
 
 
 def menu(store: Store | None = None, console: Console | None = None) -> None:
@@ -82,7 +103,9 @@ def menu(store: Store | None = None, console: Console | None = None) -> None:
     console = console or Console()
     while True:
         _show(console, store)
-        choice = Prompt.ask("action", choices=["new", "run", "edit", "delete", "options", "quit"], default="new")
+        choice = Prompt.ask(
+            "action", choices=["new", "run", "edit", "delete", "options", "quit"], default="new"
+        )
         if choice == "quit":
             return
         if choice == "new":
@@ -100,8 +123,13 @@ def menu(store: Store | None = None, console: Console | None = None) -> None:
             o["model"] = Prompt.ask("model", default=o["model"])
             o["max_steps"] = IntPrompt.ask("max steps", default=o["max_steps"])
             o["step"] = Confirm.ask("step mode", default=o["step"])
-            o["log_level"] = Prompt.ask("log level", choices=["normal", "debug", "quiet"], default=o["log_level"])
-            o["allow_install"] = Confirm.ask("pip-install packages the code imports (into the project's .venv)?", default=o["allow_install"])
+            o["log_level"] = Prompt.ask(
+                "log level", choices=["normal", "debug", "quiet"], default=o["log_level"]
+            )
+            o["allow_install"] = Confirm.ask(
+                "pip-install packages the code imports (into the project's .venv)?",
+                default=o["allow_install"],
+            )
             store.save()
         else:
             project = _pick(store)
@@ -112,6 +140,8 @@ def menu(store: Store | None = None, console: Console | None = None) -> None:
             elif choice == "edit":
                 project["goal"] = Prompt.ask("goal", default=project["goal"])
                 store.save()
-            elif Confirm.ask(f"forget {project['name']}? (its folder {project['project_dir']} is kept)"):
+            elif Confirm.ask(
+                f"forget {project['name']}? (its folder {project['project_dir']} is kept)"
+            ):
                 store.projects.remove(project)
                 store.save()

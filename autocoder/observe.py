@@ -24,8 +24,17 @@ _TODO = re.compile(r"#\s*(TODO|FIXME)\b|\bTODO\b", re.IGNORECASE)
 
 # The project's pytest configuration, conftest.py and rootdir are never used: they could change the
 # verdict (see _tool.py for the rest). Test files go as ./NAME so that no name reads as an option.
-PYTEST_ARGS = ("-q", "--no-header", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", ".",
-               "--import-mode=append")  # fmt: skip
+PYTEST_ARGS = (
+    "-q",
+    "--no-header",
+    "-p",
+    "no:cacheprovider",
+    "-c",
+    "/dev/null",
+    "--rootdir",
+    ".",
+    "--import-mode=append",
+)
 PYTEST_TIME = re.compile(r" in \d+\.\d+s(?: \(\d+:\d+:\d+\))?")
 
 
@@ -47,20 +56,36 @@ def validate(path: str, code: str) -> str:
     if _TODO.search(code):
         problems.append("contains a TODO: write the real code")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis:
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and node.value.value is Ellipsis
+        ):
             problems.append(f"line {node.lineno}: `...` placeholder: write the real code")
         elif isinstance(node, ast.Pass) and not is_test_file(path):
             problems.append(f"line {node.lineno}: `pass` placeholder: write the real code")
     for node in tree.body:
         if not _allowed_top_level(node):
-            problems.append(f"line {node.lineno}: code must live in functions (move it into main())")
+            problems.append(
+                f"line {node.lineno}: code must live in functions (move it into main())"
+            )
     if is_test_file(path):
-        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        tests = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test")
+        ]
         if not tests:
-            problems.append("no test functions: add pytest tests named test_... that assert results")
+            problems.append(
+                "no test functions: add pytest tests named test_... that assert results"
+            )
         for t in tests:
-            if not any(isinstance(n, ast.Assert) or "raises" in ast.unparse(n) for n in ast.walk(t)):
-                problems.append(f"line {t.lineno}: {t.name} checks nothing: assert the result it expects")
+            if not any(
+                isinstance(n, ast.Assert) or "raises" in ast.unparse(n) for n in ast.walk(t)
+            ):
+                problems.append(
+                    f"line {t.lineno}: {t.name} checks nothing: assert the result it expects"
+                )
     if path == "main.py":
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         if "main" not in names:
@@ -71,8 +96,15 @@ def validate(path: str, code: str) -> str:
 
 
 def _allowed_top_level(node: ast.stmt) -> bool:
-    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-               ast.Assign, ast.AnnAssign)  # fmt: skip
+    allowed = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+    )
     if isinstance(node, allowed):
         return True
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
@@ -87,14 +119,22 @@ def add_main_guard(code: str) -> str:
     except SyntaxError:
         return code
     has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
-    calls_main = any(_is_main_guard(n) or "main()" in ast.unparse(n) for n in tree.body if not isinstance(n, ast.FunctionDef))
+    calls_main = any(
+        _is_main_guard(n) or "main()" in ast.unparse(n)
+        for n in tree.body
+        if not isinstance(n, ast.FunctionDef)
+    )
     if not has_main or calls_main:
         return code
     return code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
-    return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test)
+    return (
+        isinstance(node, ast.If)
+        and "__name__" in ast.unparse(node.test)
+        and "__main__" in ast.unparse(node.test)
+    )
 
 
 def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> Observation:
@@ -112,8 +152,18 @@ def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> 
     tests = [f for f in py if is_test_file(f)]
     test_result = None
     if tests:
-        test_result = sandbox.tool(["pytest", *PYTEST_ARGS, "-x", "--tb=short", "--noconftest",
-                                    *(f"./{t}" for t in tests)], ws.root, TEST_TIMEOUT)  # fmt: skip
+        test_result = sandbox.tool(
+            [
+                "pytest",
+                *PYTEST_ARGS,
+                "-x",
+                "--tb=short",
+                "--noconftest",
+                *(f"./{t}" for t in tests),
+            ],
+            ws.root,
+            TEST_TIMEOUT,
+        )
         # pytest's timing ("1 passed in 0.16s") differs run to run: drop it, so the same project
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
@@ -122,14 +172,18 @@ def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> 
     return Observation(tuple(files), tuple(reports), test_result, main, checked)
 
 
-def observe_cached(ws: Workspace, store: Any | None, goal_examples: tuple[examples.Example, ...] = ()) -> Observation:
+def observe_cached(
+    ws: Workspace, store: Any | None, goal_examples: tuple[examples.Example, ...] = ()
+) -> Observation:
     """`observe`, answered from the response cache's store when exactly these files (every byte)
     were observed before and running them created no file: the project's programs see nothing
     but its files (the sandbox), so the answer is the same, and a cached rerun replays exactly."""
     if store is None:
         return observe(ws, goal_examples)
     before = ws.fingerprint()
-    dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]  # the project's .venv
+    dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[
+        :16
+    ]  # the project's .venv
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
     checks = hashlib.sha256(repr(goal_examples).encode()).hexdigest()[:16]
     key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{checks}:{before}"
@@ -139,6 +193,8 @@ def observe_cached(ws: Workspace, store: Any | None, goal_examples: tuple[exampl
     except (TypeError, ValueError, KeyError, zlib.error):  # a corrupt entry is a miss
         store.delete(key)
     obs = observe(ws, goal_examples)
-    if ws.fingerprint() == before:  # a program that writes files runs every time: its output is the point
+    if (
+        ws.fingerprint() == before
+    ):  # a program that writes files runs every time: its output is the point
         store.set(key, obs.to_json())
     return obs

@@ -21,13 +21,28 @@ MISSING = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z_][A-Za-z0-
 INSTALL_TIMEOUT = 300.0
 # import name -> distribution, where they differ (the usual surprises)
 DISTRIBUTIONS = {
-    "sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
-    "bs4": "beautifulsoup4", "skimage": "scikit-image", "dateutil": "python-dateutil",
-    "Crypto": "pycryptodome", "dotenv": "python-dotenv", "docx": "python-docx",
-    "pptx": "python-pptx", "serial": "pyserial", "jwt": "pyjwt", "zmq": "pyzmq",
-    "OpenGL": "PyOpenGL", "midiutil": "MIDIUtil", "fitz": "pymupdf", "attr": "attrs",
-    "google.protobuf": "protobuf", "mpl_toolkits": "matplotlib", "Levenshtein": "python-Levenshtein",
-}  # fmt: skip
+    "sklearn": "scikit-learn",
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "skimage": "scikit-image",
+    "dateutil": "python-dateutil",
+    "Crypto": "pycryptodome",
+    "dotenv": "python-dotenv",
+    "docx": "python-docx",
+    "pptx": "python-pptx",
+    "serial": "pyserial",
+    "jwt": "pyjwt",
+    "zmq": "pyzmq",
+    "OpenGL": "PyOpenGL",
+    "midiutil": "MIDIUtil",
+    "fitz": "pymupdf",
+    "attr": "attrs",
+    "google.protobuf": "protobuf",
+    "mpl_toolkits": "matplotlib",
+    "Levenshtein": "python-Levenshtein",
+}
 
 
 def distribution(module: str) -> str:
@@ -37,17 +52,27 @@ def distribution(module: str) -> str:
 def missing(obs: Observation) -> list[str]:
     """Top-level modules the project's runs could not import, that are not the project's own."""
     text = "\n".join(r.output for r in (obs.main, obs.tests) if r is not None)
-    own = {Path(f).stem for f in obs.files if f.endswith(".py")} | {f.split("/")[0] for f in obs.files}
+    own = {Path(f).stem for f in obs.files if f.endswith(".py")} | {
+        f.split("/")[0] for f in obs.files
+    }
     return sorted({m for m in MISSING.findall(text) if m not in own})
 
 
 def target(root: Path) -> Path:
     """Where packages go: the layout of a virtual environment's site-packages, which
     sandbox.site_packages finds. Made here as plain folders: no link in the project is followed."""
-    folder = root / ".venv" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    folder = (
+        root
+        / ".venv"
+        / "lib"
+        / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        / "site-packages"
+    )
     for part in (folder.parents[2], folder.parents[1], folder.parent, folder):
         if part.is_symlink() or (part.exists() and not part.is_dir()):
-            raise OSError(f"{part.relative_to(root)} is not a plain folder: remove it to install packages")
+            raise OSError(
+                f"{part.relative_to(root)} is not a plain folder: remove it to install packages"
+            )
         part.mkdir(exist_ok=True)
     return folder
 
@@ -67,8 +92,25 @@ def install(root: Path, modules: list[str], index_args: list[str] | None = None)
         folder = target(root)
     except OSError as exc:
         return ProcResult(1, f"ERROR: {exc}", 0.0)
-    args = [sys.executable, "-I", "-m", "pip", "install", "--target", str(folder), "--only-binary=:all:",
-            "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--timeout", "30",
-            *(index_args or []), "--", *(distribution(m) for m in modules)]  # fmt: skip
-    local = tuple(a for a in (index_args or []) if Path(a).is_dir())  # a folder of wheels to install from
+    args = [
+        sys.executable,
+        "-I",
+        "-m",
+        "pip",
+        "install",
+        "--target",
+        str(folder),
+        "--only-binary=:all:",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--no-warn-script-location",
+        "--timeout",
+        "30",
+        *(index_args or []),
+        "--",
+        *(distribution(m) for m in modules),
+    ]
+    local = tuple(
+        a for a in (index_args or []) if Path(a).is_dir()
+    )  # a folder of wheels to install from
     return sandbox.run(args, root, INSTALL_TIMEOUT, network=True, readable=local)

@@ -43,17 +43,29 @@ class Plan:
 
 def _offer(actions: list[type[Action]], obs: Observation, only: str = "") -> list[type[Action]]:
     """The actions with their paths narrowed to the project's files (main.py first), or to `only`."""
-    files = (only,) if only else tuple(sorted((f for f in obs.files if f.endswith(".py")), key=lambda f: (f != "main.py", f)))
+    files = (
+        (only,)
+        if only
+        else tuple(
+            sorted((f for f in obs.files if f.endswith(".py")), key=lambda f: (f != "main.py", f))
+        )
+    )
     return [narrow(a, files) for a in actions]
 
 
 def plan(obs: Observation) -> Plan:
     """The seed's order: create, then fix main.py, then fix files, then fix tests, then judge."""
     if obs.empty or "main.py" not in obs.files:
-        return Plan("create", "The project has no main.py yet. Create main.py and main_test.py for the goal.", [CreateProject])
+        return Plan(
+            "create",
+            "The project has no main.py yet. Create main.py and main_test.py for the goal.",
+            [CreateProject],
+        )
     edits = _offer(EDITS, obs)
     if obs.main is not None and not obs.main.ok:
-        return Plan("fix_main", "Running `python main.py` failed. Fix the code so that it runs.", edits)
+        return Plan(
+            "fix_main", "Running `python main.py` failed. Fix the code so that it runs.", edits
+        )
     bad = next((f for f in obs.python if not f.ok), None)
     if bad is not None:
         task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."
@@ -65,8 +77,14 @@ def plan(obs: Observation) -> Plan:
         task = "There are no tests. Write main_test.py with pytest tests for main.py."
         return Plan("fix_tests", task, [narrow(WriteFile, ("main_test.py",))])
     if not obs.tests.ok:
-        return Plan("fix_tests", "The tests fail. Fix the code in main.py, or the tests if they are wrong.", edits)
-    task = "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."
+        return Plan(
+            "fix_tests",
+            "The tests fail. Fix the code in main.py, or the tests if they are wrong.",
+            edits,
+        )
+    task = (
+        "All checks pass. If the code fully meets the goal, use finish. Otherwise change the code."
+    )
     return Plan("judge", task, _offer(JUDGE, obs))
 
 
@@ -93,7 +111,9 @@ def history_lines(steps: list[Step]) -> list[str]:
         what = d.action or "malformed reply"
         if d.args.get("path"):
             what += f" {d.args['path']}"
-        lines.append(f"step {s.index}: {what} -> {'ok' if s.result.ok else 'ERROR: ' + s.result.message}")
+        lines.append(
+            f"step {s.index}: {what} -> {'ok' if s.result.ok else 'ERROR: ' + s.result.message}"
+        )
     return lines
 
 
@@ -101,7 +121,11 @@ def history_lines(steps: list[Step]) -> list[str]:
 def _env():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    return Environment(loader=PackageLoader("autocoder", "prompts"), undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader("autocoder", "prompts"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def _trim(result: ProcResult | None) -> ProcResult | None:
@@ -119,7 +143,9 @@ def examples() -> list[dict[str, str]]:
     return turns
 
 
-def messages(goal: str, obs: Observation, next_: Plan, steps: list[Step], mode: str = "grammar") -> list[dict[str, str]]:
+def messages(
+    goal: str, obs: Observation, next_: Plan, steps: list[Step], mode: str = "grammar"
+) -> list[dict[str, str]]:
     """System message and worked examples first (stable across steps and goals, so a local model
     reuses its KV cache for them), then the step's ask. The examples show the text format, so only
     the text/grammar mode gets them; tool calls and JSON replies are shaped by their schemas."""

@@ -22,8 +22,8 @@ import functools
 import json
 import os
 import resource
-import shutil
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -32,19 +32,32 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ._tool import REPORT
 from .exceptions import AutocoderError
 from .state import ProcResult
 
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
-NETWORK_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-               "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "SSL_CERT_FILE")  # fmt: skip
+NETWORK_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_CERT",
+    "SSL_CERT_FILE",
+)
 MEMORY_LIMIT = 2 * 1024**3  # address space, bytes
 FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
-PROCESS_LIMIT = 128  # processes and threads of one run (pids cgroup; rlimit above what the user runs)
+PROCESS_LIMIT = (
+    128  # processes and threads of one run (pids cgroup; rlimit above what the user runs)
+)
 OUTPUT_LIMIT = 4000  # characters handed back (head and tail kept)
 JAIL = Path(__file__).with_name("_jail.py")
 TOOL = Path(__file__).with_name("_tool.py")
@@ -56,8 +69,24 @@ READ_ONLY_DIRS = (".autocoder", ".git")
 # folders (other runs' scratch copies), secret stores. Folders get an empty tmpfs, files /dev/null.
 HIDDEN_DIRS = ("/root", "/home", "/tmp", "/var/tmp", "/run/user", "/run/secrets", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/security/opasswd")
-SYSTEM_DIRS = frozenset({"/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/var", "/opt", "/srv", "/dev",
-                         "/proc", "/sys", "/run"})  # fmt: skip  # never hidden, even as someone's HOME
+SYSTEM_DIRS = frozenset(
+    {
+        "/",
+        "/usr",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib64",
+        "/etc",
+        "/var",
+        "/opt",
+        "/srv",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/run",
+    }
+)  # never hidden, even as someone's HOME
 PR_SET_PDEATHSIG = 1
 
 _unsafe = False
@@ -168,7 +197,10 @@ def require(unsafe: bool = False) -> str:
         return backend()
     if not unsafe:
         _refuse()
-    print("warning: --unsafe: no sandbox here; model-written code runs unconfined (network, files)", file=sys.stderr)
+    print(
+        "warning: --unsafe: no sandbox here; model-written code runs unconfined (network, files)",
+        file=sys.stderr,
+    )
     return ""
 
 
@@ -197,20 +229,47 @@ def policy(cwd: str, home: str, readable: tuple[str, ...] = ()) -> dict[str, lis
     hide = [p for p in _real([*HIDDEN_DIRS, *extra]) if os.path.isdir(p) and p not in SYSTEM_DIRS]
     hide = _outermost([p for p in hide if not _within(p, rw)])
     blank = [p for p in _real(HIDDEN_FILES) if os.path.isfile(p) and not _within(p, hide)]
-    runtime = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-               *sys.path, os.path.dirname(__file__), *readable]  # fmt: skip
-    keep = _outermost([p for p in _real(q for q in runtime if q) if os.path.isdir(p) and _within(p, hide)])
+    runtime = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        *sys.path,
+        os.path.dirname(__file__),
+        *readable,
+    ]
+    keep = _outermost(
+        [p for p in _real(q for q in runtime if q) if os.path.isdir(p) and _within(p, hide)]
+    )
     inside = [os.path.join(rw[0], name) for name in READ_ONLY_DIRS]
     ro = [p for p in inside if os.path.isdir(p) and not os.path.islink(p)]
     return {"rw": rw, "ro": ro, "hide": hide, "blank": blank, "keep": keep}
 
 
-def _prefix(kind: str, cwd: str, home: str, network: bool = False, readable: tuple[str, ...] = ()) -> list[str]:
+def _prefix(
+    kind: str, cwd: str, home: str, network: bool = False, readable: tuple[str, ...] = ()
+) -> list[str]:
     rules = policy(cwd, home, readable)
     if kind == "bwrap":
-        args = ["bwrap", "--unshare-all", *(["--share-net"] if network else []), "--die-with-parent", "--new-session",
-                "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--ro-bind", "/proc/sys", "/proc/sys"]  # fmt: skip  # root owns the host's sysctls
+        args = [
+            "bwrap",
+            "--unshare-all",
+            *(["--share-net"] if network else []),
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--ro-bind",
+            "/proc/sys",
+            "/proc/sys",
+        ]  # root owns the host's sysctls
         for folder in rules["hide"]:
             args += ["--perms", "0755", "--tmpfs", folder]
         for path in rules["blank"]:
@@ -226,8 +285,22 @@ def _prefix(kind: str, cwd: str, home: str, network: bool = False, readable: tup
         return [*args, "--chdir", cwd, "--"]
     # -I -S: the jail runs by path, isolated from the project's folder and environment
     net = [] if network else ["--net"]
-    return ["unshare", "--user", "--map-root-user", *net, "--pid", "--fork", "--kill-child",
-            "--mount-proc", sys.executable, "-I", "-S", str(JAIL), json.dumps(rules), "--"]  # fmt: skip
+    return [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        *net,
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        sys.executable,
+        "-I",
+        "-S",
+        str(JAIL),
+        json.dumps(rules),
+        "--",
+    ]
 
 
 # ---- limits ----------------------------------------------------------------------------------------
@@ -236,7 +309,9 @@ def _user_processes() -> int:
     if uid == 0:  # root ignores RLIMIT_NPROC (the cgroup limits it): no need to count
         return 0
     try:
-        return sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == uid)
+        return sum(
+            1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == uid
+        )
     except OSError:
         return 0
 
@@ -282,7 +357,9 @@ def _kill_cgroup(group: Path) -> None:
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _limits(cpu_s: int, nproc: int, group: Path | None, parent: int) -> None:  # in the child, before exec
+def _limits(
+    cpu_s: int, nproc: int, group: Path | None, parent: int
+) -> None:  # in the child, before exec
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # autocoder killed: the run dies with it
     if os.getppid() != parent:  # it died before the line above took effect
         os._exit(137)
@@ -295,7 +372,9 @@ def _limits(cpu_s: int, nproc: int, group: Path | None, parent: int) -> None:  #
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))  # not enforced for root: the cgroup is
+    resource.setrlimit(
+        resource.RLIMIT_NPROC, (nproc, nproc)
+    )  # not enforced for root: the cgroup is
 
 
 # ---- output ----------------------------------------------------------------------------------------
@@ -321,7 +400,11 @@ class _Tail:
     def text(self) -> str:
         cut = self.total - len(self.head) - len(self.tail)
         middle = f"\n[... {cut} bytes cut ...]\n" if cut > 0 else ""
-        return (bytes(self.head).decode("utf-8", "replace") + middle + bytes(self.tail).decode("utf-8", "replace"))
+        return (
+            bytes(self.head).decode("utf-8", "replace")
+            + middle
+            + bytes(self.tail).decode("utf-8", "replace")
+        )
 
 
 def cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
@@ -333,8 +416,15 @@ def cap(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 
 # ---- run -------------------------------------------------------------------------------------------
-def run(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", network: bool = False,
-        report: str = "", readable: tuple[str, ...] = ()) -> ProcResult:  # fmt: skip
+def run(
+    args: list[str],
+    cwd: Path,
+    timeout: float = 20.0,
+    stdin: str = "",
+    network: bool = False,
+    report: str = "",
+    readable: tuple[str, ...] = (),
+) -> ProcResult:
     """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends.
     `network` is for package installs only: model-written programs never get it. `report` names a
     file the command writes in its scratch HOME; its JSON comes back as the result's `report`.
@@ -433,11 +523,25 @@ def tool(args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "") -> 
     # The report must carry a token the program cannot read (the tool takes it from stdin before
     # importing anything of the project): a report.json the program wrote itself does not count.
     token = secrets.token_hex(16)
-    result = run([sys.executable, "-I", str(TOOL), *args], cwd, timeout, stdin=f"{token}\n{stdin}", report=REPORT)
+    result = run(
+        [sys.executable, "-I", str(TOOL), *args],
+        cwd,
+        timeout,
+        stdin=f"{token}\n{stdin}",
+        report=REPORT,
+    )
     report = result.report if result.report and result.report.get("token") == token else {}
-    failed = (report.get("exit") != 0 or report.get("failed", 0) or report.get("passed") == 0
-              or not all(report.get("results", [True])))  # fmt: skip
+    failed = (
+        report.get("exit") != 0
+        or report.get("failed", 0)
+        or report.get("passed") == 0
+        or not all(report.get("results", [True]))
+    )
     if result.ok and failed:
-        note = "\n[autocoder: the checks did not report success (did the program exit during them?)]"
+        note = (
+            "\n[autocoder: the checks did not report success (did the program exit during them?)]"
+        )
         return ProcResult(1, result.output + note, result.seconds, False, report)
-    return ProcResult(result.returncode, result.output, result.seconds, result.timed_out, report or None)
+    return ProcResult(
+        result.returncode, result.output, result.seconds, result.timed_out, report or None
+    )

@@ -20,7 +20,9 @@ from .state import Observation
 class Trial:
     """What one candidate did in a scratch copy of the project."""
 
-    progress: tuple[int, ...]  # Observation.progress(): green, examples right, runs, tests pass, clean
+    progress: tuple[
+        int, ...
+    ]  # Observation.progress(): green, examples right, runs, tests pass, clean
     behaviour: str  # what it answered or printed; "" when it did not run (it agrees with nothing)
 
     @classmethod
@@ -49,11 +51,23 @@ def choose(trials: list[Trial]) -> tuple[int, list[dict[str, Any]], str]:
         return (max(t.progress[1], 0), groups.get(t.behaviour, 0), t.progress, -i)
 
     best = max(range(len(trials)), key=score)
-    table = [{"candidate": i, "examples_right": max(t.progress[1], 0), "agree": groups.get(t.behaviour, 0),
-              "progress": list(t.progress), "chosen": i == best} for i, t in enumerate(trials)]  # fmt: skip
+    table = [
+        {
+            "candidate": i,
+            "examples_right": max(t.progress[1], 0),
+            "agree": groups.get(t.behaviour, 0),
+            "progress": list(t.progress),
+            "chosen": i == best,
+        }
+        for i, t in enumerate(trials)
+    ]
     right, agree = score(best)[:2]
     rivals = [score(i)[:2] for i in range(len(trials)) if i != best]
-    others = [score(i)[:2] for i, t in enumerate(trials) if t.behaviour != trials[best].behaviour or not t.behaviour]
+    others = [
+        score(i)[:2]
+        for i, t in enumerate(trials)
+        if t.behaviour != trials[best].behaviour or not t.behaviour
+    ]
     level = [a for r, a in others if r == right and a]
     if right and all(r < right for r, _ in rivals):
         why = f"it answers {right} of the goal's examples right, more than any other candidate"

@@ -46,7 +46,9 @@ class Observation:
     python: tuple[FileReport, ...]
     tests: ProcResult | None  # None when there is nothing to test yet
     main: ProcResult | None  # None when main.py does not exist
-    examples: ProcResult | None = None  # the goal's own examples run against main.py (see examples.py)
+    examples: ProcResult | None = (
+        None  # the goal's own examples run against main.py (see examples.py)
+    )
 
     @property
     def empty(self) -> bool:
@@ -73,7 +75,13 @@ class Observation:
 
         main_ok = self.main is not None and self.main.ok
         tests_ok = self.tests is not None and self.tests.ok
-        return (int(self.green), passed(self.examples), int(main_ok), int(tests_ok), sum(f.ok for f in self.python))
+        return (
+            int(self.green),
+            passed(self.examples),
+            int(main_ok),
+            int(tests_ok),
+            sum(f.ok for f in self.python),
+        )
 
     def verdict(self) -> str:
         """Where the project stands, in a few words: what a run that did not finish leaves."""
@@ -85,7 +93,13 @@ class Observation:
         if self.examples is not None:
             total = len((self.examples.report or {}).get("results") or [])
             parts.append(f"{passed(self.examples)} of {total} of the goal's examples right")
-        parts.append("no tests" if self.tests is None else "its tests pass" if self.tests.ok else "its tests fail")
+        parts.append(
+            "no tests"
+            if self.tests is None
+            else "its tests pass"
+            if self.tests.ok
+            else "its tests fail"
+        )
         bad = [f.path for f in self.python if not f.ok]
         if bad:
             parts.append(f"problems in {', '.join(bad[:3])}")
@@ -100,7 +114,13 @@ class Observation:
             return None if d is None else ProcResult(**d)
 
         python = tuple(FileReport(**f) for f in data["python"])
-        return cls(tuple(data["files"]), python, proc(data["tests"]), proc(data["main"]), proc(data.get("examples")))
+        return cls(
+            tuple(data["files"]),
+            python,
+            proc(data["tests"]),
+            proc(data["main"]),
+            proc(data.get("examples")),
+        )
 
     def summary(self) -> dict[str, Any]:
         """Small JSON-able view for trajectories and progress lines."""
@@ -157,7 +177,18 @@ class Decision:
         return _decisions().validate_python({k: v for k, v in data.items() if k in _DECISION_KEYS})
 
 
-_DECISION_KEYS = ("thought", "action", "args", "raw", "error", "usage", "seconds", "calls", "cached", "cut")
+_DECISION_KEYS = (
+    "thought",
+    "action",
+    "args",
+    "raw",
+    "error",
+    "usage",
+    "seconds",
+    "calls",
+    "cached",
+    "cut",
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,7 +245,9 @@ class RunResult:
     trajectory: str
     malformed_actions: int = 0
     tool_mode: str = ""  # how actions reached the model: grammar, native, instructor (or scripted)
-    cache_hits: int = 0  # model calls the response cache answered (== model_calls on a cached rerun)
+    cache_hits: int = (
+        0  # model calls the response cache answered (== model_calls on a cached rerun)
+    )
     evaluated_tokens: int = -1  # prompt tokens really evaluated, when the provider knows (KV reuse)
     cost_usd: float = 0.0
     kept: str = ""  # where the project was left when the run did not finish (Observation.verdict)

@@ -26,7 +26,7 @@ FENCE = "```"
 THOUGHT_MAX = 200
 _VALUE_RULES = {
     "int": "[1-9] [0-9]{0,4}",
-    "newpath": "[a-z_] [a-z0-9_]{0,40} \".py\"",
+    "newpath": '[a-z_] [a-z0-9_]{0,40} ".py"',
     "text": "[^\\n]{1,300}",
     "ident": "[a-z_] [a-z0-9_]{0,40}",
 }
@@ -81,7 +81,9 @@ def _field_rule(action: type[Action], name: str) -> str:
         head = _gbnf_literal(f"{name}:\n{FENCE}python\n") + " " + code_prefix(action, name)
         return head + " code " + _gbnf_literal(f"\n{FENCE}\n")
     if kind == "choice":  # a Literal: one of a fixed set, e.g. the project's files
-        options = " | ".join(_gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation))
+        options = " | ".join(
+            _gbnf_literal(str(v)) for v in get_args(action.model_fields[name].annotation)
+        )
         return _gbnf_literal(f"{name}: ") + f" ( {options} ) " + _gbnf_literal("\n")
     return _gbnf_literal(f"{name}: ") + f" v-{kind} " + _gbnf_literal("\n")
 
@@ -89,12 +91,18 @@ def _field_rule(action: type[Action], name: str) -> str:
 def grammar(actions: list[type[Action]], prefix: str = "") -> str:
     """GBNF grammar accepting exactly one action reply among `actions`; with `prefix` (a reply
     already begun inside one of an action's code blocks), the rest of that reply."""
-    rules = ['root ::= "Thought: " thought "\\nAction: " ( ' + " | ".join(f"act-{i}" for i in range(len(actions))) + " )"]
+    rules = [
+        'root ::= "Thought: " thought "\\nAction: " ( '
+        + " | ".join(f"act-{i}" for i in range(len(actions)))
+        + " )"
+    ]
     if prefix:
         rules[0] = "root ::= " + _continuation(actions, prefix)
     rules.append(f"thought ::= [^\\n]{{1,{THOUGHT_MAX}}}")
     for i, action in enumerate(actions):
-        parts = [_gbnf_literal(action.name + "\n")] + [_field_rule(action, name) for name in action.model_fields]
+        parts = [_gbnf_literal(action.name + "\n")] + [
+            _field_rule(action, name) for name in action.model_fields
+        ]
         rules.append(f"act-{i} ::= " + " ".join(parts))
     rules += [f"v-{k} ::= {v}" for k, v in _VALUE_RULES.items()]
     rules.append(_CODE_RULE)
@@ -109,7 +117,9 @@ def _continuation(actions: list[type[Action]], prefix: str) -> str:
     match = _OPEN_BLOCK.search(prefix)
     by_name = {a.name: a for a in actions}
     if not match or match[1] not in by_name or match[2] not in by_name[match[1]].model_fields:
-        raise ValueError(f"a reply prefix must open a code block of an offered action: {prefix[:80]!r}")
+        raise ValueError(
+            f"a reply prefix must open a code block of an offered action: {prefix[:80]!r}"
+        )
     action, names = by_name[match[1]], list(by_name[match[1]].model_fields)
     rest = [_field_rule(action, n) for n in names[names.index(match[2]) + 1 :]]
     indent = re.search(r"\n([ \t]+)$", prefix)
@@ -171,5 +181,7 @@ def validate_args(action: type[Action], args: dict[str, Any]) -> dict[str, Any]:
     try:
         return action.model_validate(args).model_dump()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+        )
         raise FormatError(f"{action.name}: {problems}") from None

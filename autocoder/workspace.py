@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,7 +16,9 @@ from .exceptions import AutocoderError
 
 STATE_DIR = ".autocoder"
 PROTECTED = frozenset({"main.py", "main_test.py"})  # never deleted by the model
-SKIP_DIRS = frozenset({STATE_DIR, ".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"})
+SKIP_DIRS = frozenset(
+    {STATE_DIR, ".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"}
+)
 MAX_SNAPSHOT_FILE = 5 * 1024 * 1024
 SNAPSHOT_NAME = re.compile(r"\d{4,9}\.zip")
 
@@ -41,7 +43,9 @@ class Workspace:
         if not p.parts or p.name in ("", "."):
             raise PathRefused(f"path {rel!r} names no file; use a relative path like main.py")
         if p.is_absolute() or ".." in p.parts:
-            raise PathRefused(f"path {rel!r} is outside the project; use a relative path like main.py")
+            raise PathRefused(
+                f"path {rel!r} is outside the project; use a relative path like main.py"
+            )
         if p.parts[0] in (STATE_DIR, ".git"):
             raise PathRefused(f"path {rel!r} is reserved")
         full = self.root / p
@@ -59,7 +63,9 @@ class Workspace:
         """Every regular file of the project, sorted, skipping tool and cache folders."""
         out = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
+            )
             for name in filenames:
                 full = Path(dirpath) / name
                 # regular files we can read: a FIFO, a device or a chmod 000 file the program
@@ -141,7 +147,11 @@ class Workspace:
         folder = self.snapshot_dir
         if self.state_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
             return []
-        found = [p for p in folder.iterdir() if SNAPSHOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()]
+        found = [
+            p
+            for p in folder.iterdir()
+            if SNAPSHOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+        ]
         return sorted(found, key=lambda p: int(p.stem))
 
     def snapshot(self) -> Path | None:
@@ -179,7 +189,9 @@ class Workspace:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     atomic_write(target, data)
             except OSError as exc:  # a file where the snapshot has a folder, a full disk...
-                raise AutocoderError(f"undo stopped: {exc}; the snapshot {snap.name} is kept, try again") from None
+                raise AutocoderError(
+                    f"undo stopped: {exc}; the snapshot {snap.name} is kept, try again"
+                ) from None
             snap.unlink()
             return snap
         raise FileNotFoundError(f"no snapshot to restore in {self.snapshot_dir}")
@@ -191,16 +203,30 @@ class Workspace:
             with zipfile.ZipFile(snap) as zf:
                 members = [m for m in zf.infolist() if not m.is_dir()]
                 if any(m.file_size > MAX_SNAPSHOT_FILE for m in members):
-                    raise AutocoderError(f"{where} holds a file larger than autocoder snapshots: not ours; nothing restored")
+                    raise AutocoderError(
+                        f"{where} holds a file larger than autocoder snapshots: not ours; nothing restored"
+                    )
                 saved = {}
                 for m in members:
                     try:
                         saved[m.filename] = (self.resolve(m.filename), zf.read(m))
                     except PathRefused as exc:
-                        raise AutocoderError(f"{where} is refused, nothing restored: {exc}") from None
+                        raise AutocoderError(
+                            f"{where} is refused, nothing restored: {exc}"
+                        ) from None
                 return saved
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error) as exc:
-            raise AutocoderError(f"{where} is damaged ({exc}); nothing restored: remove it to undo further back") from None
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+        ) as exc:
+            raise AutocoderError(
+                f"{where} is damaged ({exc}); nothing restored: remove it to undo further back"
+            ) from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -248,7 +274,9 @@ def _ruff(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
 def format_code(code: str) -> str:
     """Format code and sort its imports with ruff; code that does not parse is returned as is."""
     try:
-        fixed = _ruff(["check", "--isolated", "--select", "I", "--fix", "--exit-zero", "--quiet", "-"], code)
+        fixed = _ruff(
+            ["check", "--isolated", "--select", "I", "--fix", "--exit-zero", "--quiet", "-"], code
+        )
         if fixed.returncode == 0 and fixed.stdout:
             code = fixed.stdout
         formatted = _ruff(["format", "--isolated", "--quiet", "-"], code)
@@ -264,10 +292,25 @@ def lint(root: Path, paths: list[str]) -> dict[str, list[str]]:
     from ruff.__main__ import find_ruff_bin
 
     proc = subprocess.run(
-        [find_ruff_bin(), "check", "--isolated", "--select", "F", "--ignore", "F401,F841,F811",
-         "--output-format", "json", "--exit-zero", "--no-cache", *(f"./{p}" for p in paths)],
-        cwd=root, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            find_ruff_bin(),
+            "check",
+            "--isolated",
+            "--select",
+            "F",
+            "--ignore",
+            "F401,F841,F811",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--no-cache",
+            *(f"./{p}" for p in paths),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     out: dict[str, list[str]] = {}
     for item in json.loads(proc.stdout or "[]"):
         rel = Path(item["filename"]).resolve().relative_to(root).as_posix()

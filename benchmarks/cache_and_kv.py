@@ -27,8 +27,21 @@ def run(
 ) -> tuple[float, dict]:
     exe = shutil.which("autocoder")
     cmd = [exe] if exe else [sys.executable, "-m", "autocoder"]
-    cmd += ["run", goal, "-d", str(folder), "--model", args.model, "--max-steps", str(args.steps),
-            "--samples", str(args.samples), "--json", "--log-level", "quiet"]  # fmt: skip
+    cmd += [
+        "run",
+        goal,
+        "-d",
+        str(folder),
+        "--model",
+        args.model,
+        "--max-steps",
+        str(args.steps),
+        "--samples",
+        str(args.samples),
+        "--json",
+        "--log-level",
+        "quiet",
+    ]
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
@@ -65,12 +78,18 @@ def main() -> None:
     print(
         f"goal: {args.goal!r}, model {args.model}, {args.steps} steps max, samples {args.samples}"
     )
-    print(f"first run : {first_s:7.2f} s  status {first['status']}, {first['steps']} steps, "
-          f"{first['model_calls']} model calls, {first['cache_hits']} cached, model {first['model_s']:.2f} s")  # fmt: skip
-    print(f"rerun     : {rerun_s:7.2f} s  (median of {len(times)}: {min(times):.2f}..{max(times):.2f}) status {rerun['status']}, {rerun['steps']} steps, "
-          f"{rerun['model_calls']} model calls, {rerun['cache_hits']} cached, model {rerun['model_s']:.2f} s")  # fmt: skip
-    print(f"speed-up  : {first_s / rerun_s:.1f}x wall, model calls made on rerun: "
-          f"{rerun['model_calls'] - rerun['cache_hits']}, same files: {same}")  # fmt: skip
+    print(
+        f"first run : {first_s:7.2f} s  status {first['status']}, {first['steps']} steps, "
+        f"{first['model_calls']} model calls, {first['cache_hits']} cached, model {first['model_s']:.2f} s"
+    )
+    print(
+        f"rerun     : {rerun_s:7.2f} s  (median of {len(times)}: {min(times):.2f}..{max(times):.2f}) status {rerun['status']}, {rerun['steps']} steps, "
+        f"{rerun['model_calls']} model calls, {rerun['cache_hits']} cached, model {rerun['model_s']:.2f} s"
+    )
+    print(
+        f"speed-up  : {first_s / rerun_s:.1f}x wall, model calls made on rerun: "
+        f"{rerun['model_calls'] - rerun['cache_hits']}, same files: {same}"
+    )
     print("\nKV-prefix reuse of the first run (prompt tokens sent -> evaluated by llama.cpp):")
     sent = evaluated = 0
     for s in steps:

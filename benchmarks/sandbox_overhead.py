@@ -1,6 +1,6 @@
 """Cost of isolation per sandboxed run: `python -c 'print(1)'` isolated vs unconfined (medians).
 
-    python benchmarks/sandbox_overhead.py [runs]
+python benchmarks/sandbox_overhead.py [runs]
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ def main(runs: int = 20) -> None:
         sandbox.backend = lambda: ""  # type: ignore[assignment]  # this process only
         sandbox.require(unsafe=True)
         plain = median_run(Path(tmp), runs)
-    print(f"isolated ({kind}): median {isolated * 1000:.0f} ms; unconfined: median {plain * 1000:.0f} ms; "
-          f"ratio {isolated / plain:.2f} ({runs} runs each)")  # fmt: skip
+    print(
+        f"isolated ({kind}): median {isolated * 1000:.0f} ms; unconfined: median {plain * 1000:.0f} ms; "
+        f"ratio {isolated / plain:.2f} ({runs} runs each)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def candidate_rows(goal, provider, samples: int, max_tokens: int) -> list[dict]:
     rows = []
     for k in range(samples):
         temperature = candidates.SAMPLE_TEMPERATURE if k else 0.0
-        settings = Settings(temperature=temperature, seed=k, max_tokens=max_tokens, stop=candidates.STOP)
+        settings = Settings(
+            temperature=temperature, seed=k, max_tokens=max_tokens, stop=candidates.STOP
+        )
         reply = provider.complete(asked, [], settings)
         main = candidates.normalize(candidates.code(reply.raw), given, exs)
         with tempfile.TemporaryDirectory(prefix="autocoder-oracle-") as tmp:
@@ -42,8 +44,17 @@ def candidate_rows(goal, provider, samples: int, max_tokens: int) -> list[dict]:
             ws.write("main_test.py", candidates.first_tests(exs))
             trial = select.Trial.of(observe(ws, exs))
             passed = judge(ws.root, goal)[0]
-        rows.append({"k": k, "main": main, "progress": list(trial.progress), "behaviour": trial.behaviour,
-                     "passed": passed, "seconds": reply.seconds, "tokens": reply.usage.completion_tokens})  # fmt: skip
+        rows.append(
+            {
+                "k": k,
+                "main": main,
+                "progress": list(trial.progress),
+                "behaviour": trial.behaviour,
+                "passed": passed,
+                "seconds": reply.seconds,
+                "tokens": reply.usage.completion_tokens,
+            }
+        )
     return rows
 
 
@@ -61,14 +72,25 @@ def main() -> None:
     out = args.out.open("w", encoding="utf-8") if args.out else None
     for goal in load(args.suite, args.limit).goals:
         rows = candidate_rows(goal, provider, args.samples, args.max_tokens)
-        chosen, _, why = select.choose([select.Trial(tuple(r["progress"]), r["behaviour"]) for r in rows])
+        chosen, _, why = select.choose(
+            [select.Trial(tuple(r["progress"]), r["behaviour"]) for r in rows]
+        )
         counts["goals"] += 1
         counts["greedy"] += rows[0]["passed"]
         counts["ceiling"] += any(r["passed"] for r in rows)
         counts["chosen"] += rows[chosen]["passed"]
-        print(goal.name, "".join("+" if r["passed"] else "." for r in rows), "chose", chosen, file=sys.stderr)
+        print(
+            goal.name,
+            "".join("+" if r["passed"] else "." for r in rows),
+            "chose",
+            chosen,
+            file=sys.stderr,
+        )
         if out:
-            out.write(json.dumps({"goal": goal.name, "chosen": chosen, "why": why, "candidates": rows}) + "\n")
+            out.write(
+                json.dumps({"goal": goal.name, "chosen": chosen, "why": why, "candidates": rows})
+                + "\n"
+            )
     print(json.dumps(counts))
 
 

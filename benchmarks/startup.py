@@ -1,6 +1,6 @@
 """Median start-up time of `autocoder --help` (target: under 0.5 s; no litellm or llama_cpp import).
 
-    python benchmarks/startup.py [runs]
+python benchmarks/startup.py [runs]
 """
 
 from __future__ import annotations
@@ -21,10 +21,18 @@ def main(runs: int = 15) -> None:
         subprocess.run(cmd, check=True, capture_output=True)
         times.append(time.perf_counter() - t)
     heavy = subprocess.run(
-        [sys.executable, "-c", "import sys, autocoder.cli; print(sorted(m for m in ('litellm','llama_cpp','jinja2') if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, autocoder.cli; print(sorted(m for m in ('litellm','llama_cpp','jinja2') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    print(f"autocoder --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {runs} runs")
+    print(
+        f"autocoder --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {runs} runs"
+    )
     print(f"heavy modules imported by the CLI: {heavy}")
 
 

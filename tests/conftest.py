@@ -24,12 +24,12 @@ if __name__ == "__main__":
     main()
 '''
 
-GOOD_TEST = '''from main import fib
+GOOD_TEST = """from main import fib
 
 
 def test_fib():
     assert fib(5) == [0, 1, 1, 2, 3]
-'''
+"""
 
 
 def reply(action: str, **fields: str) -> str:
@@ -84,8 +84,14 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" and report.failed and item.get_closest_marker("vcr"):
         cassette = Path(item.funcargs["vcr_cassette_dir"]) / f"{item.name}.yaml"
-        state = "recorded, but a request did not match it (the prompt changed?)" if cassette.exists() else "missing"
-        report.sections.append(("cassette", f"{cassette.relative_to(ROOT)}: {state}\nre-record: {cassettes.RERECORD}"))
+        state = (
+            "recorded, but a request did not match it (the prompt changed?)"
+            if cassette.exists()
+            else "missing"
+        )
+        report.sections.append(
+            ("cassette", f"{cassette.relative_to(ROOT)}: {state}\nre-record: {cassettes.RERECORD}")
+        )
 
 
 @pytest.fixture(autouse=True)

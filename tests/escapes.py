@@ -151,7 +151,11 @@ def main(backend: str, work: Path) -> dict[str, str]:
         port = listener.getsockname()[1]
         for name, code in ATTACKS.items():
             prelude = PRELUDE.format(outside=str(outside), home=str(home), sibling=str(sibling))
-            body = code.replace("{port}", str(port)).replace("{driver}", str(os.getpid())).replace("{secret}", SECRET)
+            body = (
+                code.replace("{port}", str(port))
+                .replace("{driver}", str(os.getpid()))
+                .replace("{secret}", SECRET)
+            )
             result = sandbox.python(["-c", prelude + body], project, timeout=20)
             broke = [line for line in result.output.splitlines() if line.startswith("BROKE")]
             if SECRET in result.output and not broke:
@@ -165,12 +169,19 @@ def main(backend: str, work: Path) -> dict[str, str]:
         except BlockingIOError:
             pass
     sibling.unlink()
-    changed = sorted(p.name for p in outside.iterdir()) != ["keep.txt"] or (outside / "keep.txt").read_text() != "keep"
+    changed = (
+        sorted(p.name for p in outside.iterdir()) != ["keep.txt"]
+        or (outside / "keep.txt").read_text() != "keep"
+    )
     state = sorted(p.name for p in (project / ".autocoder").iterdir())
     verdicts["outside_unchanged"] = "BROKE outside changed" if changed else "held"
-    verdicts["state_unchanged"] = "held" if state == ["runs", "snapshots"] else f"BROKE .autocoder holds {state}"
+    verdicts["state_unchanged"] = (
+        "held" if state == ["runs", "snapshots"] else f"BROKE .autocoder holds {state}"
+    )
     git = sorted(str(p.relative_to(project)) for p in (project / ".git").rglob("*"))
-    verdicts["git_unchanged"] = "held" if git == [".git/config", ".git/hooks"] else f"BROKE .git holds {git}"
+    verdicts["git_unchanged"] = (
+        "held" if git == [".git/config", ".git/hooks"] else f"BROKE .git holds {git}"
+    )
     return verdicts
 
 

@@ -30,7 +30,9 @@ def test_create_then_finish_is_done(tmp_path):
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN
     assert [x["type"] for x in lines] == ["run", "step", "step", "result"]
     assert [x["phase"] for x in lines[1:3]] == ["create", "judge"]
-    assert lines[2]["observation"]["tests_ok"] is True and lines[2]["observation"]["main_ok"] is True
+    assert (
+        lines[2]["observation"]["tests_ok"] is True and lines[2]["observation"]["main_ok"] is True
+    )
     assert lines[-1]["status"] == "done"
     # system and worked examples are the same for every step and goal (a KV-cache prefix);
     # the ask carries the goal, and an empty project is offered create_project alone
@@ -51,7 +53,12 @@ def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
     ]
     # a file that fails validation but runs: after main is fixed, a helper with a TODO comes next
     result, provider, lines = run(tmp_path, script)
-    assert [x["phase"] for x in lines if x["type"] == "step"] == ["create", "fix_main", "fix_tests", "judge"]
+    assert [x["phase"] for x in lines if x["type"] == "step"] == [
+        "create",
+        "fix_main",
+        "fix_tests",
+        "judge",
+    ]
     assert result.status == "done"
     assert "SyntaxError" in provider.calls[1][-1]["content"]
     assert "FAILED" in provider.calls[2][-1]["content"]
@@ -59,7 +66,9 @@ def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
 
 def test_invalid_file_is_fixed_before_tests(tmp_path):
     (tmp_path / "main.py").write_text(GOOD_MAIN)
-    (tmp_path / "main_test.py").write_text("from util import helper\n\n\ndef test_helper():\n    assert helper() == 2\n")
+    (tmp_path / "main_test.py").write_text(
+        "from util import helper\n\n\ndef test_helper():\n    assert helper() == 2\n"
+    )
     (tmp_path / "util.py").write_text("def helper():\n    return 1  # TODO\n")
     script = [reply("write_file", path="util.py", content="def helper():\n    return 2\n"), FINISH]
     result, provider, lines = run(tmp_path, script)
@@ -77,7 +86,9 @@ def test_a_step_that_breaks_a_green_project_is_not_applied(tmp_path):
 
 
 def test_three_malformed_replies_in_a_row_end_the_run(tmp_path):
-    result, _, lines = run(tmp_path, ["no action here", "Action: nope", reply("finish", reason="x")])
+    result, _, lines = run(
+        tmp_path, ["no action here", "Action: nope", reply("finish", reason="x")]
+    )
     assert result.status == "malformed" and result.steps == 3 and result.malformed_actions == 3
     assert not (tmp_path / "main.py").exists()  # nothing malformed was ever applied
     assert all(not x["result"]["ok"] for x in lines if x["type"] == "step")
@@ -91,7 +102,10 @@ def test_malformed_count_resets_after_a_good_reply(tmp_path):
 
 def test_finish_is_refused_until_everything_passes(tmp_path):
     failing = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
-    script = [reply("create_project", main=GOOD_MAIN, test=failing), reply("finish", reason="looks done")]
+    script = [
+        reply("create_project", main=GOOD_MAIN, test=failing),
+        reply("finish", reason="looks done"),
+    ]
     result, _, lines = run(tmp_path, script, max_steps=2)
     assert result.status == "max_steps"
     assert lines[2]["phase"] == "fix_tests" and not lines[2]["result"]["ok"]
@@ -113,14 +127,19 @@ def test_bad_arguments_never_touch_the_disk(tmp_path):
     assert "path: String should match pattern" in steps[2]["result"]["message"]
     assert "cannot be deleted" in steps[3]["result"]["message"]
     assert "not found" in steps[4]["result"]["message"]
-    assert not (tmp_path.parent / "escape.py").exists() and (tmp_path / "main.py").read_text() == GOOD_MAIN
+    assert (
+        not (tmp_path.parent / "escape.py").exists()
+        and (tmp_path / "main.py").read_text() == GOOD_MAIN
+    )
     assert result.status == "done"
 
 
 def test_edits_by_line_and_by_search(tmp_path):
     script = [
         CREATE,
-        reply("search_replace", path="main.py", search="print(fib(10))\n", replace="print(fib(12))\n"),
+        reply(
+            "search_replace", path="main.py", search="print(fib(10))\n", replace="print(fib(12))\n"
+        ),
         reply("insert_lines", path="main.py", line="1", content='"""Fibonacci."""\n'),
         reply("remove_lines", path="main.py", start="1", end="1"),
         FINISH,
@@ -133,7 +152,11 @@ def test_edits_by_line_and_by_search(tmp_path):
 
 def test_max_steps_and_snapshots_of_each_change(tmp_path):
     (tmp_path / "notes.py").write_text("# the user's file\n")
-    result, _, _ = run(tmp_path, [CREATE, reply("write_file", path="notes.py", content="X = 1\nY = 2\n")], max_steps=2)
+    result, _, _ = run(
+        tmp_path,
+        [CREATE, reply("write_file", path="notes.py", content="X = 1\nY = 2\n")],
+        max_steps=2,
+    )
     assert result.status == "max_steps"
     ws = Workspace(tmp_path)
     assert len(ws.snapshots()) == 2  # before step 1 (user's file alone) and before step 2
@@ -189,7 +212,14 @@ def test_decisions_carry_usage_into_the_totals(tmp_path):
 def test_replay_re_executes_a_trajectory(tmp_path):
     first = tmp_path / "first"
     first.mkdir()
-    result, _, _ = run(first, [CREATE, reply("write_file", path="main.py", content=GOOD_MAIN.replace("10", "12")), FINISH])
+    result, _, _ = run(
+        first,
+        [
+            CREATE,
+            reply("write_file", path="main.py", content=GOOD_MAIN.replace("10", "12")),
+            FINISH,
+        ],
+    )
     second = tmp_path / "second"
     second.mkdir()
     again = Agent(ReplayProvider(result.trajectory), Workspace(second), GOAL).run()
@@ -211,7 +241,14 @@ def test_replay_that_runs_out_stops(tmp_path):
 def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
     failing = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
     same_fix = reply("write_file", path="main.py", content=GOOD_MAIN)
-    script = [reply("create_project", main=GOOD_MAIN, test=failing), same_fix, same_fix, same_fix, CREATE, FINISH]
+    script = [
+        reply("create_project", main=GOOD_MAIN, test=failing),
+        same_fix,
+        same_fix,
+        same_fix,
+        CREATE,
+        FINISH,
+    ]
     temps = []
 
     class Recording(ScriptedProvider):
@@ -240,14 +277,18 @@ def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch
 
 def test_an_existing_main_without_tests_gets_main_test_written(tmp_path):
     (tmp_path / "main.py").write_text(GOOD_MAIN)
-    result, provider, lines = run(tmp_path, [reply("write_file", path="main_test.py", content=GOOD_TEST), FINISH])
+    result, provider, lines = run(
+        tmp_path, [reply("write_file", path="main_test.py", content=GOOD_TEST), FINISH]
+    )
     assert [x["phase"] for x in lines if x["type"] == "step"] == ["fix_tests", "judge"]
     assert "There are no tests" in provider.calls[0][-1]["content"]
     assert result.status == "done" and (tmp_path / "main_test.py").read_text() == GOOD_TEST
 
 
 def test_a_fresh_start_keeps_the_first_candidate_that_passes(tmp_path):
-    failing = reply("create_project", main=GOOD_MAIN, test=GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]"))
+    failing = reply(
+        "create_project", main=GOOD_MAIN, test=GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]")
+    )
     result, provider, lines = run(tmp_path, ["junk", failing, CREATE, FINISH], samples=4)
     steps = [x for x in lines if x["type"] == "step"]
     assert [s["phase"] for s in steps] == ["create", "judge"]
@@ -301,20 +342,37 @@ def test_crafted_path_escapes_are_refused_and_the_run_goes_on(tmp_path):
     (outside / "keep.py").write_text("secret = 1\n")
     project = tmp_path / "project"
     crafted = [
-        Decision(action="write_file", args={"path": "/Users/john_doe/Desktop/Python/10-2.py", "content": "x = 1\n"}),
-        Decision(action="create_file", args={"path": "../outside/evil.py", "content": "x = 1\n", "test": "x = 1\n"}),
-        Decision(action="write_file", args={"path": "../outside/keep.py", "content": "secret = 2\n"}),
+        Decision(
+            action="write_file",
+            args={"path": "/Users/john_doe/Desktop/Python/10-2.py", "content": "x = 1\n"},
+        ),
+        Decision(
+            action="create_file",
+            args={"path": "../outside/evil.py", "content": "x = 1\n", "test": "x = 1\n"},
+        ),
+        Decision(
+            action="write_file", args={"path": "../outside/keep.py", "content": "secret = 2\n"}
+        ),
         Decision(action="delete_file", args={"path": "main_test.py"}),
         Decision(action="write_file", args={"path": ".autocoder/runs/x.jsonl", "content": "{}\n"}),
     ]
-    script = [CREATE, *crafted[:2], reply("write_file", path="main.py", content=GOOD_MAIN), *crafted[2:], FINISH]
+    script = [
+        CREATE,
+        *crafted[:2],
+        reply("write_file", path="main.py", content=GOOD_MAIN),
+        *crafted[2:],
+        FINISH,
+    ]
     result = Agent(ScriptedProvider(script), Workspace(project), GOAL, max_steps=10).run()
     lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
     outcomes = [s["result"] for s in lines if s["type"] == "step"]
     assert result.status == "done", result.reason
     assert [o["ok"] for o in outcomes] == [True, False, False, True, False, False, False, True]
     assert "cannot be deleted" in outcomes[5]["message"]
-    assert sorted(p.name for p in outside.iterdir()) == ["keep.py"] and (outside / "keep.py").read_text() == "secret = 1\n"
+    assert (
+        sorted(p.name for p in outside.iterdir()) == ["keep.py"]
+        and (outside / "keep.py").read_text() == "secret = 1\n"
+    )
     assert not Path("/Users/john_doe").exists() and (project / "main_test.py").exists()
 
 

@@ -60,8 +60,16 @@ def profile(name: str, body: bytes | None) -> Path:
 @pytest.mark.parametrize(
     "name, body, words",
     [
-        ("evil.toml", b'name = "other"\nkind = "litellm"\nmodel = "openai/x"\n', ["evil.toml", "'name'"]),
-        ("evil.toml", b'source = "x"\nkind = "litellm"\nmodel = "openai/x"\n', ["evil.toml", "'source'"]),
+        (
+            "evil.toml",
+            b'name = "other"\nkind = "litellm"\nmodel = "openai/x"\n',
+            ["evil.toml", "'name'"],
+        ),
+        (
+            "evil.toml",
+            b'source = "x"\nkind = "litellm"\nmodel = "openai/x"\n',
+            ["evil.toml", "'source'"],
+        ),
         ("evil.toml", b'kind = "litellm"\nmodel = "\xff\xfe"\n', ["evil.toml", "UTF-8"]),
         ("evil.toml", None, ["evil.toml", "not a file"]),
         ("evil.toml", b"kind = [1, 2\n", ["evil.toml", "TOML"]),
@@ -79,7 +87,9 @@ def test_a_gguf_that_is_no_gguf_is_one_line(tmp_path):
     fake.write_bytes(b"PK\x03\x04 not a model")
     profile("fake.toml", f'kind = "llama_cpp"\ngguf = "{fake}"\n'.encode())
     for model in ("fake", str(fake)):
-        assert_clear_error(invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", model]), "not a GGUF")
+        assert_clear_error(
+            invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", model]), "not a GGUF"
+        )
 
 
 @pytest.mark.parametrize(
@@ -87,16 +97,41 @@ def test_a_gguf_that_is_no_gguf_is_one_line(tmp_path):
     [
         {"format": "autocoder-cassette/1"},
         {"format": "autocoder-cassette/1", "model": "m", "tool_mode": "grammar"},
-        {"format": "autocoder-cassette/1", "model": "m", "tool_mode": "grammar", "interactions": [{"request": 1}]},
-        {"format": "autocoder-cassette/1", "model": "m", "tool_mode": "g", "interactions": [{"request": "a", "decision": 5}]},
-        {"format": "autocoder-cassette/1", "model": "m", "tool_mode": "g", "identity": [], "interactions": []},
+        {
+            "format": "autocoder-cassette/1",
+            "model": "m",
+            "tool_mode": "grammar",
+            "interactions": [{"request": 1}],
+        },
+        {
+            "format": "autocoder-cassette/1",
+            "model": "m",
+            "tool_mode": "g",
+            "interactions": [{"request": "a", "decision": 5}],
+        },
+        {
+            "format": "autocoder-cassette/1",
+            "model": "m",
+            "tool_mode": "g",
+            "identity": [],
+            "interactions": [],
+        },
         [1, 2, 3],
     ],
 )
 def test_a_damaged_cassette_is_one_line(tmp_path, data):
     cassette = tmp_path / "c.json"
     cassette.write_text(json.dumps(data))
-    res = invoke(["bench", str(suite_folder(tmp_path)), "--cassette", str(cassette), "--out", str(tmp_path / "o")])
+    res = invoke(
+        [
+            "bench",
+            str(suite_folder(tmp_path)),
+            "--cassette",
+            str(cassette),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert_clear_error(res, str(cassette), "not a bench cassette")
 
 
@@ -125,7 +160,9 @@ def test_a_garbage_cache_is_one_line_and_cache_clear_recovers(tmp_path):
 def test_a_bad_replay_trajectory_is_one_line(tmp_path, text):
     path = tmp_path / "t.jsonl"
     path.write_bytes(text)
-    assert_clear_error(invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", f"replay:{path}"]), str(path))
+    assert_clear_error(
+        invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", f"replay:{path}"]), str(path)
+    )
     assert not (tmp_path / "p").exists()
 
 
@@ -145,7 +182,9 @@ def _bench(tmp_path: Path, out: Path, *extra: str):
     return invoke(["bench", str(suite_folder(tmp_path)), "--out", str(out), "--resume", *extra])
 
 
-@pytest.mark.parametrize("line", ["5", '{"goal": "right"}', '{"goal": "right", "try": "zero"}', "[]", "null"])
+@pytest.mark.parametrize(
+    "line", ["5", '{"goal": "right"}', '{"goal": "right", "try": "zero"}', "[]", "null"]
+)
 def test_resume_and_compare_on_bad_records_are_one_line(tmp_path, line):
     out = tmp_path / "out"
     out.mkdir()
@@ -181,12 +220,33 @@ def test_the_python_api_refuses_a_nul_in_a_path(tmp_path):
 
 def test_control_sequences_from_a_model_never_reach_the_terminal(tmp_path):
     trajectory = tmp_path / "t.jsonl"
-    create = {"action": "create_project", "args": {"main": "def main():\n    print(1)\n\n\nif __name__ == '__main__':\n    main()\n",
-                                                   "test": "from main import main\n\n\ndef test_main():\n    assert main() is None\n"}}  # fmt: skip
-    bogus = {"action": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil", "args": {}}  # its name is shown in the error
+    create = {
+        "action": "create_project",
+        "args": {
+            "main": "def main():\n    print(1)\n\n\nif __name__ == '__main__':\n    main()\n",
+            "test": "from main import main\n\n\ndef test_main():\n    assert main() is None\n",
+        },
+    }
+    bogus = {
+        "action": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil",
+        "args": {},
+    }  # its name is shown in the error
     finish = {"action": "finish", "args": {"reason": "ok"}}
-    trajectory.write_text("".join(json.dumps({"type": "step", "decision": d}) + "\n" for d in (create, bogus, finish)))
-    res = invoke(["run", GOAL, "-d", str(tmp_path / "p"), "--model", f"replay:{trajectory}", "--samples", "1"])
+    trajectory.write_text(
+        "".join(json.dumps({"type": "step", "decision": d}) + "\n" for d in (create, bogus, finish))
+    )
+    res = invoke(
+        [
+            "run",
+            GOAL,
+            "-d",
+            str(tmp_path / "p"),
+            "--model",
+            f"replay:{trajectory}",
+            "--samples",
+            "1",
+        ]
+    )
     assert res.exit_code == 0, res.output
     for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert bad not in res.output
@@ -204,13 +264,42 @@ def _zip(members: list[tuple[str, bytes]]) -> bytes:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-DECISION_KEYS = ["thought", "action", "args", "raw", "error", "usage", "seconds", "calls", "cached", "cut"]
-RECORD_KEYS = ["suite", "goal", "try", "model", "tool_mode", "passed", "status", "steps", "model_calls",
-               "cache_hits", "prompt_tokens", "completion_tokens", "cost_usd", "wall_s", "model_s", "harness_s",
-               "malformed_actions"]  # fmt: skip
+DECISION_KEYS = [
+    "thought",
+    "action",
+    "args",
+    "raw",
+    "error",
+    "usage",
+    "seconds",
+    "calls",
+    "cached",
+    "cut",
+]
+RECORD_KEYS = [
+    "suite",
+    "goal",
+    "try",
+    "model",
+    "tool_mode",
+    "passed",
+    "status",
+    "steps",
+    "model_calls",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "wall_s",
+    "model_s",
+    "harness_s",
+    "malformed_actions",
+]
 
 
 def ill_typed(keys: list[str]):
@@ -219,7 +308,9 @@ def ill_typed(keys: list[str]):
 
 
 def lines_of(values) -> st.SearchStrategy[bytes]:
-    return st.lists(values, max_size=4).map(lambda xs: "".join(json.dumps(x) + "\n" for x in xs).encode())
+    return st.lists(values, max_size=4).map(
+        lambda xs: "".join(json.dumps(x) + "\n" for x in xs).encode()
+    )
 
 
 payloads = {
@@ -229,26 +320,47 @@ payloads = {
     "records": st.binary(max_size=200) | lines_of(json_values) | lines_of(ill_typed(RECORD_KEYS)),
     "manifest": st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
     "profile": st.binary(max_size=120)
-    | st.dictionaries(st.sampled_from(["name", "kind", "model", "gguf", "tool_mode", "context", "source", "x"]),
-                      st.text(string.printable, max_size=10) | st.integers(), max_size=4).map(
-        lambda d: "\n".join(f"{k} = {json.dumps(v)}" for k, v in d.items()).encode()),  # fmt: skip
+    | st.dictionaries(
+        st.sampled_from(["name", "kind", "model", "gguf", "tool_mode", "context", "source", "x"]),
+        st.text(string.printable, max_size=10) | st.integers(),
+        max_size=4,
+    ).map(lambda d: "\n".join(f"{k} = {json.dumps(v)}" for k, v in d.items()).encode()),
     "cassette": st.binary(max_size=200)
     | json_values.map(lambda v: json.dumps(v).encode())
-    | st.fixed_dictionaries({"format": st.just("autocoder-cassette/1")}, optional={
-        "model": json_values, "tool_mode": json_values, "identity": json_values,
-        "interactions": st.lists(st.fixed_dictionaries({}, optional={"request": json_values, "decision": json_values}))},
-    ).map(lambda v: json.dumps(v).encode()),  # fmt: skip
-    "snapshot": st.binary(max_size=300) | st.lists(
-        st.tuples(st.text(string.ascii_letters + "./_- \\", min_size=1, max_size=12) | st.sampled_from(
-            ["../x", "/etc/x", "main.py/x", ".autocoder/x", "a/../../x", "./main.py", "main.py"]), st.binary(max_size=20)),
-        max_size=4).map(_zip),  # fmt: skip
+    | st.fixed_dictionaries(
+        {"format": st.just("autocoder-cassette/1")},
+        optional={
+            "model": json_values,
+            "tool_mode": json_values,
+            "identity": json_values,
+            "interactions": st.lists(
+                st.fixed_dictionaries(
+                    {}, optional={"request": json_values, "decision": json_values}
+                )
+            ),
+        },
+    ).map(lambda v: json.dumps(v).encode()),
+    "snapshot": st.binary(max_size=300)
+    | st.lists(
+        st.tuples(
+            st.text(string.ascii_letters + "./_- \\", min_size=1, max_size=12)
+            | st.sampled_from(
+                ["../x", "/etc/x", "main.py/x", ".autocoder/x", "a/../../x", "./main.py", "main.py"]
+            ),
+            st.binary(max_size=20),
+        ),
+        max_size=4,
+    ).map(_zip),
 }
 
 
 def _digest(root: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        h.update(str(p.relative_to(root)).encode() + (p.read_bytes() if p.is_file() and not p.is_symlink() else b""))
+        h.update(
+            str(p.relative_to(root)).encode()
+            + (p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+        )
     return h.hexdigest()
 
 
@@ -256,23 +368,58 @@ def _command(kind: str, work: Path, data: bytes) -> list[str]:
     project, out = work / "project", work / "out"
     if kind == "trajectory":
         (work / "t.jsonl").write_bytes(data)
-        return ["run", GOAL, "-d", str(project), "--model", f"replay:{work / 't.jsonl'}", "--samples", "1", "--max-steps", "2"]
+        return [
+            "run",
+            GOAL,
+            "-d",
+            str(project),
+            "--model",
+            f"replay:{work / 't.jsonl'}",
+            "--samples",
+            "1",
+            "--max-steps",
+            "2",
+        ]
     if kind in ("records", "manifest"):
         out.mkdir(exist_ok=True)
         (out / (RECORDS if kind == "records" else "manifest.json")).write_bytes(data)
         if kind == "records":
             return ["bench", "compare", str(out), str(out)]
-        done = [{**dict.fromkeys(RECORD_KEYS, 0), "suite": "suite", "goal": g, "model": "m", "tool_mode": "t",
-                 "passed": False, "status": "done", "cost_usd": 0.0, "wall_s": 0.0, "model_s": 0.0, "harness_s": 0.0}
-                for g in ("right", "wrong")]  # fmt: skip
-        (out / RECORDS).write_text("".join(json.dumps(r) + "\n" for r in done))  # nothing left to run
+        done = [
+            {
+                **dict.fromkeys(RECORD_KEYS, 0),
+                "suite": "suite",
+                "goal": g,
+                "model": "m",
+                "tool_mode": "t",
+                "passed": False,
+                "status": "done",
+                "cost_usd": 0.0,
+                "wall_s": 0.0,
+                "model_s": 0.0,
+                "harness_s": 0.0,
+            }
+            for g in ("right", "wrong")
+        ]
+        (out / RECORDS).write_text(
+            "".join(json.dumps(r) + "\n" for r in done)
+        )  # nothing left to run
         return ["bench", str(work / "suite"), "--out", str(out), "--resume"]
     if kind == "profile":
         profile("fuzzed.toml", data)
         return ["run", GOAL, "-d", str(project), "--model", "fuzzed"]
     if kind == "cassette":
         (work / "c.json").write_bytes(data)
-        return ["bench", str(work / "suite"), "--cassette", str(work / "c.json"), "--out", str(out), "--max-steps", "1"]
+        return [
+            "bench",
+            str(work / "suite"),
+            "--cassette",
+            str(work / "c.json"),
+            "--out",
+            str(out),
+            "--max-steps",
+            "1",
+        ]
     Workspace(project).write("main.py", "x = 1\n", fmt=False)
     (project / ".autocoder" / "snapshots").mkdir(parents=True)
     (project / ".autocoder" / "snapshots" / "0001.zip").write_bytes(data)
@@ -281,7 +428,9 @@ def _command(kind: str, work: Path, data: bytes) -> list[str]:
 
 @pytest.mark.parametrize("kind", sorted(payloads))
 def test_random_and_ill_typed_files_never_end_in_a_traceback(tmp_path_factory, kind):
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(data=payloads[kind])
     def check(data: bytes) -> None:
         work = tmp_path_factory.mktemp("fuzz")
@@ -291,7 +440,9 @@ def test_random_and_ill_typed_files_never_end_in_a_traceback(tmp_path_factory, k
         (outside / "keep.txt").write_text("keep")
         before = _digest(outside)
         result = invoke(_command(kind, work, data))
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
         assert "Traceback" not in result.output
         assert result.exit_code in (0, 1, 2), result.output
         if result.exit_code == 2:

@@ -139,8 +139,26 @@ def test_records_judge_with_hidden_tests_and_resume_skips_what_is_recorded(tmp_p
     by_goal = {r["goal"]: r for r in records}
     assert by_goal["right"]["passed"] and not by_goal["wrong"]["passed"]
     assert by_goal["right"]["status"] == "done" and by_goal["right"]["steps"] == 2
-    keys = {"suite", "goal", "try", "model", "tool_mode", "passed", "status", "steps", "model_calls", "cache_hits",
-            "prompt_tokens", "completion_tokens", "cost_usd", "wall_s", "model_s", "harness_s", "malformed_actions", "error"}  # fmt: skip
+    keys = {
+        "suite",
+        "goal",
+        "try",
+        "model",
+        "tool_mode",
+        "passed",
+        "status",
+        "steps",
+        "model_calls",
+        "cache_hits",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "wall_s",
+        "model_s",
+        "harness_s",
+        "malformed_actions",
+        "error",
+    }
     assert keys <= set(by_goal["right"])
     assert not list((out / "projects").rglob("test_hidden.py"))  # the judge worked on a copy
     manifest = json.loads((out / "manifest.json").read_text())
@@ -203,9 +221,13 @@ def test_plain_makes_one_chat_turn_per_goal_and_judges_its_code_block(tmp_path):
     provider = ScriptedProvider([right, wrong])
     records = run_suite(suite, BenchOptions(plain=True), tmp_path / "plain", provider=provider)
     assert [(r["goal"], r["passed"], r["status"], r["model_calls"]) for r in records] == [
-        ("right", True, "plain", 1), ("wrong", False, "plain", 1)]  # fmt: skip
+        ("right", True, "plain", 1),
+        ("wrong", False, "plain", 1),
+    ]
     assert [c[-1]["content"] for c in provider.calls] == [g.plain for g in suite.goals]
-    assert provider.calls[0] == [{"role": "user", "content": "Write add(a, b) returning the sum." + PLAIN_ASK}]
+    assert provider.calls[0] == [
+        {"role": "user", "content": "Write add(a, b) returning the sum." + PLAIN_ASK}
+    ]
     assert report.write(tmp_path / "plain")["mode"] == "plain"
 
 
@@ -215,17 +237,30 @@ def test_compare_states_the_lift_over_plain(tmp_path):
     plain = ScriptedProvider([wrong, wrong])
     plain.name = Coder.name  # the same model, asked plainly
     run_suite(suite, BenchOptions(plain=True), tmp_path / "plain", provider=plain)
-    run_suite(suite, BenchOptions(samples=1), tmp_path / "agent", provider=Coder(tmp_path / "agent"))
+    run_suite(
+        suite, BenchOptions(samples=1), tmp_path / "agent", provider=Coder(tmp_path / "agent")
+    )
     for name in ("plain", "agent"):
         report.write(tmp_path / name)
-    result = CliRunner().invoke(app, ["bench", "compare", str(tmp_path / "plain"), str(tmp_path / "agent"), "--chart",
-                                      str(tmp_path / "c.png")])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "compare",
+            str(tmp_path / "plain"),
+            str(tmp_path / "agent"),
+            "--chart",
+            str(tmp_path / "c.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "agent (agent) over plain plain: 50.0% vs 0.0%, lift +50.0 points" in result.output
 
 
 def test_humaneval_plain_prompt_is_the_baselines():
     goal = next(g for g in load("humaneval", limit=1).goals)
-    assert goal.plain.startswith("Complete this Python function. Reply with the complete function in a ```python block.")
+    assert goal.plain.startswith(
+        "Complete this Python function. Reply with the complete function in a ```python block."
+    )
     assert goal.plain.endswith("```") and "def has_close_elements" in goal.plain
     assert goal.preamble == "from typing import List\n"

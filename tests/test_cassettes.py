@@ -52,10 +52,20 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             "type": "function",
             "function": {"name": "finish", "arguments": json.dumps({"reason": "ok"})},
         }
-        reply = {"id": "chatcmpl-123", "object": "chat.completion", "created": 1764240000, "model": "local",
-                 "choices": [{"index": 0, "finish_reason": "tool_calls",
-                              "message": {"role": "assistant", "content": echo, "tool_calls": [call]}}],
-                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}  # fmt: skip
+        reply = {
+            "id": "chatcmpl-123",
+            "object": "chat.completion",
+            "created": 1764240000,
+            "model": "local",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls",
+                    "message": {"role": "assistant", "content": echo, "tool_calls": [call]},
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
         self._send(reply)
 
     def do_GET(self):
@@ -100,15 +110,25 @@ def test_a_recorded_cassette_holds_no_secret_in_any_form_and_still_replays(
             find_profile("openai/local", api_base=base), api_key=CANARY, tool_mode="native"
         )
         decision = provider.complete(ask, [Finish], Settings(max_tokens=32))
-        listing = httpx.get(f"{base}/models?key={CANARY}&page=1", headers={"x-api-key": CANARY, "x-goog-api-key": CANARY,
-                            "authorization": "Basic " + base64.b64encode(f"user:{CANARY}".encode()).decode()})  # fmt: skip
+        listing = httpx.get(
+            f"{base}/models?key={CANARY}&page=1",
+            headers={
+                "x-api-key": CANARY,
+                "x-goog-api-key": CANARY,
+                "authorization": "Basic " + base64.b64encode(f"user:{CANARY}".encode()).decode(),
+            },
+        )
         return decision, listing.status_code
 
     with recorder("all").use_cassette(str(path)):
         live = exchange(endpoint)
     data = path.read_bytes()
-    forms = {CANARY, base64.b64encode(CANARY.encode()).decode(), urllib.parse.quote(CANARY),
-             base64.b64encode(f"user:{CANARY}".encode()).decode()}  # fmt: skip
+    forms = {
+        CANARY,
+        base64.b64encode(CANARY.encode()).decode(),
+        urllib.parse.quote(CANARY),
+        base64.b64encode(f"user:{CANARY}".encode()).decode(),
+    }
     for form in forms:
         assert form.encode() not in data, form
     assert b"<scrubbed>" in data and b"1764240000" not in data and endpoint.encode() not in data
@@ -161,8 +181,20 @@ def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_reco
         provider=CassetteProvider(coder, cassette, record=True),
     )
     replay = run_suite(suite, BenchOptions(samples=1, cassette=str(cassette)), tmp_path / "replay")
-    keys = ("goal", "model", "tool_mode", "passed", "status", "steps", "model_calls", "cache_hits", "prompt_tokens",
-            "completion_tokens", "malformed_actions", "error")  # fmt: skip
+    keys = (
+        "goal",
+        "model",
+        "tool_mode",
+        "passed",
+        "status",
+        "steps",
+        "model_calls",
+        "cache_hits",
+        "prompt_tokens",
+        "completion_tokens",
+        "malformed_actions",
+        "error",
+    )
     assert [{k: r[k] for k in keys} for r in replay] == [{k: r[k] for k in keys} for r in live]
     assert coder.calls == 4 and json.loads(cassette.read_text())["format"] == "autocoder-cassette/1"
 
@@ -190,15 +222,29 @@ BENCH = ROOT / "cassettes" / "bench"
 #   autocoder bench samples --limit 3 --samples 2 --max-steps 3 --max-tokens 512 \
 #       --cassette cassettes/bench/samples-smollm2.json --record --out runs/bench-cassette
 RECORDED = {"samples": 2, "max_steps": 3, "max_tokens": 512}
-KEYS = ("goal", "try", "model", "tool_mode", "passed", "status", "steps", "model_calls", "cache_hits",
-        "prompt_tokens", "completion_tokens", "malformed_actions")  # fmt: skip
+KEYS = (
+    "goal",
+    "try",
+    "model",
+    "tool_mode",
+    "passed",
+    "status",
+    "steps",
+    "model_calls",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "malformed_actions",
+)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_committed_bench_cassette_replays_the_embedded_models_run_bit_for_bit(tmp_path, jobs):
     """No model, no network: the same records, also from parallel workers (each opens the cassette)."""
     cassette = BENCH / "samples-smollm2.json"
-    expected = [json.loads(x) for x in (BENCH / "samples-smollm2.records.jsonl").read_text().splitlines()]
+    expected = [
+        json.loads(x) for x in (BENCH / "samples-smollm2.records.jsonl").read_text().splitlines()
+    ]
     options = BenchOptions(cassette=str(cassette), jobs=jobs, **RECORDED)
     replayed = run_suite(load("samples", limit=3), options, tmp_path / "replay")
     assert len(expected) == 3

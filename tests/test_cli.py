@@ -28,21 +28,52 @@ def recorded(tmp_path):
 
 def test_run_with_replay_prints_one_json_line_and_exits_0(tmp_path, recorded):
     out = tmp_path / "fib"
-    res = runner.invoke(app, ["run", GOAL, "--project-dir", str(out), "--model", f"replay:{recorded}", "--json"])
+    res = runner.invoke(
+        app, ["run", GOAL, "--project-dir", str(out), "--model", f"replay:{recorded}", "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert data["status"] == "done" and data["steps"] == 2 and data["model_calls"] == 2
-    assert set(data) >= {"prompt_tokens", "completion_tokens", "wall_s", "model_s", "model", "project_dir", "trajectory"}
+    assert set(data) >= {
+        "prompt_tokens",
+        "completion_tokens",
+        "wall_s",
+        "model_s",
+        "model",
+        "project_dir",
+        "trajectory",
+    }
     assert (out / "main.py").read_text() == GOOD_MAIN
 
 
 def test_run_not_done_exits_1(tmp_path, recorded):
-    res = runner.invoke(app, ["run", GOAL, "-d", str(tmp_path / "p"), "-m", f"replay:{recorded}", "--max-steps", "1", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            GOAL,
+            "-d",
+            str(tmp_path / "p"),
+            "-m",
+            f"replay:{recorded}",
+            "--max-steps",
+            "1",
+            "--json",
+        ],
+    )
     assert res.exit_code == 1
     assert json.loads(res.stdout.strip().splitlines()[-1])["status"] == "max_steps"
-    told = runner.invoke(app, ["run", GOAL, "-d", str(tmp_path / "q"), "-m", f"replay:{recorded}", "--max-steps", "1"])
-    assert told.exit_code == 1 and "kept: the best version found (main.py runs, its tests pass)" in told.output
-    assert "embedded model" not in told.output  # the larger-model hint is for the embedded model's runs
+    told = runner.invoke(
+        app,
+        ["run", GOAL, "-d", str(tmp_path / "q"), "-m", f"replay:{recorded}", "--max-steps", "1"],
+    )
+    assert (
+        told.exit_code == 1
+        and "kept: the best version found (main.py runs, its tests pass)" in told.output
+    )
+    assert (
+        "embedded model" not in told.output
+    )  # the larger-model hint is for the embedded model's runs
 
 
 @pytest.mark.parametrize(
@@ -73,7 +104,9 @@ def test_project_dir_that_is_a_file_is_refused(tmp_path):
 
 def test_undo_command(tmp_path, recorded):
     out = tmp_path / "fib"
-    runner.invoke(app, ["run", GOAL, "-d", str(out), "-m", f"replay:{recorded}", "--log-level", "quiet"])
+    runner.invoke(
+        app, ["run", GOAL, "-d", str(out), "-m", f"replay:{recorded}", "--log-level", "quiet"]
+    )
     res = runner.invoke(app, ["undo", "--project-dir", str(out)])
     assert res.exit_code == 0, res.output
     assert not (out / "main.py").exists()
@@ -84,7 +117,25 @@ def test_undo_command(tmp_path, recorded):
 def test_start_menu_saves_runs_and_forgets_projects(tmp_path, recorded, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.chdir(tmp_path)
-    keys = "\n".join(["options", f"replay:{recorded}", "5", "n", "quiet", "n", "new", GOAL, "fib", "fibdir", "y", "quit"]) + "\n"
+    keys = (
+        "\n".join(
+            [
+                "options",
+                f"replay:{recorded}",
+                "5",
+                "n",
+                "quiet",
+                "n",
+                "new",
+                GOAL,
+                "fib",
+                "fibdir",
+                "y",
+                "quit",
+            ]
+        )
+        + "\n"
+    )
     res = runner.invoke(app, ["start"], input=keys)
     assert res.exit_code == 0, res.output
     assert "done" in res.output
@@ -93,18 +144,35 @@ def test_start_menu_saves_runs_and_forgets_projects(tmp_path, recorded, monkeypa
     assert store["projects"] == [{"name": "fib", "goal": GOAL, "project_dir": "fibdir"}]
     res = runner.invoke(app, ["start"], input="delete\n1\ny\nquit\n")
     assert res.exit_code == 0, res.output
-    assert json.loads((tmp_path / "cfg" / "autocoder" / "projects.json").read_text())["projects"] == []
+    assert (
+        json.loads((tmp_path / "cfg" / "autocoder" / "projects.json").read_text())["projects"] == []
+    )
     assert (tmp_path / "fibdir" / "main.py").exists()  # forgetting a project keeps its folder
 
 
 def test_python_api_takes_the_seed_dict(tmp_path, recorded):
-    result = autocoder({"project_name": "fib", "goal": GOAL, "project_dir": str(tmp_path / "fib"),
-                        "log_level": "quiet", "step": False, "model": f"replay:{recorded}", "api_key": "sk-test-123"})
+    result = autocoder(
+        {
+            "project_name": "fib",
+            "goal": GOAL,
+            "project_dir": str(tmp_path / "fib"),
+            "log_level": "quiet",
+            "step": False,
+            "model": f"replay:{recorded}",
+            "api_key": "sk-test-123",
+        }
+    )
     assert result.status == "done"
     assert "sk-test-123" not in open(result.trajectory).read()
 
 
-@pytest.mark.parametrize("data, message", [({"goal": "x", "colour": "red"}, "unknown option 'colour'"), ({"project_name": "x"}, "missing 'goal'")])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"goal": "x", "colour": "red"}, "unknown option 'colour'"),
+        ({"project_name": "x"}, "missing 'goal'"),
+    ],
+)
 def test_python_api_rejects_bad_dicts(data, message):
     with pytest.raises(AutocoderError, match=message):
         autocoder(data)
@@ -114,9 +182,17 @@ def test_replay_of_a_sampled_run_gives_the_same_project_and_counts(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     failing = CREATE.replace("[0, 1, 1, 2, 3]", "[9]")
-    first = Agent(ScriptedProvider([failing, CREATE, FINISH]), Workspace(src), GOAL, samples=2).run()
+    first = Agent(
+        ScriptedProvider([failing, CREATE, FINISH]), Workspace(src), GOAL, samples=2
+    ).run()
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", GOAL, "-d", str(out), "-m", f"replay:{first.trajectory}", "--json"])
+    res = runner.invoke(
+        app, ["run", GOAL, "-d", str(out), "-m", f"replay:{first.trajectory}", "--json"]
+    )
     data = json.loads(res.stdout.strip().splitlines()[-1])
-    assert (data["status"], data["steps"], data["model_calls"]) == ("done", first.steps, first.model_calls) == ("done", 2, 3)
+    assert (
+        (data["status"], data["steps"], data["model_calls"])
+        == ("done", first.steps, first.model_calls)
+        == ("done", 2, 3)
+    )
     assert (out / "main_test.py").read_text() == (src / "main_test.py").read_text()

@@ -42,12 +42,16 @@ def as_unprivileged(argv: list[str], stage_root: Path) -> list[str]:
     """`argv` run as uid/gid 65534. Where the interpreter or this checkout lies under a folder
     other users cannot enter (pyenv in /root, 0700), a private mount namespace of the test's own
     covers that folder with an empty 0755 tmpfs holding just the needed folders again."""
-    needed = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, DRIVER.parent.parent)})
+    needed = sorted(
+        {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, DRIVER.parent.parent)}
+    )
     closed = {path: _reachable_by_others(path) for path in needed}
     moves = [(path, tempfile.mkdtemp(dir=stage_root)) for path in needed if closed[path]]
     lines = ["set -e"]
     lines += [f"mount --bind '{path}' '{stage}'" for path, stage in moves]  # held before covering
-    lines += [f"mount -t tmpfs -o mode=755 tmpfs '{c}'" for c in sorted({closed[p] for p, _ in moves})]
+    lines += [
+        f"mount -t tmpfs -o mode=755 tmpfs '{c}'" for c in sorted({closed[p] for p, _ in moves})
+    ]
     lines += [f"mkdir -p '{path}' && mount --move '{stage}' '{path}'" for path, stage in moves]
     inner = " ".join(f"'{a}'" for a in argv)
     lines.append(f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups {inner}")
@@ -58,7 +62,11 @@ BACKENDS = [b for b in ("bwrap", "unshare") if shutil.which(b)]
 
 
 def _users() -> list[str]:
-    return ["root", "unprivileged"] if os.getuid() == 0 and shutil.which("setpriv") else [f"uid {os.getuid()}"]
+    return (
+        ["root", "unprivileged"]
+        if os.getuid() == 0 and shutil.which("setpriv")
+        else [f"uid {os.getuid()}"]
+    )
 
 
 def _visible_base() -> str:
@@ -66,7 +74,9 @@ def _visible_base() -> str:
     to show; beside the project in /tmp it would be hidden, and prove nothing."""
     hidden = sandbox.policy("/nonexistent", "/nonexistent")["hide"]
     for base in ("/var/lib", "/srv", "/opt", str(DRIVER.parent.parent)):
-        if os.access(base, os.W_OK) and not any(base == h or base.startswith(h + "/") for h in hidden):
+        if os.access(base, os.W_OK) and not any(
+            base == h or base.startswith(h + "/") for h in hidden
+        ):
             return base
     pytest.skip("no writable folder outside the sandbox's hidden ones")
 
@@ -93,6 +103,11 @@ def test_no_attack_gets_out(backend, user, work):
     verdicts = _run(cmd, work)
     if "_backend" in verdicts:
         pytest.skip(f"{verdicts['_backend']} as {user}")
-    assert set(verdicts) == {*escapes.ATTACKS, "outside_unchanged", "state_unchanged", "git_unchanged"}
+    assert set(verdicts) == {
+        *escapes.ATTACKS,
+        "outside_unchanged",
+        "state_unchanged",
+        "git_unchanged",
+    }
     broken = {k: v for k, v in verdicts.items() if v != "held"}
     assert not broken, f"{backend} as {user}: {broken}"

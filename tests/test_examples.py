@@ -35,10 +35,18 @@ def test_examples_are_read_from_doctests_and_arrow_lines_only_when_well_formed()
 
 
 def test_examples_inside_a_sentence_are_read_and_prose_is_not():
-    goal = "Write is_palindrome(s). is_palindrome('racecar') == True, is_palindrome('a,b)') == False."
-    assert extract(goal) == (Example("is_palindrome('racecar')", "True"), Example("is_palindrome('a,b)')", "False"))
+    goal = (
+        "Write is_palindrome(s). is_palindrome('racecar') == True, is_palindrome('a,b)') == False."
+    )
+    assert extract(goal) == (
+        Example("is_palindrome('racecar')", "True"),
+        Example("is_palindrome('a,b)')", "False"),
+    )
     assert extract("fib(1) == 1, fib(10) == 55 and pairs([1, 2]) returns [(1, 2)].") == (
-        Example("fib(1)", "1"), Example("fib(10)", "55"), Example("pairs([1, 2])", "[(1, 2)]"))
+        Example("fib(1)", "1"),
+        Example("fib(10)", "55"),
+        Example("pairs([1, 2])", "[(1, 2)]"),
+    )
     assert extract("h(x) == h(x - 1) + 1, so tri(n) = tri(n - 1) + 1") == ()  # rules, not facts
     assert extract("f(5) returns [1, 5] # the odd ones") == (Example("f(5)", "[1, 5]"),)
 
@@ -54,7 +62,9 @@ def test_an_examples_call_keeps_no_trailing_comment_so_it_can_be_embedded_in_cod
     # in a candidate's main() was a syntax error that ended the run as an internal error
     found = extract(">>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x\n-0.5\n")
     assert found == (Example("round(find_zero([1, 2]), 2)", "-0.5"),)
-    assert "print(round(find_zero([1, 2]), 2))" in normalize("def find_zero(xs):\n    return 0\n", "", found)
+    assert "print(round(find_zero([1, 2]), 2))" in normalize(
+        "def find_zero(xs):\n    return 0\n", "", found
+    )
 
 
 def test_a_check_runs_in_the_sandbox_and_counts_right_answers(tmp_path):
@@ -141,8 +151,12 @@ def test_right_answers_outrank_a_main_that_runs(tmp_path):
     """A candidate that answers every example but whose demo main() crashes beats one whose
     main() runs but answers wrong: the next step can fix main(), not the facts."""
     crashing = main_with("return a + b").replace("print(add(2, 3))", "print(add(x, 3))")
-    wrong = Decision(action="create_project", args={"main": main_with("return a * b"), "test": TEST})
+    wrong = Decision(
+        action="create_project", args={"main": main_with("return a * b"), "test": TEST}
+    )
     right = Decision(action="create_project", args={"main": crashing, "test": TEST})
-    agent = Agent(ScriptedProvider([right, wrong]), Workspace(tmp_path), GOAL, samples=2, max_steps=1)
+    agent = Agent(
+        ScriptedProvider([right, wrong]), Workspace(tmp_path), GOAL, samples=2, max_steps=1
+    )
     agent.run()
     assert "a + b" in (tmp_path / "main.py").read_text()

@@ -23,7 +23,9 @@ from autocoder.observe import observe
 from autocoder.workspace import Workspace
 
 BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
-pytestmark = pytest.mark.skipif(not BACKENDS, reason="no sandbox backend here: hostile code is never run unconfined")
+pytestmark = pytest.mark.skipif(
+    not BACKENDS, reason="no sandbox backend here: hostile code is never run unconfined"
+)
 
 
 @pytest.fixture(autouse=True, params=BACKENDS or ["none"])
@@ -43,9 +45,12 @@ FORGE_PASS = "print('1 passed in 0.01s')\nimport os\nos._exit(0)\n"
 PLANTED = {
     "pytest_module": {"pytest.py": FORGE_PASS},
     "pytest_package": {"_pytest/__init__.py": FORGE_PASS, "pluggy.py": FORGE_PASS},
-    "conftest_hook": {"conftest.py": (
-        "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
-        "    outcome = yield\n    report = outcome.get_result()\n    report.outcome = 'passed'\n")},
+    "conftest_hook": {
+        "conftest.py": (
+            "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
+            "    outcome = yield\n    report = outcome.get_result()\n    report.outcome = 'passed'\n"
+        )
+    },
     "conftest_exit": {"conftest.py": FORGE_PASS},
     "nested_conftest": {"sub/conftest.py": FORGE_PASS, "sub/__init__.py": ""},
     "pytest_ini_collect_only": {"pytest.ini": "[pytest]\naddopts = --co -q\n"},
@@ -53,19 +58,31 @@ PLANTED = {
     "setup_cfg": {"setup.cfg": "[tool:pytest]\naddopts = --co\n"},
     "pyproject": {"pyproject.toml": "[tool.pytest.ini_options]\naddopts = '--co'\n"},
     "sitecustomize": {"sitecustomize.py": FORGE_PASS, "usercustomize.py": FORGE_PASS},
-    "stdlib_shadow": {"json.py": FORGE_PASS, "ast.py": FORGE_PASS, "math.py": FORGE_PASS, "glob.py": FORGE_PASS},
+    "stdlib_shadow": {
+        "json.py": FORGE_PASS,
+        "ast.py": FORGE_PASS,
+        "math.py": FORGE_PASS,
+        "glob.py": FORGE_PASS,
+    },
     "package_root": {"__init__.py": "import os\nos._exit(0)\n"},
-    "venv_shadow": {".venv/lib/python3.11/site-packages/pytest.py": FORGE_PASS,
-                    ".venv/lib/python3.11/site-packages/evil.pth": "import os; os._exit(0)\n"},
+    "venv_shadow": {
+        ".venv/lib/python3.11/site-packages/pytest.py": FORGE_PASS,
+        ".venv/lib/python3.11/site-packages/evil.pth": "import os; os._exit(0)\n",
+    },
     "main_exits_zero": {"main.py": "import os\nprint('1 passed')\nos._exit(0)\n" + WRONG},
     "main_exits_at_exit": {"main.py": "import sys\nsys.exit(0)\n" + WRONG},
     "main_prints_ok": {"main.py": "print('ok   add(2, 3) == 5')\n" + WRONG},
-    "main_writes_the_report": {"main.py": (
-        "import json, os\nfor results in ([True], []):\n"
-        "    report = {'exit': 0, 'passed': 1, 'failed': 0, 'results': [True], 'token': ''}\n"
-        "    open(os.path.join(os.environ['HOME'], 'report.json'), 'w').write(json.dumps(report))\n"
-        "os._exit(0)\n" + WRONG)},
-    "main_plants_a_fifo_report": {"main.py": "import os\nos.mkfifo(os.path.join(os.environ['HOME'], 'report.json'))\n" + WRONG},
+    "main_writes_the_report": {
+        "main.py": (
+            "import json, os\nfor results in ([True], []):\n"
+            "    report = {'exit': 0, 'passed': 1, 'failed': 0, 'results': [True], 'token': ''}\n"
+            "    open(os.path.join(os.environ['HOME'], 'report.json'), 'w').write(json.dumps(report))\n"
+            "os._exit(0)\n" + WRONG
+        )
+    },
+    "main_plants_a_fifo_report": {
+        "main.py": "import os\nos.mkfifo(os.path.join(os.environ['HOME'], 'report.json'))\n" + WRONG
+    },
 }
 
 
@@ -104,11 +121,17 @@ def test_planted_bytecode_is_never_loaded(tmp_path):
     project = _project(tmp_path / "p", {"main_test.py": TEST})
     st = (project / "main.py").stat()
     header = importlib.util.MAGIC_NUMBER + (0).to_bytes(4, "little")
-    header += int(st.st_mtime).to_bytes(4, "little") + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    header += int(st.st_mtime).to_bytes(4, "little") + (st.st_size & 0xFFFFFFFF).to_bytes(
+        4, "little"
+    )
     tag = sys.implementation.cache_tag
     (project / "__pycache__").mkdir()
-    (project / "__pycache__" / f"main.{tag}.pyc").write_bytes(header + marshal.dumps(compile(RIGHT, "main.py", "exec")))
-    assert sandbox.python(["-c", "import main; print(main.add(2, 3))"], project).output.strip() == "5"  # it works...
+    (project / "__pycache__" / f"main.{tag}.pyc").write_bytes(
+        header + marshal.dumps(compile(RIGHT, "main.py", "exec"))
+    )
+    assert (
+        sandbox.python(["-c", "import main; print(main.add(2, 3))"], project).output.strip() == "5"
+    )  # it works...
     assert not observe(Workspace(project)).tests.ok  # ...but never on autocoder's checks
 
 
@@ -125,13 +148,22 @@ def test_no_setuid_file_outlives_a_run(tmp_path):
     code = "import os, shutil, sys\nshutil.copy(sys.executable, 'sh')\nos.chmod('sh', 0o6755)\nos.mkdir('d')\nos.chmod('d', 0o2775)"
     result = sandbox.python(["-c", code], project)
     assert result.ok, result.output
-    assert not (project / "sh").stat().st_mode & 0o6000 and (project / "sh").stat().st_mode & 0o755 == 0o755
+    assert (
+        not (project / "sh").stat().st_mode & 0o6000
+        and (project / "sh").stat().st_mode & 0o755 == 0o755
+    )
     assert not (project / "d").stat().st_mode & 0o6000
 
 
 def test_a_file_name_is_never_read_as_an_option(tmp_path):
-    project = _project(tmp_path / "p", {"main_test.py": TEST, "--co_test.py": "def test_x():\n    assert True\n",
-                                        "-p_test.py": "def test_y():\n    assert True\n"})  # fmt: skip
+    project = _project(
+        tmp_path / "p",
+        {
+            "main_test.py": TEST,
+            "--co_test.py": "def test_x():\n    assert True\n",
+            "-p_test.py": "def test_y():\n    assert True\n",
+        },
+    )
     obs = observe(Workspace(project))
     assert not obs.tests.ok and "assert -1 == 5" in obs.tests.output
 
@@ -148,8 +180,18 @@ def _snapshot_with(ws: Workspace, names: dict[str, bytes]) -> Path:
     return snap
 
 
-@pytest.mark.parametrize("member", ["../escaped.txt", "/tmp/autocoder-zip-slip.txt", "a/../../escaped.txt",
-                                    ".autocoder/snapshots/0001.zip", "sub/../../escaped.txt", ".", ".git/config"])  # fmt: skip
+@pytest.mark.parametrize(
+    "member",
+    [
+        "../escaped.txt",
+        "/tmp/autocoder-zip-slip.txt",
+        "a/../../escaped.txt",
+        ".autocoder/snapshots/0001.zip",
+        "sub/../../escaped.txt",
+        ".",
+        ".git/config",
+    ],
+)
 def test_undo_refuses_a_snapshot_that_names_a_path_outside(tmp_path, member):
     ws = Workspace(tmp_path / "p")
     _snapshot_with(ws, {"main.py": b"x = 3\n", member: b"pwned"})
@@ -228,9 +270,14 @@ def test_undo_never_deletes_through_a_linked_snapshots_folder(tmp_path):
 def test_an_install_runs_nothing_of_the_project(tmp_path, monkeypatch):
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('ran')\n"
-    project = _project(tmp_path / "p", {"venv.py": evil, "pip.py": evil, "ensurepip.py": evil, "setuptools.py": evil})
+    project = _project(
+        tmp_path / "p",
+        {"venv.py": evil, "pip.py": evil, "ensurepip.py": evil, "setuptools.py": evil},
+    )
     monkeypatch.chdir(project)  # where `python -m venv` would have found venv.py
-    result = packages.install(project, ["no_such_module_xyz"], ["--no-index", "--find-links", str(tmp_path)])
+    result = packages.install(
+        project, ["no_such_module_xyz"], ["--no-index", "--find-links", str(tmp_path)]
+    )
     assert not result.ok and "No matching distribution" in result.output
     assert not marker.exists()
 
@@ -256,12 +303,16 @@ def _alive(marker: str) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp_path, sig, backend):
+def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(
+    tmp_path, sig, backend
+):
     marker = f"sleeper-{uuid.uuid4().hex}"
     project = _project(tmp_path / "p", {}, "import time\ntime.sleep(60)\n")
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
-            f"from pathlib import Path\nfrom autocoder import sandbox\nsandbox.backend = lambda: {backend!r}\n"
-            f"print(sandbox.python(['main.py', {marker[:9]!r} + {marker[9:]!r}], Path({str(project)!r}), timeout=50))\n")  # fmt: skip
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
+        f"from pathlib import Path\nfrom autocoder import sandbox\nsandbox.backend = lambda: {backend!r}\n"
+        f"print(sandbox.python(['main.py', {marker[:9]!r} + {marker[9:]!r}], Path({str(project)!r}), timeout=50))\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 20
     while not _alive(marker) and time.monotonic() < deadline:
@@ -277,7 +328,9 @@ def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp
     assert not _alive(marker), "the program outlived autocoder"
     sandbox.sweep()
     assert not any(h.exists() for h in homes)
-    groups = [g for root in sandbox.CGROUP_ROOTS for g in Path(root).glob(f"autocoder-{parent.pid}-*")]
+    groups = [
+        g for root in sandbox.CGROUP_ROOTS for g in Path(root).glob(f"autocoder-{parent.pid}-*")
+    ]
     assert groups == []
 
 

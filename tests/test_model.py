@@ -46,7 +46,9 @@ def test_constrained_reply_parses_and_code_arrives_as_code(model, tmp_path):
 
 
 def test_a_short_real_run_is_coherent(model, tmp_path):
-    result = Agent(model, Workspace(tmp_path), GOAL, max_steps=3, settings=Settings(max_tokens=500)).run()
+    result = Agent(
+        model, Workspace(tmp_path), GOAL, max_steps=3, settings=Settings(max_tokens=500)
+    ).run()
     lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
     steps = [x for x in lines if x["type"] == "step"]
     assert lines[0]["type"] == "run" and lines[-1]["type"] == "result"
@@ -90,10 +92,18 @@ def test_the_kv_cache_is_reused_across_calls_with_a_shared_prefix(model):
 
     head = [{"role": "system", "content": "You write Python."}, *examples()]
     settings = Settings(max_tokens=24)
-    model.complete([*head, {"role": "user", "content": "Goal: add two numbers. Finish."}], [Finish], settings)
-    second = model.complete([*head, {"role": "user", "content": "Goal: print hello. Finish."}], [Finish], settings)
+    model.complete(
+        [*head, {"role": "user", "content": "Goal: add two numbers. Finish."}], [Finish], settings
+    )
+    second = model.complete(
+        [*head, {"role": "user", "content": "Goal: print hello. Finish."}], [Finish], settings
+    )
     assert 0 < second.usage.evaluated_tokens < second.usage.prompt_tokens / 4
-    assert model.identity["sha256"] and len(model.identity["sha256"]) == 64 and "path" not in model.identity
+    assert (
+        model.identity["sha256"]
+        and len(model.identity["sha256"]) == 64
+        and "path" not in model.identity
+    )
 
 
 SKELETON_GOAL = '''Write main.py with this Python function:
@@ -122,24 +132,48 @@ def test_a_goals_skeleton_is_continued_with_a_body_not_copied(model, tmp_path):
     agent = Agent(model, ws, SKELETON_GOAL)
     prefix = agent._prefix(todo)
     assert prefix.endswith(skeleton(SKELETON_GOAL)) and prefix.endswith('"""\n    ')
-    d = model.complete(messages(SKELETON_GOAL, obs, todo, []), todo.actions, Settings(max_tokens=300, prefix=prefix))
+    d = model.complete(
+        messages(SKELETON_GOAL, obs, todo, []),
+        todo.actions,
+        Settings(max_tokens=300, prefix=prefix),
+    )
     assert d.raw.startswith(prefix.rstrip(" "))
     if not d.error:
         _, _, args = parse(d.raw, todo.actions)
         body = args["main"].split('"""', 2)[2]
-        assert args["main"].startswith("from typing import List") and body.startswith("\n    ") and body[5:6].isalpha()
+        assert (
+            args["main"].startswith("from typing import List")
+            and body.startswith("\n    ")
+            and body[5:6].isalpha()
+        )
 
 
 def test_no_actions_is_a_plain_chat_turn(model):
-    d = model.complete([{"role": "user", "content": "Write a Python function add(a, b). Reply in a ```python block."}],
-                       [], Settings(max_tokens=80))  # fmt: skip
+    d = model.complete(
+        [
+            {
+                "role": "user",
+                "content": "Write a Python function add(a, b). Reply in a ```python block.",
+            }
+        ],
+        [],
+        Settings(max_tokens=80),
+    )
     assert d.raw and not d.action and not d.error and d.usage.completion_tokens > 0
     assert "Thought:" not in d.raw  # no action grammar shaped it
 
 
 def test_a_plain_turn_ends_at_its_stop_text(model):
-    ask = [{"role": "user", "content": "Write a Python function add(a, b). Reply in a ```python block, then explain it."}]
+    ask = [
+        {
+            "role": "user",
+            "content": "Write a Python function add(a, b). Reply in a ```python block, then explain it.",
+        }
+    ]
     full = model.complete(ask, [], Settings(max_tokens=200))
     stopped = model.complete(ask, [], Settings(max_tokens=200, stop=candidates.STOP))
     assert "\n```\n" in full.raw  # this build's greedy reply closes its block and goes on
-    assert stopped.raw == full.raw.split("\n```\n")[0] and stopped.usage.completion_tokens < full.usage.completion_tokens
+    assert (
+        stopped.raw == full.raw.split("\n```\n")[0]
+        and stopped.usage.completion_tokens < full.usage.completion_tokens
+    )

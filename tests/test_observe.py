@@ -27,7 +27,10 @@ def test_main_needs_main_function_and_guard():
 
 
 def test_constants_imports_and_docstrings_are_fine_at_top_level():
-    assert validate("util.py", '"""Doc."""\nimport os\nLIMIT = 3\n\n\ndef f():\n    return LIMIT\n') == ""
+    assert (
+        validate("util.py", '"""Doc."""\nimport os\nLIMIT = 3\n\n\ndef f():\n    return LIMIT\n')
+        == ""
+    )
 
 
 def _project(tmp_path, main, test=GOOD_TEST):
@@ -55,7 +58,9 @@ def test_failing_test_and_undefined_name_are_reported(tmp_path):
 
 def test_a_hanging_main_times_out(tmp_path, monkeypatch):
     monkeypatch.setattr("autocoder.observe.MAIN_TIMEOUT", 1.0)
-    hang = "def main():\n    while True:\n        x = 1\n\n\nif __name__ == '__main__':\n    main()\n"
+    hang = (
+        "def main():\n    while True:\n        x = 1\n\n\nif __name__ == '__main__':\n    main()\n"
+    )
     obs = observe(_project(tmp_path, hang, test=None))
     assert obs.main.timed_out and not obs.main.ok
     assert obs.tests is None
@@ -72,7 +77,9 @@ def test_main_guard_is_added_only_when_missing():
     bare = "def main():\n    print(1)\n"
     assert validate("main.py", add_main_guard(bare)) == ""
     assert add_main_guard(GOOD_MAIN) == GOOD_MAIN
-    assert add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2  # already called
+    assert (
+        add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2
+    )  # already called
     assert add_main_guard("def go():\n    return 1\n") == "def go():\n    return 1\n"
 
 
@@ -83,12 +90,16 @@ def test_a_test_that_asserts_nothing_is_a_placeholder():
     assert validate("main_test.py", raises) == ""
 
 
-def test_an_identical_project_is_observed_once_unless_its_programs_write_files(tmp_path, monkeypatch):
+def test_an_identical_project_is_observed_once_unless_its_programs_write_files(
+    tmp_path, monkeypatch
+):
     import autocoder.observe as observe_module
     from autocoder.providers.cache import open_cache
 
     real, runs = observe_module.observe, []
-    monkeypatch.setattr(observe_module, "observe", lambda ws, ex=(): runs.append(ws.root) or real(ws, ex))
+    monkeypatch.setattr(
+        observe_module, "observe", lambda ws, ex=(): runs.append(ws.root) or real(ws, ex)
+    )
     store = open_cache(tmp_path / "cache")
     for n in range(2):  # the same bytes in another folder: one real observation
         ws = Workspace(tmp_path / f"p{n}")

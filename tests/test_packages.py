@@ -14,7 +14,7 @@ from autocoder.workspace import Workspace
 
 from .conftest import FINISH, reply
 
-MAIN = '''import fakemod
+MAIN = """import fakemod
 
 
 def main():
@@ -23,14 +23,14 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
-TEST = '''from main import main
+"""
+TEST = """from main import main
 
 
 def test_main(capsys):
     main()
     assert capsys.readouterr().out == "hello from a wheel\\n"
-'''
+"""
 
 
 def make_wheel(folder):
@@ -55,7 +55,14 @@ def run(tmp_path, monkeypatch, allow):
     index = ["--no-index", "--find-links", str(make_wheel(tmp_path / "wheels"))]
     script = [reply("create_project", main=MAIN, test=TEST), FINISH]
     project = tmp_path / "project"
-    agent = Agent(ScriptedProvider(script), Workspace(project), "greet", max_steps=3, allow_install=allow, index_args=index)
+    agent = Agent(
+        ScriptedProvider(script),
+        Workspace(project),
+        "greet",
+        max_steps=3,
+        allow_install=allow,
+        index_args=index,
+    )
     result = agent.run()
     lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
     return result, project, lines
@@ -65,9 +72,13 @@ def test_an_allowed_missing_import_is_installed_into_the_project_venv(tmp_path, 
     result, project, lines = run(tmp_path, monkeypatch, allow=True)
     installs = [x for x in lines if x["type"] == "install"]
     assert result.status == "done", result.reason
-    assert [(i["modules"], i["distributions"], i["ok"]) for i in installs] == [(["fakemod"], ["fake-dist"], True)]
+    assert [(i["modules"], i["distributions"], i["ok"]) for i in installs] == [
+        (["fakemod"], ["fake-dist"], True)
+    ]
     assert (packages.site_packages(project) / "fakemod.py").is_file()
-    assert "fakemod" not in sys.modules and not any("fake_dist" in p for p in map(str, sys.path))  # not ours
+    assert "fakemod" not in sys.modules and not any(
+        "fake_dist" in p for p in map(str, sys.path)
+    )  # not ours
 
 
 def test_without_permission_nothing_is_installed(tmp_path, monkeypatch):
@@ -81,7 +92,14 @@ def test_a_name_that_does_not_exist_is_told_to_the_model_once(tmp_path, monkeypa
     index = ["--no-index", "--find-links", str(make_wheel(tmp_path / "wheels"))]
     broken = reply("create_project", main=MAIN, test=TEST)
     script = [broken, reply("write_file", path="main.py", content=MAIN + "\n"), broken]
-    agent = Agent(ScriptedProvider(script), Workspace(tmp_path / "p"), "greet", max_steps=3, allow_install=True, index_args=index)
+    agent = Agent(
+        ScriptedProvider(script),
+        Workspace(tmp_path / "p"),
+        "greet",
+        max_steps=3,
+        allow_install=True,
+        index_args=index,
+    )
     result = agent.run()
     lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
     installs = [x for x in lines if x["type"] == "install"]
@@ -92,4 +110,7 @@ def test_a_name_that_does_not_exist_is_told_to_the_model_once(tmp_path, monkeypa
 
 
 def test_import_names_map_to_distributions():
-    assert packages.distribution("sklearn") == "scikit-learn" and packages.distribution("requests") == "requests"
+    assert (
+        packages.distribution("sklearn") == "scikit-learn"
+        and packages.distribution("requests") == "requests"
+    )

@@ -311,8 +311,12 @@ def test_an_endpoint_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
 def test_a_known_models_context_window_comes_from_litellm(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
     assert resolve("openai/gpt-4o-mini", cache=False).context == 128000
-    local = resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor", cache=False)
-    assert local.context is None  # the server knows its own; an overflow comes back as one clear line
+    local = resolve(
+        "openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor", cache=False
+    )
+    assert (
+        local.context is None
+    )  # the server knows its own; an overflow comes back as one clear line
 
 
 def test_a_stop_text_is_part_of_a_requests_key_and_no_stop_leaves_old_keys_alone():
@@ -320,4 +324,6 @@ def test_a_stop_text_is_part_of_a_requests_key_and_no_stop_leaves_old_keys_alone
 
     ask = [{"role": "user", "content": "hi"}]
     assert Settings().key() == {"temperature": 0.0, "max_tokens": 1024, "seed": 0, "prefix": ""}
-    assert request_key({}, ask, [], Settings()) != request_key({}, ask, [], Settings(stop=("\n```\n",)))
+    assert request_key({}, ask, [], Settings()) != request_key(
+        {}, ask, [], Settings(stop=("\n```\n",))
+    )

@@ -73,10 +73,15 @@ def outside(tmp_path):
 
 
 def _unchanged(folder: Path) -> bool:
-    return sorted(p.name for p in folder.iterdir()) == ["keep.txt"] and (folder / "keep.txt").read_text() == "untouched"
+    return (
+        sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+        and (folder / "keep.txt").read_text() == "untouched"
+    )
 
 
-needs_isolation = pytest.mark.skipif(not sandbox.backend(), reason="no bubblewrap or user namespaces here")
+needs_isolation = pytest.mark.skipif(
+    not sandbox.backend(), reason="no bubblewrap or user namespaces here"
+)
 
 
 @needs_isolation
@@ -84,7 +89,7 @@ def test_writes_outside_the_project_are_refused(tmp_path, outside):
     shm = f"autocoder-test-{uuid.uuid4().hex}"
     code = f"""
 import os
-for path in [{str(outside / 'new.txt')!r}, {str(outside / 'keep.txt')!r}, os.path.expanduser('~/../escape')]:
+for path in [{str(outside / "new.txt")!r}, {str(outside / "keep.txt")!r}, os.path.expanduser('~/../escape')]:
     try:
         open(path, 'w').write('pwned')
         print('WROTE', path)
@@ -132,7 +137,11 @@ def test_a_gigabyte_of_output_costs_no_memory(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     res = sandbox.python(["-c", code], tmp_path, timeout=60.0)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    assert res.ok and res.output.rstrip().endswith("END") and len(res.output) <= sandbox.OUTPUT_LIMIT + 100
+    assert (
+        res.ok
+        and res.output.rstrip().endswith("END")
+        and len(res.output) <= sandbox.OUTPUT_LIMIT + 100
+    )
     assert "cut" in res.output and grown_mb < 100
 
 
@@ -176,5 +185,7 @@ def test_without_isolation_runs_are_refused_unless_unsafe(tmp_path, monkeypatch)
     from autocoder.cli import app
 
     monkeypatch.setattr(sandbox, "_unsafe", False)
-    result = CliRunner().invoke(app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "replay:none"])
+    result = CliRunner().invoke(
+        app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "replay:none"]
+    )
     assert result.exit_code == 2 and "--unsafe" in result.output and not (tmp_path / "p").exists()

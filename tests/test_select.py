@@ -41,13 +41,22 @@ def test_with_nothing_to_tell_them_apart_the_first_wins():
 
 
 def test_a_reply_becomes_a_main_py_the_checks_accept():
-    given = "from typing import List\n\ndef total(xs: List[int]) -> int:\n    \"\"\"Sum.\"\"\""
-    code = candidates.normalize("def total(xs):\n    return sum(xs)\n\nprint(total([1, 2]))\n", given, ())
-    assert code.startswith("from typing import List") and "def main():\n    print(total([1, 2]))" in code
+    given = 'from typing import List\n\ndef total(xs: List[int]) -> int:\n    """Sum."""'
+    code = candidates.normalize(
+        "def total(xs):\n    return sum(xs)\n\nprint(total([1, 2]))\n", given, ()
+    )
+    assert (
+        code.startswith("from typing import List")
+        and "def main():\n    print(total([1, 2]))" in code
+    )
     assert code.rstrip().endswith("main()") and '__name__ == "__main__"' in code
     kept = candidates.normalize("def main():\n    print(1)\n\nprint(2)\n", "", ())
-    assert "print(2)" not in kept and "print(1)" in kept  # a loose statement beside main() is dropped
-    assert candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"  # the checks say what is wrong
+    assert (
+        "print(2)" not in kept and "print(1)" in kept
+    )  # a loose statement beside main() is dropped
+    assert (
+        candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"
+    )  # the checks say what is wrong
     runnable = candidates.normalize("def fibonacci(n=10):\n    return [0, 1][:n]\n", "", ())
     assert "def main():\n    print(fibonacci())" in runnable
     needs_input = "def fibonacci(n):\n    return [0, 1][:n]\n"
@@ -55,7 +64,9 @@ def test_a_reply_becomes_a_main_py_the_checks_accept():
     assert candidates.extract("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
     assert candidates.code("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
     assert candidates.code("Sure:\n```python\nx = 1") == "x = 1"  # stopped at its closing fence
-    assert candidates.extract("Sure:\n```python\nx = 1") == "Sure:\n```python\nx = 1"  # the plain call's rule
+    assert (
+        candidates.extract("Sure:\n```python\nx = 1") == "Sure:\n```python\nx = 1"
+    )  # the plain call's rule
 
 
 def test_the_goals_examples_become_the_first_tests():
@@ -80,7 +91,10 @@ def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_c
     assert "assert (add(2, 3)) == (5)" in (tmp_path / "main_test.py").read_text()
     lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
     select = next(x for x in lines if x["type"] == "select")
-    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [0, 2]  # stopped early
+    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [
+        0,
+        2,
+    ]  # stopped early
     assert "examples right" in select["why"] and result.model_calls == 3
 
 
@@ -88,12 +102,16 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
     ws = Workspace(tmp_path)
     right = "def add(a, b):\n    return a + b\n\n\ndef main():\n    print(add(2, 3))\n"
     ws.write("main.py", right + '\n\nif __name__ == "__main__":\n    main()\n')
-    ws.write("main_test.py", "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n")  # a wrong test
+    ws.write(
+        "main_test.py", "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n"
+    )  # a wrong test
     before = ws.read("main.py")
     cheat = reply("write_file", path="main.py", content=right.replace("a + b", "a + b + 1"))
     provider = ScriptedProvider([cheat, cheat])  # both candidates "fix" the test by breaking main
     result = Agent(provider, ws, GOAL, max_steps=1, samples=2, plain_start=True).run()
-    step = next(json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x)
+    step = next(
+        json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x
+    )
     assert step["phase"] == "fix_tests" and not step["result"]["ok"]
     assert step["result"]["message"].startswith("not applied: the project would rank lower")
     assert ws.read("main.py") == before
@@ -111,13 +129,27 @@ def test_programs_that_print_nothing_agree_on_nothing(tmp_path):
 
 
 def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_main(tmp_path):
-    (tmp_path / "other_test.py").write_text("from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n")
+    (tmp_path / "other_test.py").write_text(
+        "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n"
+    )
     fix_main = reply("write_file", path="main.py", content="def add(a, b):\n    return 6\n")
-    fix_test = reply("write_file", path="other_test.py", content="from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
-    provider = ScriptedProvider([RIGHT, RIGHT, fix_main, fix_test])  # the step's candidates: main first
-    result = Agent(provider, Workspace(tmp_path), GOAL, max_steps=2, samples=2, plain_start=True).run()
-    steps = [json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x]
+    fix_test = reply(
+        "write_file",
+        path="other_test.py",
+        content="from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+    )
+    provider = ScriptedProvider(
+        [RIGHT, RIGHT, fix_main, fix_test]
+    )  # the step's candidates: main first
+    result = Agent(
+        provider, Workspace(tmp_path), GOAL, max_steps=2, samples=2, plain_start=True
+    ).run()
+    steps = [
+        json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x
+    ]
     assert [s["phase"] for s in steps] == ["create", "fix_tests"] and steps[1]["result"]["ok"]
     assert "the tests are wrong" in provider.calls[2][-1]["content"]
-    assert "return a + b" in (tmp_path / "main.py").read_text()  # main.py was not offered: the test was fixed
+    assert (
+        "return a + b" in (tmp_path / "main.py").read_text()
+    )  # main.py was not offered: the test was fixed
     assert "== 5" in (tmp_path / "other_test.py").read_text()

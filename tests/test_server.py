@@ -49,8 +49,23 @@ def server(tmp_path_factory, pytestconfig):
         yield "http://127.0.0.1:8000/v1"
         return
     port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(embedded_model_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+        "--verbose",
+        "False",
+    ]
     log = tmp_path_factory.mktemp("server") / "server.log"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     base = f"http://127.0.0.1:{port}/v1"
@@ -101,9 +116,14 @@ def test_code_reaches_the_server_unescaped(server):
     from autocoder.providers.llama_cpp import LlamaCppProvider
 
     response = litellm().completion(
-        model="openai/local", api_base=server, api_key="none", messages=ASK, max_tokens=1,
-        tools=[tool_schema(Finish)], tool_choice={"type": "function", "function": {"name": "finish"}},
-    )  # fmt: skip
+        model="openai/local",
+        api_base=server,
+        api_key="none",
+        messages=ASK,
+        max_tokens=1,
+        tools=[tool_schema(Finish)],
+        tool_choice={"type": "function", "function": {"name": "finish"}},
+    )
     local = LlamaCppProvider(embedded_model_path())
     escaped = [dict(m, content=html.escape(m["content"])) for m in ASK]
     assert response.usage.prompt_tokens == len(local.prompt_tokens(ASK))
@@ -115,8 +135,13 @@ def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
     runs = []
     for n in range(2):
         provider = resolve("llama-server", api_base=server, tool_mode="native")
-        agent = Agent(provider, Workspace(tmp_path / f"p{n}"), "a function add(a, b) that returns a + b", max_steps=2,
-                      settings=Settings(max_tokens=300))  # fmt: skip
+        agent = Agent(
+            provider,
+            Workspace(tmp_path / f"p{n}"),
+            "a function add(a, b) that returns a + b",
+            max_steps=2,
+            settings=Settings(max_tokens=300),
+        )
         runs.append(agent.run())
     first, rerun = runs
     assert (

@@ -17,7 +17,10 @@ def test_line_fields_and_ints_are_validated():
     _, _, args = parse(text, [ReplaceLines])
     assert args["start"] == 2 and args["end"] == 3 and args["content"] == "x = 1\ny = 2\n"
     with pytest.raises(FormatError, match="start"):
-        parse(reply("replace_lines", path="main.py", start="two", end="3", content="x\ny\n"), [ReplaceLines])
+        parse(
+            reply("replace_lines", path="main.py", start="two", end="3", content="x\ny\n"),
+            [ReplaceLines],
+        )
 
 
 @pytest.mark.parametrize(
@@ -61,7 +64,10 @@ def test_narrowed_paths_become_grammar_choices_and_are_validated():
     only_test = narrow(WriteFile, ("main_test.py",))
     g = grammar([only_test])
     assert '( "main_test.py" )' in g
-    assert '"content:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"' in g
+    assert (
+        '"content:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"'
+        in g
+    )
     with pytest.raises(FormatError, match="Input should be 'main_test.py'"):
         parse(reply("write_file", path="main.py", content="x = 1\ny = 2\n"), [only_test])
     both = narrow(WriteFile, ("main.py", "main_test.py"))
@@ -70,7 +76,10 @@ def test_narrowed_paths_become_grammar_choices_and_are_validated():
 
 
 def test_create_project_test_block_starts_with_the_import():
-    assert '"test:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"' in grammar([CreateProject])
+    assert (
+        '"test:\\n```python\\n" "from main import " v-ident ( ", " v-ident ){0,5} "\\n\\n\\ndef test_"'
+        in grammar([CreateProject])
+    )
 
 
 def test_a_reply_begun_inside_a_code_block_is_finished_by_the_continuation_grammar():

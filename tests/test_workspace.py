@@ -12,7 +12,10 @@ def ws(tmp_path):
     return Workspace(root)
 
 
-@pytest.mark.parametrize("path", ["../evil.py", "/etc/passwd", "a/../../x.py", "bad\x00.py", ".autocoder/x", ".git/config", ""])
+@pytest.mark.parametrize(
+    "path",
+    ["../evil.py", "/etc/passwd", "a/../../x.py", "bad\x00.py", ".autocoder/x", ".git/config", ""],
+)
 def test_escaping_or_reserved_paths_are_refused(ws, path):
     with pytest.raises(PathRefused):
         ws.write(path, "x = 1\n")

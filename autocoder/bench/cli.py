@@ -37,8 +37,14 @@ def bench(
     suite = load(suite_spec, limit)
     out = out or default_out(suite_spec, options)
     console = Console(stderr=True)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=True)  # fmt: skip
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     bar = progress.add_task(f"{suite.name} · {options.model}", total=None)
 
     def started(count: int) -> None:
@@ -49,8 +55,11 @@ def bench(
     def recorded(r: dict[str, Any]) -> None:
         mark = "[green]pass[/]" if r["passed"] else "[red]fail[/]"
         tokens = r["prompt_tokens"] + r["completion_tokens"]
-        progress.console.print(f"{mark} {safe(r['goal'])} try {r['try']}: {safe(r['status'])}, {r['steps']} steps, "
-                               f"{tokens} tokens, {r['wall_s']:.1f} s", highlight=False)  # fmt: skip
+        progress.console.print(
+            f"{mark} {safe(r['goal'])} try {r['try']}: {safe(r['status'])}, {r['steps']} steps, "
+            f"{tokens} tokens, {r['wall_s']:.1f} s",
+            highlight=False,
+        )
         progress.advance(bar)
 
     start = time.monotonic()

@@ -57,7 +57,11 @@ def goals() -> list[Goal]:
                 max_steps=1,
                 timeout_s=300,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),
-                preamble="".join(f"{line}\n" for line in p["prompt"].splitlines() if line.startswith(("import", "from"))),
+                preamble="".join(
+                    f"{line}\n"
+                    for line in p["prompt"].splitlines()
+                    if line.startswith(("import", "from"))
+                ),
             )
         )
     return out

@@ -41,7 +41,11 @@ def summarize(
     summary = {
         "suite": (manifest or {}).get("suite", records[0]["suite"] if records else ""),
         "model": (manifest or {}).get("model", records[0]["model"] if records else ""),
-        "mode": "plain" if options.get("plain") else "single-shot" if options.get("single_shot") else "agent",
+        "mode": "plain"
+        if options.get("plain")
+        else "single-shot"
+        if options.get("single_shot")
+        else "agent",
         "tool_mode": records[0]["tool_mode"] if records else "",
         "goals": len(by_goal),
         "tries": tries,
@@ -78,26 +82,46 @@ def _mean(values: list[float]) -> float:
 
 def table(records: list[dict[str, Any]], title: str = "") -> Table:
     t = Table(title=title or None)
-    for col, justify in (("goal", "left"), ("try", "right"), ("passed", "center"), ("status", "left"),
-                         ("steps", "right"), ("tokens", "right"), ("seconds", "right")):  # fmt: skip
+    for col, justify in (
+        ("goal", "left"),
+        ("try", "right"),
+        ("passed", "center"),
+        ("status", "left"),
+        ("steps", "right"),
+        ("tokens", "right"),
+        ("seconds", "right"),
+    ):
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in records:
         mark = "[green]yes[/]" if r["passed"] else "[red]no[/]"
-        t.add_row(safe(r["goal"]), str(r["try"]), mark, safe(r["status"]), str(r["steps"]),
-                  str(r["prompt_tokens"] + r["completion_tokens"]), f"{r['wall_s']:.1f}")  # fmt: skip
+        t.add_row(
+            safe(r["goal"]),
+            str(r["try"]),
+            mark,
+            safe(r["status"]),
+            str(r["steps"]),
+            str(r["prompt_tokens"] + r["completion_tokens"]),
+            f"{r['wall_s']:.1f}",
+        )
     return t
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:
-    lines = [f"{printable(s['suite'])} · {printable(s['model'])} · {s['mode']} ({printable(s['tool_mode'])}): "
-             f"pass@1 {s['pass@1']:.1%} ({s['passed_goals']}/{s['goals']} goals passed at least once)"]  # fmt: skip
+    lines = [
+        f"{printable(s['suite'])} · {printable(s['model'])} · {s['mode']} ({printable(s['tool_mode'])}): "
+        f"pass@1 {s['pass@1']:.1%} ({s['passed_goals']}/{s['goals']} goals passed at least once)"
+    ]
     if s["tries"] > 1:
         k = s["tries"]
         lines.append(f"pass@{k} {s[f'pass@{k}']:.1%} over {k} tries per goal")
-    lines.append(f"mean steps {s['mean_steps']}, model calls {s['model_calls']}, tokens {s['prompt_tokens']} in + "
-                 f"{s['completion_tokens']} out, cost ${s['cost_usd']:.4f}")  # fmt: skip
-    lines.append(f"wall {s['wall_s']:.1f} s, model {s['model_s']:.1f} s, harness {s['harness_s']:.1f} s "
-                 f"({s['harness_share']:.1%} of wall, {s['harness_s_per_goal']:.2f} s per goal)")  # fmt: skip
+    lines.append(
+        f"mean steps {s['mean_steps']}, model calls {s['model_calls']}, tokens {s['prompt_tokens']} in + "
+        f"{s['completion_tokens']} out, cost ${s['cost_usd']:.4f}"
+    )
+    lines.append(
+        f"wall {s['wall_s']:.1f} s, model {s['model_s']:.1f} s, harness {s['harness_s']:.1f} s "
+        f"({s['harness_share']:.1%} of wall, {s['harness_s_per_goal']:.2f} s per goal)"
+    )
     lines.append(
         f"malformed actions {s['malformed_rate']:.1%} of calls, cache hits {s['cache_hits']}"
     )
@@ -119,8 +143,13 @@ def write(out: Path, elapsed_s: float | None = None) -> dict[str, Any]:
         f"{r['prompt_tokens'] + r['completion_tokens']} | {r['wall_s']:.1f} |"
         for r in records
     )
-    text = (f"# Bench: {summary['suite']} on {summary['model']}\n\n" + "\n".join(f"- {ln}" for ln in summary_lines(summary))
-            + "\n\n| goal | try | passed | status | steps | tokens | seconds |\n|---|---|---|---|---|---|---|\n" + rows + "\n")  # fmt: skip
+    text = (
+        f"# Bench: {summary['suite']} on {summary['model']}\n\n"
+        + "\n".join(f"- {ln}" for ln in summary_lines(summary))
+        + "\n\n| goal | try | passed | status | steps | tokens | seconds |\n|---|---|---|---|---|---|---|\n"
+        + rows
+        + "\n"
+    )
     (out / REPORT).write_text(text, encoding="utf-8")
     return summary
 
@@ -169,9 +198,18 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
     ):
         t.add_column(col)
     for folder, _, s in runs:
-        t.add_row(safe(folder), safe(s["model"]), s["mode"], str(s["goals"]), f"{s['pass@1']:.1%}", str(s["mean_steps"]),
-                  str(s["prompt_tokens"] + s["completion_tokens"]), f"{s['cost_usd']:.4f}", f"{s['wall_s']:.0f}",
-                  f"{s['malformed_rate']:.1%}")  # fmt: skip
+        t.add_row(
+            safe(folder),
+            safe(s["model"]),
+            s["mode"],
+            str(s["goals"]),
+            f"{s['pass@1']:.1%}",
+            str(s["mean_steps"]),
+            str(s["prompt_tokens"] + s["completion_tokens"]),
+            f"{s['cost_usd']:.4f}",
+            f"{s['wall_s']:.0f}",
+            f"{s['malformed_rate']:.1%}",
+        )
     console.print(t)
     for line in lift_lines([(f, s) for f, _, s in runs]):
         console.print(line, highlight=False)
@@ -204,10 +242,15 @@ def lift_lines(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
         for base_folder, base in runs:
             same = (base["suite"], base["model"]) == (s["suite"], s["model"])
             if base["mode"] == "plain" and s["mode"] != "plain" and same:
-                lift, ratio = s["pass@1"] - base["pass@1"], (s["pass@1"] / base["pass@1"] if base["pass@1"] else None)
+                lift, ratio = (
+                    s["pass@1"] - base["pass@1"],
+                    (s["pass@1"] / base["pass@1"] if base["pass@1"] else None),
+                )
                 times = f", {ratio:.2f}x" if ratio is not None else ""
-                lines.append(f"{printable(folder.name)} ({s['mode']}) over plain {printable(base_folder.name)}: "
-                             f"{s['pass@1']:.1%} vs {base['pass@1']:.1%}, lift {100 * lift:+.1f} points{times}")  # fmt: skip
+                lines.append(
+                    f"{printable(folder.name)} ({s['mode']}) over plain {printable(base_folder.name)}: "
+                    f"{s['pass@1']:.1%} vs {base['pass@1']:.1%}, lift {100 * lift:+.1f} points{times}"
+                )
     return lines
 
 
@@ -225,8 +268,13 @@ def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     for ax, (key, label) in zip(axes[0], panels):
         for name, s in runs:
             ax.scatter(s[key], 100 * s["pass@1"], s=60)
-            ax.annotate(f"{name}\n{s['model']} ({s['mode']})", (s[key], 100 * s["pass@1"]), fontsize=8,
-                        xytext=(5, 5), textcoords="offset points")  # fmt: skip
+            ax.annotate(
+                f"{name}\n{s['model']} ({s['mode']})",
+                (s[key], 100 * s["pass@1"]),
+                fontsize=8,
+                xytext=(5, 5),
+                textcoords="offset points",
+            )
         ax.margins(0.25)  # room for the labels
         ax.set_xlabel(label)
         ax.set_ylabel("pass@1 (%)")

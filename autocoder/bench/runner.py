@@ -9,12 +9,13 @@ import platform
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -48,7 +49,9 @@ class BenchOptions(BaseModel):
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
     max_tokens: int = Field(1024, ge=16)
-    timeout_s: float | None = Field(None, gt=0)  # default: the goal's, else run's (180 s embedded, 1800 s others)
+    timeout_s: float | None = Field(
+        None, gt=0
+    )  # default: the goal's, else run's (180 s embedded, 1800 s others)
     seed: int = 0
     unsafe: bool = False
     cassette: str | None = None  # record or replay every model call (see cassettes.py)
@@ -92,8 +95,13 @@ def make_provider(options: BenchOptions) -> Any:
         return CassetteProvider(None, Path(options.cassette), record=False)
     from ..providers import resolve
 
-    provider = resolve(options.model, api_base=options.api_base, api_key=options.api_key,
-                       tool_mode=options.tool_mode, cache=options.cache)  # fmt: skip
+    provider = resolve(
+        options.model,
+        api_base=options.api_base,
+        api_key=options.api_key,
+        tool_mode=options.tool_mode,
+        cache=options.cache,
+    )
     if options.cassette:
         provider = CassetteProvider(provider, Path(options.cassette), record=True)
     return provider
@@ -106,17 +114,24 @@ def _worker_init(options: BenchOptions, threads: int) -> None:
     sandbox.require(options.unsafe)
 
 
-def run_plain(task: Task, options: BenchOptions, suite: str, project: Path, provider: Any) -> dict[str, Any]:
+def run_plain(
+    task: Task, options: BenchOptions, suite: str, project: Path, provider: Any
+) -> dict[str, Any]:
     """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
     from ..providers import Settings
 
     goal, start = task.goal, time.monotonic()
-    settings = Settings(temperature=options.sampling_temperature, max_tokens=options.max_tokens,
-                        seed=options.seed + task.attempt)  # fmt: skip
+    settings = Settings(
+        temperature=options.sampling_temperature,
+        max_tokens=options.max_tokens,
+        seed=options.seed + task.attempt,
+    )
     error = ""
     try:
         reply = provider.complete([{"role": "user", "content": goal.plain}], [], settings)
-        Workspace(project).write("main.py", goal.preamble + candidates.extract(reply.raw), fmt=False)
+        Workspace(project).write(
+            "main.py", goal.preamble + candidates.extract(reply.raw), fmt=False
+        )
     except Exception as exc:  # the record says why; the next goal runs
         reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
     model_s = reply.seconds if reply else 0.0
@@ -124,14 +139,27 @@ def run_plain(task: Task, options: BenchOptions, suite: str, project: Path, prov
     wall = time.monotonic() - start
     usage = reply.usage if reply else None
     return {
-        "suite": suite, "goal": goal.name, "try": task.attempt, "model": provider.name, "tool_mode": "plain",
-        "passed": passed, "status": "error" if error else "plain", "steps": 1, "model_calls": 1,
-        "cache_hits": reply.cached if reply else 0, "prompt_tokens": usage.prompt_tokens if usage else 0,
-        "completion_tokens": usage.completion_tokens if usage else 0, "cost_usd": usage.cost_usd if usage else 0.0,
-        "wall_s": round(wall, 3), "model_s": round(model_s, 3), "harness_s": round(wall - model_s, 3),
-        "judge_s": round(judge_s, 3), "malformed_actions": int(bool(reply and reply.cut)), "error": error,
+        "suite": suite,
+        "goal": goal.name,
+        "try": task.attempt,
+        "model": provider.name,
+        "tool_mode": "plain",
+        "passed": passed,
+        "status": "error" if error else "plain",
+        "steps": 1,
+        "model_calls": 1,
+        "cache_hits": reply.cached if reply else 0,
+        "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "cost_usd": usage.cost_usd if usage else 0.0,
+        "wall_s": round(wall, 3),
+        "model_s": round(model_s, 3),
+        "harness_s": round(wall - model_s, 3),
+        "judge_s": round(judge_s, 3),
+        "malformed_actions": int(bool(reply and reply.cut)),
+        "error": error,
         "judge_output": judged,
-    }  # fmt: skip
+    }
 
 
 def run_task(
@@ -160,7 +188,9 @@ def run_task(
         Workspace(project),
         goal.goal,
         max_steps=steps,
-        time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),  # as `run` gives it
+        time_limit_s=options.timeout_s
+        or goal.timeout_s
+        or default_time_limit(options.model),  # as `run` gives it
         settings=settings,
         samples=1 if options.single_shot else options.samples,
         memo=getattr(provider, "cache", None),
@@ -171,13 +201,27 @@ def run_task(
     wall = time.monotonic() - start
     error = result.reason if result.status in ("error", "malformed") else ""
     return {
-        "suite": suite, "goal": goal.name, "try": task.attempt, "model": provider.name, "tool_mode": result.tool_mode,
-        "passed": passed, "status": result.status, "steps": result.steps, "model_calls": result.model_calls,
-        "cache_hits": result.cache_hits, "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens, "cost_usd": result.cost_usd, "wall_s": round(wall, 3),
-        "model_s": round(result.model_s, 3), "harness_s": round(wall - result.model_s, 3), "judge_s": round(judge_s, 3),
-        "malformed_actions": result.malformed_actions, "error": error, "judge_output": judged,
-    }  # fmt: skip
+        "suite": suite,
+        "goal": goal.name,
+        "try": task.attempt,
+        "model": provider.name,
+        "tool_mode": result.tool_mode,
+        "passed": passed,
+        "status": result.status,
+        "steps": result.steps,
+        "model_calls": result.model_calls,
+        "cache_hits": result.cache_hits,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "cost_usd": result.cost_usd,
+        "wall_s": round(wall, 3),
+        "model_s": round(result.model_s, 3),
+        "harness_s": round(wall - result.model_s, 3),
+        "judge_s": round(judge_s, 3),
+        "malformed_actions": result.malformed_actions,
+        "error": error,
+        "judge_output": judged,
+    }
 
 
 def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
@@ -194,7 +238,9 @@ def judge(project: Path, goal: Goal) -> tuple[bool, float, str]:
         for name, data in goal.files.items():
             (copy.root / name).write_bytes(data)
         tests = [f"./{n}" for n in goal.files if n.endswith(".py") and n != "conftest.py"]
-        result = sandbox.tool(["pytest", *PYTEST_ARGS, "--tb=line", *tests], copy.root, JUDGE_TIMEOUT)
+        result = sandbox.tool(
+            ["pytest", *PYTEST_ARGS, "--tb=line", *tests], copy.root, JUDGE_TIMEOUT
+        )
     tail = "" if result.ok else sandbox.cap(result.output, 600)
     return result.ok, time.monotonic() - start, tail
 
@@ -243,7 +289,9 @@ def read_records(out: Path) -> list[dict[str, Any]]:
             Record.model_validate(record)
         except ValueError as exc:
             why = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else _why(exc)
-            raise AutocoderError(f"{path}:{n} is not a bench record ({why}): remove that line, or choose another --out") from None
+            raise AutocoderError(
+                f"{path}:{n} is not a bench record ({why}): remove that line, or choose another --out"
+            ) from None
         records.append(record)
     return records
 
@@ -296,13 +344,24 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
             "python": platform.python_version(),
             "system": platform.system(),
             "machine": platform.machine(),
-        },  # fmt: skip
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-RESULT_OPTIONS = ("model", "api_base", "tool_mode", "single_shot", "plain", "samples", "max_steps", "temperature", "max_tokens",
-                  "seed", "timeout_s")  # fmt: skip
+RESULT_OPTIONS = (
+    "model",
+    "api_base",
+    "tool_mode",
+    "single_shot",
+    "plain",
+    "samples",
+    "max_steps",
+    "temperature",
+    "max_tokens",
+    "seed",
+    "timeout_s",
+)
 
 
 def _same_settings(out: Path, options: BenchOptions) -> None:
@@ -315,7 +374,9 @@ def _same_settings(out: Path, options: BenchOptions) -> None:
         if not isinstance(before, dict):
             raise ValueError("no options")
     except (OSError, ValueError, AttributeError) as exc:
-        raise AutocoderError(f"{path} is damaged ({exc}): choose another --out to start afresh") from None
+        raise AutocoderError(
+            f"{path} is damaged ({exc}): choose another --out to start afresh"
+        ) from None
     now = options.model_dump()
     changed = [k for k in RESULT_OPTIONS if k in before and before[k] != now[k]]
     if changed and read_records(out):

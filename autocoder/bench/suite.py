@@ -28,7 +28,9 @@ class Goal:
     max_steps: int | None = None
     timeout_s: float | None = None
     plain_prompt: str = ""  # the one chat turn of `bench --plain`; default: the goal + PLAIN_ASK
-    preamble: str = ""  # what --plain puts before the reply's code in main.py (HumanEval: its imports)
+    preamble: str = (
+        ""  # what --plain puts before the reply's code in main.py (HumanEval: its imports)
+    )
 
     @property
     def plain(self) -> str:

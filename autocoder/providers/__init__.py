@@ -10,8 +10,18 @@ from .scripted import ReplayProvider, ScriptedProvider
 DEFAULT_MODEL = "smollm2"
 TOOL_MODES = ("auto", "native", "instructor", "grammar")
 
-__all__ = ["DEFAULT_MODEL", "Message", "Profile", "Provider", "ReplayProvider", "ScriptedProvider", "Settings",
-           "TOOL_MODES", "find_profile", "resolve"]  # fmt: skip
+__all__ = [
+    "DEFAULT_MODEL",
+    "TOOL_MODES",
+    "Message",
+    "Profile",
+    "Provider",
+    "ReplayProvider",
+    "ScriptedProvider",
+    "Settings",
+    "find_profile",
+    "resolve",
+]
 
 
 def find_profile(model: str, api_base: str | None = None) -> Profile:
@@ -64,7 +74,9 @@ def resolve(
             )
         from .llama_cpp import LlamaCppProvider, gguf_path
 
-        provider = LlamaCppProvider(gguf_path(profile.gguf), n_ctx=profile.context, name=profile.name, store=store)
+        provider = LlamaCppProvider(
+            gguf_path(profile.gguf), n_ctx=profile.context, name=profile.name, store=store
+        )
     else:
         from .remote import LiteLLMProvider
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,22 +38,30 @@ class Provider(Protocol):
 
     name: str
     tool_mode: str  # grammar | native | instructor | scripted: how actions reach the model
-    identity: dict[str, Any]  # what makes its replies what they are (model, weights' sha256...), no secrets
+    identity: dict[
+        str, Any
+    ]  # what makes its replies what they are (model, weights' sha256...), no secrets
 
-    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
         """One model call; a malformed reply is a Decision with `error` set, never an exception.
         With no actions offered it is a plain chat turn: the reply's text in `raw`, no action
         (the bench's --plain baseline)."""
         ...
 
 
-def trim(messages: list[Message], count: Callable[[list[Message]], int], limit: int) -> list[Message]:
+def trim(
+    messages: list[Message], count: Callable[[list[Message]], int], limit: int
+) -> list[Message]:
     """Drop the oldest turns after the system message until `count(messages) <= limit`: a
     deliberate cut, never the backend's silent truncation. The last message (the step's ask) stays;
     if it alone overflows, the call cannot be made and ModelFailed says so."""
     kept = list(messages)
     while count(kept) > limit:
         if len(kept) <= 2:
-            raise ModelFailed(f"the prompt ({count(kept)} tokens) does not fit the model's context ({limit} for the prompt)")
+            raise ModelFailed(
+                f"the prompt ({count(kept)} tokens) does not fit the model's context ({limit} for the prompt)"
+            )
         del kept[1]
     return kept

@@ -147,7 +147,11 @@ def clear(path: Path | None = None) -> int:
         if item.is_file() and item.name.startswith("cache.db"):
             item.unlink()
             removed += 1
-        elif item.is_dir() and len(item.name) == 2 and all(c in "0123456789abcdef" for c in item.name):
+        elif (
+            item.is_dir()
+            and len(item.name) == 2
+            and all(c in "0123456789abcdef" for c in item.name)
+        ):
             shutil.rmtree(item)  # diskcache's folders of large values
             removed += 1
     return removed

@@ -8,9 +8,10 @@ import functools
 import importlib.util
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..actions import Action
 from ..exceptions import AutocoderError, ModelFailed
@@ -45,7 +46,9 @@ def gguf_path(spec: str) -> Path:
     except OSError as exc:
         raise AutocoderError(f"GGUF file {path} cannot be read: {exc.strerror}") from None
     if magic != b"GGUF":
-        raise AutocoderError(f"{path} is not a GGUF model file (it does not begin with GGUF): give a .gguf model")
+        raise AutocoderError(
+            f"{path} is not a GGUF model file (it does not begin with GGUF): give a .gguf model"
+        )
     return path
 
 
@@ -58,7 +61,9 @@ def trained_context(path: str) -> int:
     from llama_cpp import Llama
     from llama_cpp._utils import suppress_stdout_stderr
 
-    with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context it was not asked for
+    with suppress_stdout_stderr(
+        disable=False
+    ):  # llama.cpp warns about the context it was not asked for
         meta = Llama(model_path=path, vocab_only=True, verbose=False).metadata
     arch = meta.get("general.architecture", "")
     return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
@@ -142,7 +147,9 @@ class LlamaCppProvider:
 
     tool_mode = "grammar"
 
-    def __init__(self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None) -> None:
+    def __init__(
+        self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise AutocoderError(f"GGUF file not found: {self.path}")
@@ -185,23 +192,38 @@ class LlamaCppProvider:
             raise AutocoderError(f"{self.path.name} has no chat template in its metadata")
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
         text = self.llm._model.token_get_text
-        return Jinja2ChatFormatter(template, text(eos) if eos != -1 else "", text(bos) if bos != -1 else "", stop_token_ids=[eos])
+        return Jinja2ChatFormatter(
+            template,
+            text(eos) if eos != -1 else "",
+            text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
 
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         """The tokens the model sees for `messages`, rendered by the GGUF's chat template."""
         rendered = self._formatter(messages=messages)
-        return self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        return self.llm.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
 
-    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
         from llama_cpp import StoppingCriteriaList
 
         start = time.monotonic()
-        messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens)
+        messages = trim(
+            messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens
+        )
         tokens = self.prompt_tokens(messages)
-        begun = settings.prefix.rstrip(" \t")  # the reply begun for the model; a trailing indent is the grammar's
+        begun = settings.prefix.rstrip(
+            " \t"
+        )  # the reply begun for the model; a trailing indent is the grammar's
         if begun:  # the model continues it (a completion): see textformat's continuation grammar
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
-        reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)  # what llama.cpp keeps
+        reused = self.llm.longest_token_prefix(
+            self.llm._input_ids.tolist(), tokens
+        )  # what llama.cpp keeps
         guard = RepetitionGuard()
         try:
             out = self.llm.create_completion(
@@ -221,7 +243,9 @@ class LlamaCppProvider:
         evaluated = max(len(tokens) - reused, 1)
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
         if not actions:  # a plain chat turn: the text is the reply
-            return Decision(raw=text, usage=usage, seconds=seconds, cut=choice.get("finish_reason") == "length")
+            return Decision(
+                raw=text, usage=usage, seconds=seconds, cut=choice.get("finish_reason") == "length"
+            )
         if guard.tripped:
             error = "the reply kept repeating itself and was stopped"
             return Decision(raw=text, error=error, usage=usage, seconds=seconds, cut=True)

@@ -77,7 +77,9 @@ def _parse(name: str, text: str, source: str) -> Profile:
         raise AutocoderError(f"profile {source} is not valid TOML: {exc}") from None
     for key in ("name", "source"):
         if key in data:
-            raise AutocoderError(f"profile {source}: {key!r} is not a profile setting (the file's name names the profile)")
+            raise AutocoderError(
+                f"profile {source}: {key!r} is not a profile setting (the file's name names the profile)"
+            )
     try:
         return Profile(name=name, source=source, **data)
     except ValidationError as exc:

@@ -15,9 +15,10 @@ import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
@@ -57,8 +58,14 @@ def is_local(api_base: str | None) -> bool:
 # ---- faults ------------------------------------------------------------------------------------
 def transient(exc: BaseException) -> bool:
     lib = litellm()
-    kinds = (lib.RateLimitError, lib.APIConnectionError, lib.Timeout, lib.InternalServerError,
-             lib.ServiceUnavailableError, lib.BadGatewayError)  # fmt: skip
+    kinds = (
+        lib.RateLimitError,
+        lib.APIConnectionError,
+        lib.Timeout,
+        lib.InternalServerError,
+        lib.ServiceUnavailableError,
+        lib.BadGatewayError,
+    )
     return isinstance(exc, kinds) and not isinstance(exc, lib.ContextWindowExceededError)
 
 
@@ -142,11 +149,31 @@ def _connection_failed(exc: BaseException | None) -> bool:
 
 # ---- capabilities --------------------------------------------------------------------------------
 _PROBE_TOOLS = [
-    {"type": "function", "function": {"name": "add_numbers", "description": "Add two integers.", "parameters": {
-        "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}},
-    {"type": "function", "function": {"name": "say", "description": "Say a text.", "parameters": {
-        "type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}},
-]  # fmt: skip
+    {
+        "type": "function",
+        "function": {
+            "name": "add_numbers",
+            "description": "Add two integers.",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "say",
+            "description": "Say a text.",
+            "parameters": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}},
+                "required": ["text"],
+            },
+        },
+    },
+]
 
 
 def _tool_call_ok(response: Any) -> bool:
@@ -203,7 +230,9 @@ class LiteLLMProvider:
     ) -> None:
         self.profile = profile
         self.name = profile.name
-        self.missing = missing_keys(profile)  # asked once: litellm's validate_environment is not free
+        self.missing = missing_keys(
+            profile
+        )  # asked once: litellm's validate_environment is not free
         self.key_names = self._key_names()
         self._api_key = api_key or self._find_key()
         from ..cassettes import add_secret
@@ -224,16 +253,25 @@ class LiteLLMProvider:
                 "named"  # asked for native on an endpoint the probe doubted: the safest form
             )
         self.context = profile.context or self._known_context()
-        self.identity = {"kind": "litellm", "model": profile.model, "api_base": profile.api_base,
-                         "tool_mode": self.tool_mode, "tool_choice": self.tool_choice,
-                         "instructor_mode": profile.instructor_mode, "json_schema": profile.json_schema}  # fmt: skip
+        self.identity = {
+            "kind": "litellm",
+            "model": profile.model,
+            "api_base": profile.api_base,
+            "tool_mode": self.tool_mode,
+            "tool_choice": self.tool_choice,
+            "instructor_mode": profile.instructor_mode,
+            "json_schema": profile.json_schema,
+        }
 
     def _known_context(self) -> int | None:
         """The model's input window from litellm's data; None when unknown (the server then says)."""
         if self.profile.api_base:
             return None
         try:
-            return int(litellm().get_model_info(self.profile.model).get("max_input_tokens") or 0) or None
+            return (
+                int(litellm().get_model_info(self.profile.model).get("max_input_tokens") or 0)
+                or None
+            )
         except Exception:
             return None
 
@@ -280,8 +318,13 @@ class LiteLLMProvider:
     def _completion(self, **kwargs: Any) -> Any:
         """litellm.completion with the endpoint, key and retries; faults become ModelFailed."""
         lib = litellm()
-        kwargs.update(model=self.profile.model, api_base=self.profile.api_base, api_key=self._api_key,
-                      timeout=TIMEOUT_S, num_retries=0)  # fmt: skip
+        kwargs.update(
+            model=self.profile.model,
+            api_base=self.profile.api_base,
+            api_key=self._api_key,
+            timeout=TIMEOUT_S,
+            num_retries=0,
+        )
         try:
             return with_retries(lambda: lib.completion(**kwargs))
         except Exception as exc:
@@ -348,7 +391,9 @@ class LiteLLMProvider:
         start = time.monotonic()
         if self.context:
             count = functools.partial(litellm().token_counter, model=self.profile.model)
-            messages = trim(messages, lambda m: count(messages=m), self.context - settings.max_tokens)
+            messages = trim(
+                messages, lambda m: count(messages=m), self.context - settings.max_tokens
+            )
         sampling = {
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
@@ -424,8 +469,12 @@ class LiteLLMProvider:
         import instructor
         from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
-        mode = {"json": instructor.Mode.JSON, "md_json": instructor.Mode.MD_JSON,
-                "json_schema": instructor.Mode.JSON_SCHEMA, "tools": instructor.Mode.TOOLS}[self.profile.instructor_mode]  # fmt: skip
+        mode = {
+            "json": instructor.Mode.JSON,
+            "md_json": instructor.Mode.MD_JSON,
+            "json_schema": instructor.Mode.JSON_SCHEMA,
+            "tools": instructor.Mode.TOOLS,
+        }[self.profile.instructor_mode]
         reply = reply_model(actions)
         if self.profile.json_schema:  # llama.cpp servers constrain decoding to this schema
             sampling = {

@@ -33,7 +33,9 @@ class ScriptedProvider:
         self.replies = deque(replies)
         self.calls: list[list[Message]] = []
 
-    def complete(self, messages: list[Message], actions: list[type[Action]], settings: Settings) -> Decision:
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
         self.calls.append(messages)
         if not self.replies:
             raise Interrupted("the script has no more replies")
@@ -66,6 +68,8 @@ class ReplayProvider(ScriptedProvider):
                     decisions.append(Decision.from_json(record.get("decision")))
             except ValueError as exc:
                 why = str(exc).splitlines()[0]
-                raise AutocoderError(f"{path}:{n} is not a trajectory line ({why}): replay a .autocoder/runs/*.jsonl file") from None
+                raise AutocoderError(
+                    f"{path}:{n} is not a trajectory line ({why}): replay a .autocoder/runs/*.jsonl file"
+                ) from None
         super().__init__(decisions)
         self.name = f"replay:{path}"

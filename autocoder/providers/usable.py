@@ -63,6 +63,16 @@ def table() -> list[dict[str, Any]]:
         else:
             model = profile.model
             mode, usable = _litellm(profile, store)
-        rows.append({"name": name, "kind": profile.kind, "model": model, "tool_mode": mode, "context": profile.context,
-                     "usable": usable, "source": profile.source, "description": profile.description})  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "kind": profile.kind,
+                "model": model,
+                "tool_mode": mode,
+                "context": profile.context,
+                "usable": usable,
+                "source": profile.source,
+                "description": profile.description,
+            }
+        )
     return rows

@@ -14,7 +14,9 @@ def main():
         print("usage: python main.py VALUE C|F", file=sys.stderr)
         return
     value = float(sys.argv[1])
-    result = celsius_to_fahrenheit(value) if sys.argv[2].upper() == "C" else fahrenheit_to_celsius(value)
+    result = (
+        celsius_to_fahrenheit(value) if sys.argv[2].upper() == "C" else fahrenheit_to_celsius(value)
+    )
     print(round(result, 1))
 
 

@@ -3,7 +3,9 @@ import sys
 
 
 def run(*args, stdin=""):
-    return subprocess.run([sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_prints_hello_world():

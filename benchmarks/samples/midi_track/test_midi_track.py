@@ -21,8 +21,8 @@ def read_midi(data):
     length, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
     pos, tracks = 8 + length, []
     while pos < len(data) and len(tracks) < ntracks:
-        kind, size = data[pos:pos + 4], struct.unpack(">I", data[pos + 4:pos + 8])[0]
-        body, pos = data[pos + 8:pos + 8 + size], pos + 8 + size
+        kind, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        body, pos = data[pos + 8 : pos + 8 + size], pos + 8 + size
         if kind != b"MTrk":
             continue
         events, i, tick, status = [], 0, 0, 0
@@ -32,7 +32,7 @@ def read_midi(data):
             if body[i] == 0xFF:
                 meta = body[i + 1]
                 n, i = varlen(body, i + 2)
-                events.append((tick, bytes([0xFF, meta]) + body[i:i + n]))
+                events.append((tick, bytes([0xFF, meta]) + body[i : i + n]))
                 i += n
             elif body[i] in (0xF0, 0xF7):
                 n, i = varlen(body, i + 1)
@@ -41,7 +41,7 @@ def read_midi(data):
                 if body[i] >= 0x80:
                     status, i = body[i], i + 1
                 size = 1 if status >> 4 in (0xC, 0xD) else 2
-                events.append((tick, bytes([status]) + body[i:i + size]))
+                events.append((tick, bytes([status]) + body[i : i + size]))
                 i += size
         tracks.append(events)
     return division, tracks

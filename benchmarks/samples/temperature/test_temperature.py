@@ -3,7 +3,10 @@ import sys
 
 
 def run(*args, stdin=""):
-    return subprocess.run([sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
+
 
 from main import celsius_to_fahrenheit, fahrenheit_to_celsius
 

@@ -3,13 +3,22 @@ import sys
 
 
 def run(*args, stdin=""):
-    return subprocess.run([sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
+
 
 from main import word_count
 
 
 def test_counts_words_case_and_punctuation_insensitively():
-    assert word_count("The cat and the hat. THE END!") == {"the": 3, "cat": 1, "and": 1, "hat": 1, "end": 1}
+    assert word_count("The cat and the hat. THE END!") == {
+        "the": 3,
+        "cat": 1,
+        "and": 1,
+        "hat": 1,
+        "end": 1,
+    }
 
 
 def test_empty_text():
