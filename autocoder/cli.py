@@ -13,6 +13,7 @@ import typer
 
 from . import __version__
 from .exceptions import AutocoderError
+from .providers.modes import requestable
 
 app = typer.Typer(
     help="autocoder: a coding agent that writes, runs and repairs a Python project until it works.",
@@ -20,6 +21,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+TOOL_MODE_HELP = f"How actions reach the model: {', '.join(requestable())}."
 
 
 @contextlib.contextmanager
@@ -79,9 +82,7 @@ def run(
     ] = None,
     tool_mode: Annotated[
         str,
-        typer.Option(
-            "--tool-mode", help="How actions reach the model: auto, native, instructor or grammar."
-        ),
+        typer.Option("--tool-mode", help=TOOL_MODE_HELP),
     ] = "auto",
     no_cache: Annotated[
         bool,
@@ -258,9 +259,7 @@ def bench(
             show_default=False,
         ),
     ] = None,
-    tool_mode: Annotated[
-        str, typer.Option("--tool-mode", help="auto, native, instructor or grammar.")
-    ] = "auto",
+    tool_mode: Annotated[str, typer.Option("--tool-mode", help=TOOL_MODE_HELP)] = "auto",
     out: Annotated[
         Path | None,
         typer.Option(

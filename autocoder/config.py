@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from .exceptions import AutocoderError
 from .providers import DEFAULT_MODEL
+from .providers.modes import requestable
 
 LogLevel = Literal["normal", "debug", "quiet"]
 SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
@@ -32,7 +33,7 @@ class RunConfig(BaseModel):
     name: str | None = None
     model: str = DEFAULT_MODEL
     api_base: str | None = None  # an OpenAI-compatible (or other litellm) endpoint
-    tool_mode: Literal["auto", "native", "instructor", "grammar"] = "auto"
+    tool_mode: str = "auto"  # one of providers.modes.requestable()
     cache: bool = True  # answer identical model requests from the response cache
     allow_install: bool = False  # pip-install modules the code imports into the project's .venv
     unsafe: bool = False  # run model-written code without isolation when none is available
@@ -54,6 +55,13 @@ class RunConfig(BaseModel):
         if not goal.strip():
             raise ValueError("the goal is empty: say what the program should do")
         return goal.strip()
+
+    @field_validator("tool_mode")
+    @classmethod
+    def _tool_mode(cls, mode: str) -> str:
+        if mode not in requestable():
+            raise ValueError(f"unknown tool mode {mode!r}: use {', '.join(requestable())}")
+        return mode
 
     @field_validator("project_dir", "name", "model", "api_base")
     @classmethod

@@ -19,6 +19,7 @@ from .actions import (
     narrow,
 )
 from .observe import is_test_file
+from .providers.modes import MODES, Codec
 from .sandbox import cap
 from .state import Observation, Phase, ProcResult, Step
 
@@ -144,11 +145,12 @@ def examples() -> list[dict[str, str]]:
 
 
 def messages(
-    goal: str, obs: Observation, next_: Plan, steps: list[Step], mode: str = "grammar"
+    goal: str, obs: Observation, next_: Plan, steps: list[Step], codec: Codec = MODES["grammar"]
 ) -> list[dict[str, str]]:
     """System message and worked examples first (stable across steps and goals, so a local model
-    reuses its KV cache for them), then the step's ask. The examples show the text format, so only
-    the text/grammar mode gets them; tool calls and JSON replies are shaped by their schemas."""
+    reuses its KV cache for them), then the step's ask. The codec gives the system message's
+    instruction and says whether the text-format examples are shown (tool calls and JSON replies
+    are shaped by their schemas)."""
     env = _env()
     python = [replace(f, content=cap(f.content, FILE_CHARS)) for f in obs.python]
     user = env.get_template("step.j2").render(
@@ -162,6 +164,10 @@ def messages(
         task=next_.task,
         actions=next_.actions,
     )
-    system = {"role": "system", "content": env.get_template("system.j2").render(mode=mode).strip()}
-    shown = examples() if mode in ("grammar", "scripted") else []
-    return [system, *shown, {"role": "user", "content": user.strip()}]
+    system = env.get_template("system.j2").render(instruction=codec.instruction).strip()
+    shown = examples() if codec.shows_examples else []
+    return [
+        {"role": "system", "content": system},
+        *shown,
+        {"role": "user", "content": user.strip()},
+    ]

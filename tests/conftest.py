@@ -74,7 +74,7 @@ def vcr_cassette_dir(request):
 def one_attempt_on_replay(request, monkeypatch):
     """A replay that misses is a failure to report at once, not a fault to retry with backoff."""
     if request.node.get_closest_marker("vcr") and not recording(request.config):
-        monkeypatch.setattr("autocoder.providers.remote.MAX_ATTEMPTS", 1)
+        monkeypatch.setattr("autocoder.providers.faults.MAX_ATTEMPTS", 1)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -3,6 +3,7 @@
 from autocoder.agent import Agent
 from autocoder.candidates import normalize
 from autocoder.examples import Example, check, extract, passed
+from autocoder.providers.modes import MODES
 from autocoder.providers.scripted import ScriptedProvider
 from autocoder.state import Decision
 from autocoder.workspace import Workspace
@@ -134,7 +135,7 @@ def test_a_goals_code_to_complete_prefills_only_the_create_reply_in_grammar_mode
     )
     finish = Decision(action="finish", args={"reason": "done"})
     provider = Watching([right, finish])
-    provider.tool_mode = "grammar"
+    provider.codec = MODES["grammar"]
     assert Agent(provider, Workspace(tmp_path / "g"), SKELETON).run().status == "done"
     assert seen[0].endswith(
         'main:\n```python\ndef add(a, b):\n    """Add.\n    >>> add(2, 3)\n    5\n    """\n    '
@@ -142,7 +143,7 @@ def test_a_goals_code_to_complete_prefills_only_the_create_reply_in_grammar_mode
     assert seen[1] == ""  # the judgement is not prefilled
     seen.clear()
     provider = Watching([right])
-    provider.tool_mode = "native"  # tool calls have no reply text to begin
+    provider.codec = MODES["native"]  # tool calls have no reply text to begin
     Agent(provider, Workspace(tmp_path / "n"), SKELETON, max_steps=1).run()
     assert seen == [""]
 

@@ -19,11 +19,12 @@ from autocoder.exceptions import AutocoderError, ModelFailed
 from autocoder.providers import ScriptedProvider, Settings, find_profile, resolve
 from autocoder.providers.base import trim
 from autocoder.providers.cache import CachedProvider, cache_dir, open_cache
+from autocoder.providers.modes import SCRIPTED
 from autocoder.providers.profiles import profiles
 from autocoder.state import Decision, Usage
 from autocoder.workspace import Workspace
 
-from .conftest import CREATE, FINISH
+from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST
 
 CANARY = "sk-canary-7f3a9c2e51d84b06a1"
 MSGS = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
@@ -33,6 +34,7 @@ class Counting:
     """A provider that answers every call and counts them (the loop's view of a model)."""
 
     name, tool_mode, identity = "counting", "scripted", {"kind": "counting"}
+    codec = SCRIPTED
 
     def __init__(self, decision: Decision) -> None:
         self.decision, self.calls = decision, 0
@@ -87,7 +89,7 @@ def test_model_strings_resolve_to_profiles():
         find_profile("smollm2", api_base="http://127.0.0.1:1/v1")
     with pytest.raises(AutocoderError, match="tool-mode grammar"):
         resolve("smollm2", tool_mode="native", cache=False)
-    with pytest.raises(AutocoderError, match="grammar is for in-process"):
+    with pytest.raises(AutocoderError, match="grammar is for in-process GGUF models"):
         resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="grammar", cache=False)
 
 
@@ -233,7 +235,7 @@ def _fault(kind: str, status: int, headers: dict[str, str] | None = None) -> Exc
 
 
 def test_transient_faults_retry_with_backoff_and_retry_after():
-    from autocoder.providers.remote import MAX_ATTEMPTS, with_retries
+    from autocoder.providers.faults import MAX_ATTEMPTS, with_retries
 
     faults = [_fault("RateLimitError", 429, {"retry-after": "7"}), _fault("RateLimitError", 429)]
     waits: list[float] = []
@@ -252,7 +254,7 @@ def test_transient_faults_retry_with_backoff_and_retry_after():
 
 
 def test_auth_errors_do_not_retry_and_say_what_to_set():
-    from autocoder.providers.remote import explain, with_retries
+    from autocoder.providers.faults import explain, with_retries
 
     waits: list[float] = []
     with pytest.raises(Exception, match="boom"):
@@ -327,3 +329,91 @@ def test_a_stop_text_is_part_of_a_requests_key_and_no_stop_leaves_old_keys_alone
     assert request_key({}, ask, [], Settings()) != request_key(
         {}, ask, [], Settings(stop=("\n```\n",))
     )
+
+
+def test_a_fifth_tool_mode_is_one_codec_and_a_run_goes_through_it(tmp_path, monkeypatch):
+    """Adding a mode touches modes.MODES only: the run, the prompt, resolve and the config take
+    it from there (no other module names it)."""
+    import dataclasses
+
+    import litellm as lib
+
+    from autocoder.config import RunConfig
+    from autocoder.providers import modes
+
+    @dataclasses.dataclass(frozen=True)
+    class Shout(modes.Codec):
+        """The action as a JSON object in the reply's text."""
+
+        def request(self, actions):
+            return {"response_format": {"type": "json_object"}}
+
+        def decision(self, response, actions, max_tokens):
+            data = json.loads(modes.text_of(response))
+            return Decision(action=data["action"], args=data["args"], raw=modes.text_of(response))
+
+    shout = Shout("shout", frozenset({"litellm"}), "SHOUT ONE JSON OBJECT.", False, False)
+    monkeypatch.setitem(modes.MODES, "shout", shout)
+    replies = iter(
+        [
+            {"action": "create_project", "args": {"main": GOOD_MAIN, "test": GOOD_TEST}},
+            {"action": "finish", "args": {"reason": "fib works"}},
+        ]
+    )
+    sent = []
+
+    def completion(**kwargs):
+        sent.append(kwargs)
+        content = json.dumps(next(replies))
+        return lib.ModelResponse(
+            choices=[{"message": {"role": "assistant", "content": content}}],
+            usage={"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+        )
+
+    monkeypatch.setattr(lib, "completion", completion)
+    assert RunConfig(goal="g", tool_mode="shout").tool_mode == "shout"
+    provider = resolve(
+        "openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="shout", cache=False
+    )
+    assert provider.codec is shout and provider.identity["tool_mode"] == "shout"
+    result = Agent(
+        provider, Workspace(tmp_path / "p"), "the first n Fibonacci numbers", samples=1
+    ).run()
+    assert result.status == "done" and result.tool_mode == "shout"
+    assert all(k["response_format"] == {"type": "json_object"} for k in sent)
+    system = sent[0]["messages"][0]["content"]
+    assert (
+        system.endswith("SHOUT ONE JSON OBJECT.") and len(sent[0]["messages"]) == 2
+    )  # no examples
+
+
+def test_a_probe_rejected_with_an_error_status_falls_back_at_once(monkeypatch):
+    """llama-cpp-python's chatml-function-calling server answers tool_choice="required" with a
+    500: that is the endpoint's "no", so the probe asks by name next, and never retries it."""
+    import litellm as lib
+
+    from autocoder.providers.remote import LiteLLMProvider
+
+    asked = []
+
+    def completion(**kwargs):
+        asked.append(kwargs["tool_choice"])
+        if kwargs["tool_choice"] == "required":
+            raise lib.InternalServerError("assert tool_choice == 'auto'", "openai", "local")
+        function = {"name": "add_numbers", "arguments": '{"a": 2, "b": 3}'}
+        call = {"id": "c", "type": "function", "function": function}
+        return lib.ModelResponse(
+            choices=[{"message": {"role": "assistant", "content": None, "tool_calls": [call]}}]
+        )
+
+    monkeypatch.setattr(lib, "completion", completion)
+    provider = LiteLLMProvider(find_profile("openai/local", api_base="http://127.0.0.1:9/v1"))
+    assert provider.codec.name == "named" and len(asked) == 2 and asked[0] == "required"
+    asked.clear()
+
+    def rejects_all(**kwargs):
+        return completion(**{**kwargs, "tool_choice": "required"})
+
+    monkeypatch.setattr(lib, "completion", rejects_all)
+    provider = LiteLLMProvider(find_profile("openai/local", api_base="http://127.0.0.1:9/v1"))
+    assert provider.codec.name == "instructor" and len(asked) == 2  # rejected twice: no tools

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from ..exceptions import AutocoderError
 from .base import Message, Provider, Settings
+from .choose import choose
+from .modes import check
 from .profiles import Profile, adhoc, profiles
 from .scripted import ReplayProvider, ScriptedProvider
 
 DEFAULT_MODEL = "smollm2"
-TOOL_MODES = ("auto", "native", "instructor", "grammar")
 
 __all__ = [
     "DEFAULT_MODEL",
-    "TOOL_MODES",
     "Message",
     "Profile",
     "Provider",
@@ -54,28 +54,27 @@ def resolve(
     api_key: str | None = None,
     tool_mode: str | None = None,
     cache: bool = True,
+    threads: int | None = None,
 ) -> Provider:
-    """A provider for `model`, behind the response cache unless `cache` is False."""
-    if tool_mode is not None and tool_mode not in TOOL_MODES:
-        raise AutocoderError(f"unknown tool mode {tool_mode!r}: use {', '.join(TOOL_MODES)}")
+    """A provider for `model`, behind the response cache unless `cache` is False; `threads`
+    bounds an in-process model's CPU threads (None: every core)."""
+    if tool_mode is not None:
+        check(tool_mode)
     if model.strip().startswith("replay:"):
         return ReplayProvider(model.strip().removeprefix("replay:"))
     profile = find_profile(model, api_base)
-    tool_mode = None if tool_mode == "auto" else tool_mode
+    if profile.kind == "llama_cpp":
+        choose(profile, tool_mode)  # an API tool mode for an in-process model: one clear error
     from .cache import CachedProvider, open_cache  # light: diskcache loads on open_cache
 
     store = open_cache() if cache else None
     provider: Provider
     if profile.kind == "llama_cpp":
-        if tool_mode not in (None, "grammar"):
-            raise AutocoderError(
-                f"an in-process GGUF model uses --tool-mode grammar; for {tool_mode} tool calls serve it with "
-                "`python -m llama_cpp.server --model FILE` and use --model openai/local --api-base http://127.0.0.1:8000/v1"
-            )
         from .llama_cpp import LlamaCppProvider, gguf_path
 
+        path = gguf_path(profile.gguf)
         provider = LlamaCppProvider(
-            gguf_path(profile.gguf), n_ctx=profile.context, name=profile.name, store=store
+            path, n_ctx=profile.context, name=profile.name, store=store, threads=threads
         )
     else:
         from .remote import LiteLLMProvider

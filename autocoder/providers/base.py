@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from ..actions import Action
 from ..exceptions import ModelFailed
 from ..state import Decision
+
+if TYPE_CHECKING:
+    from .modes import Codec
 
 Message = dict[str, str]
 
@@ -37,7 +40,8 @@ class Provider(Protocol):
     """Anything that turns messages plus allowed actions into one Decision."""
 
     name: str
-    tool_mode: str  # grammar | native | instructor | scripted: how actions reach the model
+    codec: Codec  # how actions reach the model (modes.py); the prompt and the agent ask it
+    tool_mode: str  # the codec's name, for records
     identity: dict[
         str, Any
     ]  # what makes its replies what they are (model, weights' sha256...), no secrets

@@ -53,21 +53,6 @@ def open_cache(path: Path | None = None) -> Any:
         ) from None
 
 
-def file_sha256(path: Path, cache: Any | None = None) -> str:
-    """A file's sha256, remembered per (path, size, mtime) so a big GGUF is hashed once."""
-    st = path.stat()
-    key = f"sha256:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-    if cache is not None and isinstance(known := cache.get(key), str):
-        return known
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if cache is not None:
-        cache.set(key, digest.hexdigest())
-    return digest.hexdigest()
-
-
 def request_key(
     identity: dict[str, Any],
     messages: list[Message],
@@ -92,7 +77,7 @@ class CachedProvider:
         self.inner = inner
         self.cache = cache if cache is not None else open_cache()
         self.name = inner.name
-        self.tool_mode = inner.tool_mode
+        self.codec, self.tool_mode = inner.codec, inner.tool_mode
         self.identity = inner.identity
 
     def complete(

