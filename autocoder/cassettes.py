@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import re
 import urllib.parse
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .actions import Action, tool_schema
 from .exceptions import AutocoderError
 from .providers.base import Message, Settings
+from .providers.modes import MODES
 from .state import Decision
 
 SCRUBBED = "<scrubbed>"
@@ -58,21 +61,34 @@ VOLATILE_HEADERS = (
     "server",
 )
 _SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|_SECRET|_KEY)$")
-_extra_secrets: set[str] = set()
 RERECORD = "python -m pytest tests/test_server.py --record-mode=rewrite"
 
 
-def add_secret(value: str | None) -> None:
-    """A value to scrub wherever it appears (an --api-key given on the command line, a canary)."""
-    if value and len(value) >= 6:
-        _extra_secrets.add(value)
+class Scrubber:
+    """What one recorder removes before anything is saved: the secrets it was given (an --api-key,
+    a key a provider read from ./.env) and the values of key-like environment variables."""
 
+    def __init__(self, given: Iterable[str | None] = ()) -> None:
+        self.given = frozenset(v for v in given if v and len(v) >= 6)
 
-def secrets() -> list[str]:
-    """Every secret we know of: keys given explicitly, and the values of key-like environment variables."""
-    found = set(_extra_secrets)
-    found.update(v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6)
-    return sorted(found, key=len, reverse=True)
+    def secrets(self) -> list[str]:
+        found = set(self.given)
+        found.update(v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6)
+        return sorted(found, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for secret in self.secrets():
+            for form in _forms(secret):
+                text = text.replace(form, SCRUBBED)
+        return text
+
+    def body(self, body: Any) -> Any:
+        if body is None:
+            return None
+        if isinstance(body, bytes):
+            text = self.text(body.decode("utf-8", "surrogateescape"))
+            return text.encode("utf-8", "surrogateescape")
+        return self.text(str(body))
 
 
 def _forms(secret: str) -> list[str]:
@@ -88,25 +104,8 @@ def _forms(secret: str) -> list[str]:
     return sorted((f for f in forms if f), key=len, reverse=True)
 
 
-def scrub_text(text: str) -> str:
-    for secret in secrets():
-        for form in _forms(secret):
-            text = text.replace(form, SCRUBBED)
-    return text
-
-
-def _scrub_body(body: Any) -> Any:
-    if body is None:
-        return None
-    if isinstance(body, bytes):
-        return scrub_text(body.decode("utf-8", "surrogateescape")).encode(
-            "utf-8", "surrogateescape"
-        )
-    return scrub_text(str(body))
-
-
 # ---- HTTP layer: vcrpy hooks -------------------------------------------------------------------
-def before_record_request(request: Any) -> Any:
+def before_record_request(request: Any, scrub: Scrubber) -> Any:
     """Keep only content headers (no secret, host or client version), replace key query parameters,
     scrub secrets from the URL and body, and pin a
     local endpoint's random port so that re-recording does not churn the cassettes."""
@@ -121,14 +120,14 @@ def before_record_request(request: Any) -> Any:
     netloc = parts.netloc
     if parts.hostname in ("127.0.0.1", "localhost", "::1"):
         netloc = "127.0.0.1:8000"
-    request.uri = scrub_text(
+    request.uri = scrub.text(
         urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(query)))
     )
-    request.body = _scrub_body(request.body)
+    request.body = scrub.body(request.body)
     return request
 
 
-def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
+def before_record_response(response: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
     """Drop secret and volatile headers; zero the body's timestamps and ids; scrub secrets."""
     headers = response.get("headers", {})
     for name in list(headers):
@@ -147,7 +146,7 @@ def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
                 if key in data:
                     data[key] = value
             text = json.dumps(data, separators=(",", ":"))
-        text = scrub_text(text)
+        text = scrub.text(text)
         body["string"] = text.encode("utf-8", "surrogateescape") if isinstance(raw, bytes) else text
         if "content-length" in {h.lower() for h in headers}:
             for h in list(headers):
@@ -175,12 +174,13 @@ def canonical_body(r1: Any, r2: Any) -> None:
         raise AssertionError("the request body differs from the recorded one")
 
 
-def vcr_config() -> dict[str, Any]:
-    """What pytest-recording passes to vcrpy for the HTTP cassettes."""
+def vcr_config(scrub: Scrubber | None = None) -> dict[str, Any]:
+    """What pytest-recording passes to vcrpy for the HTTP cassettes; `scrub` is the recording's."""
+    scrub = scrub or Scrubber()
     return {
         "match_on": ["method", "path", "canonical_body"],
-        "before_record_request": before_record_request,
-        "before_record_response": before_record_response,
+        "before_record_request": functools.partial(before_record_request, scrub=scrub),
+        "before_record_response": functools.partial(before_record_response, scrub=scrub),
         "decode_compressed_response": True,
     }
 
@@ -200,25 +200,27 @@ class CassetteProvider:
     """Records (inner given) or replays (inner None) every model call at the provider boundary.
     Equal requests are answered in the order they were recorded."""
 
-    def __init__(self, inner: Any | None, path: Path, record: bool) -> None:
+    def __init__(
+        self, inner: Any | None, path: Path, record: bool, secrets: Iterable[str | None] = ()
+    ) -> None:
         self.inner, self.path, self.recording = inner, path, record
-        self.cache = (
-            getattr(inner, "cache", None) if record else None
-        )  # observations: see observe_cached
+        # the recorder owns what it scrubs: the keys it is given and those its provider holds
+        self.scrub = Scrubber((*secrets, *(inner.secrets if inner is not None else ())))
+        self.secrets: tuple[str, ...] = ()  # what it writes is scrubbed: it passes on no key
         if record:
-            self.name, self.tool_mode = inner.name, inner.tool_mode
-            self.identity = inner.identity
+            self.name, self.codec, self.identity = inner.name, inner.codec, inner.identity
             self.interactions: list[dict[str, Any]] = []
             return
         data = self._load(path)
-        self.name, self.tool_mode, self.identity = (
-            data["model"],
-            data["tool_mode"],
-            data["identity"],
-        )
+        self.name, self.identity = data["model"], data["identity"]
+        self.codec = MODES[data["tool_mode"]]
         self.queue: dict[str, deque[Decision]] = defaultdict(deque)
         for item in data["interactions"]:
             self.queue[item["request"]].append(item["decision"])
+
+    @property
+    def tool_mode(self) -> str:
+        return self.codec.name
 
     @staticmethod
     def _load(path: Path) -> dict[str, Any]:
@@ -233,6 +235,8 @@ class CassetteProvider:
             for key in ("model", "tool_mode"):
                 if not isinstance(data.get(key), str):
                     raise ValueError(f"{key!r} missing or not text")
+            if data["tool_mode"] not in MODES:
+                raise ValueError(f"unknown tool mode {data['tool_mode']!r}")
             if not isinstance(data.setdefault("identity", {}), dict):
                 raise ValueError("'identity' is not an object")
             items = data.get("interactions")
@@ -268,8 +272,8 @@ class CassetteProvider:
         self.interactions.append(
             {
                 "request": digest,
-                "ask": scrub_text(last[:160]),
-                "decision": json.loads(scrub_text(json.dumps(decision.to_json()))),
+                "ask": self.scrub.text(last[:160]),
+                "decision": json.loads(self.scrub.text(json.dumps(decision.to_json()))),
             }
         )
         self.save()
@@ -280,13 +284,13 @@ class CassetteProvider:
         data = {
             "format": "autocoder-cassette/1",
             "model": self.name,
-            "tool_mode": self.tool_mode,
+            "tool_mode": self.codec.name,
             "identity": self.identity,
             "interactions": self.interactions,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         tmp.write_text(
-            scrub_text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8"
+            self.scrub.text(json.dumps(data, indent=1, ensure_ascii=False)) + "\n", encoding="utf-8"
         )
         tmp.replace(self.path)

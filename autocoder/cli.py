@@ -353,7 +353,7 @@ def bench(
 ) -> None:
     """Score a model on fixed goals, judged by acceptance tests the agent never sees; or compare runs."""
     from .bench import cli as bench_cli
-    from .bench.runner import BenchOptions
+    from .bench.options import BenchOptions
 
     with user_errors():
         if suite == "compare":

@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 from autocoder import candidates, examples, sandbox, select
-from autocoder.bench.runner import BenchOptions, judge, make_provider
+from autocoder.bench.options import BenchOptions
+from autocoder.bench.worker import judge, make_provider
 from autocoder.bench.suite import load
 from autocoder.observe import observe
 from autocoder.providers import Settings

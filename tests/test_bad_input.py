@@ -18,13 +18,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autocoder import autocoder
-from autocoder.bench.runner import RECORDS, BenchOptions, read_records, run_suite
+from autocoder.bench.options import BenchOptions
+from autocoder.bench.records import RECORDS, read_records
+from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
 from autocoder.workspace import Workspace
 
-from .test_bench import Coder, suite_folder
+from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
 
 runner = CliRunner()
 GOAL = "print hello"
@@ -204,12 +206,14 @@ def test_resume_on_a_damaged_manifest_is_one_line(tmp_path, manifest):
 def test_a_record_cut_by_a_crash_is_set_aside_and_the_next_one_starts_clean(tmp_path):
     out = tmp_path / "out"
     suite = load(str(suite_folder(tmp_path)))
-    run_suite(suite, BenchOptions(samples=1), out, provider=Coder(out))
+    run_suite(suite, BenchOptions(samples=1), out, provider=Coder(out, solve(RIGHT) + solve(WRONG)))
     right, wrong = (out / RECORDS).read_text().splitlines()
     (out / RECORDS).write_text(right + "\n" + wrong[: len(wrong) // 2])  # the crash, mid-record
     assert [r["goal"] for r in read_records(out)] == [json.loads(right)["goal"]]
-    records = run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=Coder(out))
+    rerun = Coder(out, solve(WRONG))  # only the goal whose record was cut runs again
+    records = run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=rerun)
     assert sorted(r["goal"] for r in records) == ["right", "wrong"]
+    assert len(rerun.calls) == 2 and not rerun.replies
     assert (out / (RECORDS + ".cut")).read_text() == wrong[: len(wrong) // 2] + "\n"  # nothing lost
 
 

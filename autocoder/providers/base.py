@@ -42,6 +42,7 @@ class Provider(Protocol):
     name: str
     codec: Codec  # how actions reach the model (modes.py); the prompt and the agent ask it
     tool_mode: str  # the codec's name, for records
+    secrets: tuple[str, ...]  # what a recorder of its traffic must scrub (an API key it holds)
     identity: dict[
         str, Any
     ]  # what makes its replies what they are (model, weights' sha256...), no secrets

@@ -77,7 +77,7 @@ class CachedProvider:
         self.inner = inner
         self.cache = cache if cache is not None else open_cache()
         self.name = inner.name
-        self.codec, self.tool_mode = inner.codec, inner.tool_mode
+        self.codec, self.tool_mode, self.secrets = inner.codec, inner.tool_mode, inner.secrets
         self.identity = inner.identity
 
     def complete(

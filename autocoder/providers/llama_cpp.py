@@ -163,6 +163,7 @@ class LlamaCppProvider:
 
     codec: Codec = MODES["grammar"]
     tool_mode = codec.name
+    secrets: tuple[str, ...] = ()  # a file on this machine: no key
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ class ScriptedProvider:
     name = "scripted"
     codec = SCRIPTED
     tool_mode = codec.name
+    secrets: tuple[str, ...] = ()
     identity = {"kind": "scripted"}
 
     def __init__(self, replies: list[str | Decision]) -> None:

@@ -1,1 +1,2 @@
-"""The built-in bench goals (autocoder bench samples): one folder per goal, goal.toml + acceptance tests."""
+"""The built-in bench goals (autocoder bench samples): one folder per goal, goal.toml +
+acceptance tests."""

@@ -24,7 +24,7 @@ def song(beats=240, division=480):
     """120 bpm, 240 beats = 2 minutes: chords on a piano, a melody on strings, a bass line."""
     events = [(0, b"\xff\x51\x03" + (500000).to_bytes(3, "big"))]
     parts = [(0, 0, [60, 64, 67]), (1, 48, [72]), (2, 32, [36])]
-    for channel, program, base in parts:
+    for channel, program, _base in parts:
         events.append((0, bytes([0xC0 | channel, program])))
     scale = [0, 2, 4, 5, 7, 9, 11, 12]
     for beat in range(beats):

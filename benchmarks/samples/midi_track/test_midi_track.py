@@ -18,7 +18,7 @@ def varlen(body, i):
 def read_midi(data):
     """A small standard MIDI file reader: (ticks per beat, tracks of (abs tick, message bytes))."""
     assert data[:4] == b"MThd", "not a MIDI file"
-    length, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
+    length, _fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
     pos, tracks = 8 + length, []
     while pos < len(data) and len(tracks) < ntracks:
         kind, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
@@ -54,7 +54,7 @@ def test_two_minutes_many_instruments_polyphonic():
     division, tracks = read_midi(mids[0].read_bytes())
     events = sorted((t, m) for track in tracks for t, m in track)
     tempo = 500000
-    for t, m in events:
+    for _t, m in events:
         if m[:2] == b"\xff\x51":
             tempo = int.from_bytes(m[2:5], "big")
             break

@@ -4,7 +4,12 @@ import sys
 
 def run(*args, stdin=""):
     return subprocess.run(
-        [sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60
+        [sys.executable, "main.py", *args],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

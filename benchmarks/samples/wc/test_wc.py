@@ -1,14 +1,17 @@
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run(*args, stdin=""):
     return subprocess.run(
-        [sys.executable, "main.py", *args], input=stdin, capture_output=True, text=True, timeout=60
+        [sys.executable, "main.py", *args],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-
-
-from pathlib import Path
 
 
 def test_counts():

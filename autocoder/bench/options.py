@@ -1,0 +1,57 @@
+"""What a bench run does: its options, and the unit of work (one goal, one try)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .goal import Goal
+
+DEFAULT_STEPS = 20
+
+
+class BenchOptions(BaseModel):
+    """How to run a suite; the same options make the same records (with the cache or a cassette)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "smollm2"
+    api_base: str | None = None
+    api_key: str | None = Field(None, exclude=True, repr=False)  # never in a manifest or a record
+    tool_mode: str = "auto"
+    cache: bool = True
+    tries: int = Field(1, ge=1, le=100)
+    jobs: int = Field(1, ge=1, le=64)
+    single_shot: bool = False
+    plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
+    samples: int = Field(4, ge=1, le=16)
+    max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
+    temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
+    max_tokens: int = Field(1024, ge=16)
+    # default: the goal's, else run's (180 s embedded, 1800 s others)
+    timeout_s: float | None = Field(None, gt=0)
+    seed: int = 0
+    unsafe: bool = False
+    cassette: str | None = None  # record or replay every model call (see cassettes.py)
+    record: bool = False
+
+    @property
+    def mode(self) -> str:
+        """agent, or one of the two baselines: single-shot, plain."""
+        return "plain" if self.plain else "single-shot" if self.single_shot else "agent"
+
+    @property
+    def sampling_temperature(self) -> float:
+        """The temperature asked for, else 0 for one try and 0.7 for several."""
+        if self.temperature is not None:
+            return self.temperature
+        return 0.0 if self.tries == 1 else 0.7
+
+
+@dataclass(frozen=True)
+class Task:
+    """One goal and one try: what a worker runs and a record describes."""
+
+    goal: Goal
+    attempt: int  # the try, from 0

@@ -1,0 +1,219 @@
+"""One goal and try: the agent (or the plain baseline) in a fresh empty folder, then the goal's
+hidden acceptance tests in a copy of what it produced. A `Worker` holds what every task of a run
+shares (the options, a provider, the sandbox policy) and turns a task into its record."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import candidates, sandbox
+from ..config import default_time_limit
+from ..observe import PYTEST_ARGS
+from ..workspace import Workspace
+from .goal import Goal
+from .options import DEFAULT_STEPS, BenchOptions, Task
+
+JUDGE_TIMEOUT = 120.0
+
+
+class Worker:
+    """Runs tasks one at a time with one provider: a local model loads once per worker. The
+    driver makes one with jobs=1; a pool makes one per process (`start`); a Ray actor would hold
+    one the same way."""
+
+    def __init__(
+        self, options: BenchOptions, suite: str, out: Path, provider: Any, policy: sandbox.Policy
+    ) -> None:
+        self.options, self.suite, self.out = options, suite, out
+        self.provider, self.policy = provider, policy
+
+    @classmethod
+    def start(
+        cls,
+        options: BenchOptions,
+        suite: str,
+        out: Path,
+        policy: sandbox.Policy,
+        threads: int | None = None,
+    ) -> Worker:
+        """A worker with its own provider, for a process of its own; a local model there uses
+        `threads` CPU threads."""
+        return cls(options, suite, out, make_provider(options, threads), policy)
+
+    def run(self, task: Task) -> dict[str, Any]:
+        """The record of one goal and try."""
+        return run_task(task, self.options, self.suite, self.out, self.provider, self.policy)
+
+
+def make_provider(options: BenchOptions, threads: int | None = None) -> Any:
+    """The model, behind the response cache; with --cassette, recorded at the provider boundary,
+    or replayed from it without any model, key or network."""
+    from ..cassettes import CassetteProvider
+
+    if options.cassette and not options.record:
+        return CassetteProvider(None, Path(options.cassette), record=False)
+    from ..providers import resolve
+
+    provider = resolve(
+        options.model,
+        api_base=options.api_base,
+        api_key=options.api_key,
+        tool_mode=options.tool_mode,
+        cache=options.cache,
+        threads=threads,
+    )
+    if options.cassette:
+        # the key given on the command line is never written into the cassette
+        secrets = (options.api_key,)
+        provider = CassetteProvider(provider, Path(options.cassette), record=True, secrets=secrets)
+    return provider
+
+
+def run_plain(
+    task: Task,
+    options: BenchOptions,
+    suite: str,
+    project: Path,
+    provider: Any,
+    policy: sandbox.Policy,
+) -> dict[str, Any]:
+    """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
+    from ..providers import Settings
+
+    goal, start = task.goal, time.monotonic()
+    settings = Settings(
+        temperature=options.sampling_temperature,
+        max_tokens=options.max_tokens,
+        seed=options.seed + task.attempt,
+    )
+    error = ""
+    try:
+        reply = provider.complete([{"role": "user", "content": goal.plain}], [], settings)
+        Workspace(project).write(
+            "main.py", goal.preamble + candidates.extract(reply.raw), fmt=False
+        )
+    # Deliberately blind: whatever the model call or the write raised, the record says why and
+    # the next goal runs.
+    except Exception as exc:  # noqa: BLE001
+        reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
+    model_s = reply.seconds if reply else 0.0
+    passed, judge_s, judged = judge(project, goal, policy)
+    wall = time.monotonic() - start
+    usage = reply.usage if reply else None
+    return {
+        "suite": suite,
+        "goal": goal.name,
+        "try": task.attempt,
+        "model": provider.name,
+        "tool_mode": "plain",
+        "passed": passed,
+        "status": "error" if error else "plain",
+        "steps": 1,
+        "model_calls": 1,
+        "cache_hits": reply.cached if reply else 0,
+        "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "cost_usd": usage.cost_usd if usage else 0.0,
+        "wall_s": round(wall, 3),
+        "model_s": round(model_s, 3),
+        "harness_s": round(wall - model_s, 3),
+        "judge_s": round(judge_s, 3),
+        "malformed_actions": int(bool(reply and reply.cut)),
+        "error": error,
+        "judge_output": judged,
+    }
+
+
+def run_task(
+    task: Task,
+    options: BenchOptions,
+    suite: str,
+    out: Path,
+    provider: Any,
+    policy: sandbox.Policy,
+) -> dict[str, Any]:
+    """The agent on one goal and try, then the acceptance tests; returns the record."""
+    from ..agent import Agent
+    from ..providers import Settings
+
+    goal, start = task.goal, time.monotonic()
+    project = out / "projects" / goal.name / f"try{task.attempt}"
+    if project.exists():  # left by an interrupted run: start afresh
+        shutil.rmtree(project)
+    project.mkdir(parents=True)
+    if options.plain:
+        return run_plain(task, options, suite, project, provider, policy)
+    settings = Settings(
+        temperature=options.sampling_temperature,
+        max_tokens=options.max_tokens,
+        seed=options.seed + task.attempt,
+    )
+    steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
+    agent = Agent(
+        provider,
+        Workspace(project),
+        goal.goal,
+        max_steps=steps,
+        time_limit_s=options.timeout_s
+        or goal.timeout_s
+        or default_time_limit(options.model),  # as `run` gives it
+        settings=settings,
+        samples=1 if options.single_shot else options.samples,
+        memo=getattr(provider, "cache", None),
+        plain_start=True,
+    )
+    result = agent.run()
+    passed, judge_s, judged = judge(project, goal, policy)
+    wall = time.monotonic() - start
+    error = result.reason if result.status in ("error", "malformed") else ""
+    return {
+        "suite": suite,
+        "goal": goal.name,
+        "try": task.attempt,
+        "model": provider.name,
+        "tool_mode": result.tool_mode,
+        "passed": passed,
+        "status": result.status,
+        "steps": result.steps,
+        "model_calls": result.model_calls,
+        "cache_hits": result.cache_hits,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "cost_usd": result.cost_usd,
+        "wall_s": round(wall, 3),
+        "model_s": round(result.model_s, 3),
+        "harness_s": round(wall - result.model_s, 3),
+        "judge_s": round(judge_s, 3),
+        "malformed_actions": result.malformed_actions,
+        "error": error,
+        "judge_output": judged,
+    }
+
+
+def judge(
+    project: Path, goal: Goal, policy: sandbox.Policy = sandbox.SAFE
+) -> tuple[bool, float, str]:
+    """Copy the produced project, add the acceptance files, run pytest on them in the sandbox.
+    The agent's folder never holds them; pass means pytest exits 0."""
+    start = time.monotonic()
+    if not (project / "main.py").is_file():
+        return False, 0.0, "no main.py"
+    with sandbox.scratch("judge") as tmp:
+        copy = Workspace(project).copy_to(tmp / "project")
+        for rel in copy.files():  # the project's own pytest hooks never judge it
+            if rel.rsplit("/", 1)[-1] == "conftest.py":
+                copy.delete(rel)
+        for name, data in goal.files.items():
+            (copy.root / name).write_bytes(data)
+        tests = [f"./{n}" for n in goal.files if n.endswith(".py") and n != "conftest.py"]
+        result = sandbox.tool(
+            ["pytest", *PYTEST_ARGS, "--tb=line", *tests],
+            copy.root,
+            JUDGE_TIMEOUT,
+            policy=policy,
+        )
+    tail = "" if result.ok else sandbox.cap(result.output, 600)
+    return result.ok, time.monotonic() - start, tail
