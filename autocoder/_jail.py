@@ -34,19 +34,11 @@ KEEP = {
     "nodiratime": MS_NODIRATIME,
     "relatime": MS_RELATIME,
 }
-SKIP = (
-    "/proc",
-)  # its own rules: the PID namespace's fresh proc; its host-wide knobs go read-only below
+# its own rules: the PID namespace's fresh proc; its host-wide knobs go read-only below
+SKIP = ("/proc",)
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
-DEVICES = (
-    "null",
-    "zero",
-    "full",
-    "random",
-    "urandom",
-    "tty",
-)  # all /dev holds (as bubblewrap's --dev)
-SHM = "/dev/shm"  # a private, writable tmpfs: POSIX semaphores and shared memory work, nothing is shared
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # all /dev holds (as bwrap's --dev)
+SHM = "/dev/shm"  # a private, writable tmpfs: POSIX semaphores and shared memory work, unshared
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_VERSION_3 = 0x20080522

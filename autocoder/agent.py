@@ -82,9 +82,10 @@ class Agent:
         allow_install: bool = False,
         index_args: list[str] | None = None,
         plain_start: bool = False,
+        policy: sandbox.Policy = sandbox.SAFE,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
-        self.tool_mode = provider.tool_mode  # how actions reach the model; it shapes the prompt
+        self.codec = provider.codec  # how actions reach the model: it shapes the prompt (modes.py)
         self.max_steps, self.time_limit_s, self.settings = max_steps, time_limit_s, settings
         self.samples = samples  # candidates tried per step before one is applied (not when judging)
         self.hooks = hooks or _Silent()
@@ -97,6 +98,7 @@ class Agent:
         self.last_phase = ""
         self.started = 0.0
         self.trials: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
+        self.policy = policy  # how the project's code runs (sandbox.require gives it)
         self.memo = memo  # the response cache's store: observations of identical projects (see observe_cached)
         self.allow_install = (
             allow_install  # pip-install what the code imports, into the project's .venv
@@ -157,7 +159,7 @@ class Agent:
         if self.allow_install:
             obs = self._install(obs)
         todo = self._plan(obs)
-        msgs = messages(self.goal, obs, todo, self.steps, mode=self.tool_mode)
+        msgs = messages(self.goal, obs, todo, self.steps, self.codec)
         self.hooks.on_decide(index, todo.phase)
         score = None  # how far the chosen candidate got in a scratch copy, when it was tried there
         if self.plain_start and todo.phase in ("create", "restart"):
@@ -232,11 +234,7 @@ class Agent:
         """When the goal gives code to complete, a fresh main.py begins with it and the model
         continues it, as a completion: a small model that must copy the code first drops
         imports, renames the function or stops at the docstring."""
-        if (
-            not self.skeleton
-            or self.tool_mode != "grammar"
-            or todo.action("create_project") is None
-        ):
+        if not self.skeleton or not self.codec.continues or todo.action("create_project") is None:
             return ""
         return f"Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n```python\n{self.skeleton}"
 
@@ -355,7 +353,7 @@ class Agent:
             scratch = self.ws.copy_to(tmp / "project")
             if not _apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
                 return None
-            obs = observe_cached(scratch, self.memo, self.examples)
+            obs = observe_cached(scratch, self.memo, self.examples, policy=self.policy)
             self.trials[scratch.fingerprint()] = (
                 obs  # the next step's observation, if this one is applied
             )
@@ -368,7 +366,7 @@ class Agent:
         if not names:
             return obs
         self.install_tried.update(names)
-        result = packages.install(self.ws.root, names, self.index_args)
+        result = packages.install(self.ws.root, names, self.index_args, policy=self.policy)
         dists = [packages.distribution(m) for m in names]
         self._record(
             {
@@ -380,7 +378,7 @@ class Agent:
             }
         )
         if result.ok:
-            return observe_cached(self.ws, self.memo, self.examples)
+            return observe_cached(self.ws, self.memo, self.examples, policy=self.policy)
         reason = next((ln for ln in result.output.splitlines() if "ERROR" in ln), "pip failed")
         note = f"\n[autocoder could not install {', '.join(dists)}: {reason.strip()[:200]}; do without it]"
         main = obs.main if obs.main is None else replace(obs.main, output=obs.main.output + note)
@@ -391,7 +389,9 @@ class Agent:
         no machine paths, so a scratch copy observes the same as the project)."""
         seen = self.trials.pop(self.ws.fingerprint(), None) if self.trials else None
         self.trials.clear()
-        return seen if seen is not None else observe_cached(self.ws, self.memo, self.examples)
+        if seen is not None:
+            return seen
+        return observe_cached(self.ws, self.memo, self.examples, policy=self.policy)
 
     def _act(self, decision: Decision, todo: Plan) -> tuple[ActionResult, bool]:
         """Apply a decision unless it is malformed; returns (result, whether the run is done)."""
@@ -430,7 +430,7 @@ class Agent:
             "version": __version__,
             "goal": self.goal,
             "model": self.provider.name,
-            "tool_mode": self.tool_mode,
+            "tool_mode": self.codec.name,
             "settings": self.settings.model_dump(),
             "max_steps": self.max_steps,
         }
@@ -457,7 +457,7 @@ class Agent:
             project_dir=str(self.ws.root),
             trajectory=str(self.trajectory),
             malformed_actions=self.malformed_total,
-            tool_mode=self.tool_mode,
+            tool_mode=self.codec.name,
             cache_hits=sum(d.cached for d in ds),
             evaluated_tokens=usage.evaluated_tokens if ds else -1,
             cost_usd=round(usage.cost_usd, 6),

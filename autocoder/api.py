@@ -18,9 +18,8 @@ def run(
     """Run one goal. Bad input raises AutocoderError before anything is written."""
     directory = config.directory
     check_project_dir(directory)
-    sandbox.require(
-        config.unsafe
-    )  # refuse now, before anything is written, if code cannot run isolated
+    # refuse now, before anything is written, if code cannot run isolated
+    policy = sandbox.require(config.unsafe)
     key = config.api_key.get_secret_value() if config.api_key else None
     provider = resolve(
         config.model,
@@ -53,9 +52,8 @@ def run(
         plain_start=not replay,  # a replay holds the chosen candidate as an action
         hooks=hooks,
         confirm=confirm,
-        memo=getattr(
-            provider, "cache", None
-        ),  # with the response cache, observations are cached too
+        memo=getattr(provider, "cache", None),  # with the response cache, observations too
         allow_install=config.allow_install,
+        policy=policy,
     )
     return agent.run()

@@ -1,10 +1,10 @@
 """The goal's own examples, run as checks.
 
 A goal often shows what the program must answer: `>>> add(2, 3)` then `5` (doctest), or
-`add(2, 3) == 5`, `add(2, 3) ➞ 5`, `add(2, 3) # returns 5`, each on its own line. Each such line becomes a check: the call
-is evaluated in main.py's namespace, in the sandbox, and compared with the expected value. They are
-facts the model was given, so they judge candidates better than the tests a small model writes for
-itself, and a failing one tells the model exactly what to fix.
+`add(2, 3) == 5`, `add(2, 3) ➞ 5`, `add(2, 3) # returns 5`, each on its own line. Each such line
+becomes a check: the call is evaluated in main.py's namespace, in the sandbox, and compared with
+the expected value. They are facts the model was given, so they judge candidates better than the
+tests a small model writes for itself, and a failing one tells the model exactly what to fix.
 """
 
 from __future__ import annotations
@@ -70,10 +70,10 @@ def extract(goal: str) -> tuple[Example, ...]:
 
 
 def free_names(call: str) -> set[str]:
-    """The names a call needs from the program (builtins aside): {"add", "x"} for `add(len(x), 1)`."""
-    return {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)} - set(
-        dir(builtins)
-    )
+    """The names a call needs from the program (builtins aside): {"add", "x"} for
+    `add(len(x), 1)`."""
+    names = {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)}
+    return names - set(dir(builtins))
 
 
 def _defined(code: str) -> set[str] | None:
@@ -192,19 +192,23 @@ def _well_formed(example: Example) -> bool:
 
 def _plain(example: Example) -> Example:
     """The call (and a literal answer) as code alone: a trailing comment (`f(2)  # f(x) = 1 + 2x`)
-    would swallow whatever is written after it on the same line, e.g. the bracket of `print(...)`."""
+    would swallow whatever is written after it on the same line, e.g. the bracket of
+    `print(...)`."""
     want = (
         ast.unparse(ast.parse(example.want, mode="eval")) if literal(example.want) else example.want
     )
     return Example(ast.unparse(ast.parse(example.call, mode="eval")), want)
 
 
-def check(root: Path, examples: tuple[Example, ...]) -> ProcResult | None:
+def check(
+    root: Path, examples: tuple[Example, ...], *, policy: sandbox.Policy = sandbox.SAFE
+) -> ProcResult | None:
     """Run the examples against the project's main.py; None when there are none or no main.py."""
     if not examples or not (Path(root) / "main.py").is_file():
         return None
     payload = json.dumps([[e.call, e.want] for e in examples])
-    return sandbox.tool(["examples"], Path(root), TIMEOUT, stdin=payload)  # see _tool.run_examples
+    # see _tool.run_examples
+    return sandbox.tool(["examples"], Path(root), TIMEOUT, stdin=payload, policy=policy)
 
 
 def passed(result: ProcResult | None) -> int:

@@ -10,10 +10,10 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from . import __version__, examples, sandbox
+from . import __version__, examples, lint, sandbox
 from .packages import installed
 from .state import FileReport, Observation
-from .workspace import Workspace, lint
+from .workspace import Workspace
 
 OBSERVATION_VERSION = 3  # bump when what `observe` reports changes
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
@@ -44,7 +44,8 @@ def is_test_file(path: str) -> bool:
 
 
 def validate(path: str, code: str) -> str:
-    """The seed's checks: compiles, not empty, no TODO or `...` placeholder, code inside functions."""
+    """The seed's checks: compiles, not empty, no TODO or `...` placeholder, code inside
+    functions."""
     if not code.strip():
         return "the file is empty"
     try:
@@ -137,11 +138,16 @@ def _is_main_guard(node: ast.stmt) -> bool:
     )
 
 
-def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> Observation:
-    """Take stock of the project; runs its code only through the sandbox."""
+def observe(
+    ws: Workspace,
+    goal_examples: tuple[examples.Example, ...] = (),
+    *,
+    policy: sandbox.Policy = sandbox.SAFE,
+) -> Observation:
+    """Take stock of the project; runs its code only through the sandbox, as `policy` says."""
     files = ws.files()
     py = [f for f in files if f.endswith(".py")]
-    problems = lint(ws.root, py)
+    problems = lint.check(ws.root, py)
     reports = []
     for path in py:
         code = ws.read(path)
@@ -163,27 +169,32 @@ def observe(ws: Workspace, goal_examples: tuple[examples.Example, ...] = ()) -> 
             ],
             ws.root,
             TEST_TIMEOUT,
+            policy=policy,
         )
         # pytest's timing ("1 passed in 0.16s") differs run to run: drop it, so the same project
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
-    main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT) if "main.py" in files else None
-    checked = examples.check(ws.root, goal_examples) if main is not None else None
+    main = None
+    if "main.py" in files:
+        main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT, policy=policy)
+    checked = examples.check(ws.root, goal_examples, policy=policy) if main is not None else None
     return Observation(tuple(files), tuple(reports), test_result, main, checked)
 
 
 def observe_cached(
-    ws: Workspace, store: Any | None, goal_examples: tuple[examples.Example, ...] = ()
+    ws: Workspace,
+    store: Any | None,
+    goal_examples: tuple[examples.Example, ...] = (),
+    *,
+    policy: sandbox.Policy = sandbox.SAFE,
 ) -> Observation:
     """`observe`, answered from the response cache's store when exactly these files (every byte)
     were observed before and running them created no file: the project's programs see nothing
     but its files (the sandbox), so the answer is the same, and a cached rerun replays exactly."""
     if store is None:
-        return observe(ws, goal_examples)
+        return observe(ws, goal_examples, policy=policy)
     before = ws.fingerprint()
-    dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[
-        :16
-    ]  # the project's .venv
+    dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]  # its .venv
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
     checks = hashlib.sha256(repr(goal_examples).encode()).hexdigest()[:16]
     key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{checks}:{before}"
@@ -192,9 +203,7 @@ def observe_cached(
             return Observation.from_json(data)
     except (TypeError, ValueError, KeyError, zlib.error):  # a corrupt entry is a miss
         store.delete(key)
-    obs = observe(ws, goal_examples)
-    if (
-        ws.fingerprint() == before
-    ):  # a program that writes files runs every time: its output is the point
+    obs = observe(ws, goal_examples, policy=policy)
+    if ws.fingerprint() == before:  # a program that writes files runs every time: that is the point
         store.set(key, obs.to_json())
     return obs

@@ -1,7 +1,7 @@
 """Packages that generated code imports, installed only when the user allows it (--allow-install):
 into the project's own `.venv/lib/pythonX.Y/site-packages` (never autocoder's), wheels only, with a
 timeout, through the sandbox runner (network allowed for that run only, writes only in the
-project). The project's programs then see them through PYTHONPATH (see sandbox.child_env).
+project). The project's programs then see them through PYTHONPATH (see isolation.child_env).
 
 Nothing of the project runs here: pip is autocoder's own, started with `-I` (a `pip.py` or
 `venv.py` in the project is never imported), installs with `--target` (no interpreter of the
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import sandbox
+from .isolation import site_packages
 from .state import Observation, ProcResult
 
 MISSING = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z_][A-Za-z0-9_]*)")
@@ -60,7 +61,8 @@ def missing(obs: Observation) -> list[str]:
 
 def target(root: Path) -> Path:
     """Where packages go: the layout of a virtual environment's site-packages, which
-    sandbox.site_packages finds. Made here as plain folders: no link in the project is followed."""
+    isolation.site_packages finds. Made here as plain folders: no link in the project is
+    followed."""
     folder = (
         root
         / ".venv"
@@ -77,16 +79,19 @@ def target(root: Path) -> Path:
     return folder
 
 
-site_packages = sandbox.site_packages
-
-
 def installed(root: Path) -> list[str]:
     """Names of the distributions in the project's venv (part of an observation's identity)."""
     site = site_packages(root)
     return sorted(p.name for p in site.glob("*.dist-info")) if site else []
 
 
-def install(root: Path, modules: list[str], index_args: list[str] | None = None) -> ProcResult:
+def install(
+    root: Path,
+    modules: list[str],
+    index_args: list[str] | None = None,
+    *,
+    policy: sandbox.Policy = sandbox.SAFE,
+) -> ProcResult:
     """pip-install the distributions for `modules` into the project's site-packages."""
     try:
         folder = target(root)
@@ -110,7 +115,5 @@ def install(root: Path, modules: list[str], index_args: list[str] | None = None)
         "--",
         *(distribution(m) for m in modules),
     ]
-    local = tuple(
-        a for a in (index_args or []) if Path(a).is_dir()
-    )  # a folder of wheels to install from
-    return sandbox.run(args, root, INSTALL_TIMEOUT, network=True, readable=local)
+    local = tuple(a for a in (index_args or []) if Path(a).is_dir())  # a folder of wheels
+    return sandbox.run(args, root, INSTALL_TIMEOUT, network=True, readable=local, policy=policy)

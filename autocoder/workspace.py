@@ -1,4 +1,5 @@
-"""The project folder: every file read, write, snapshot and undo goes through here, confined to it."""
+"""The project folder: every file read, write, snapshot and undo goes through here, confined to
+it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 from .exceptions import AutocoderError
+from .lint import format_code
 
 STATE_DIR = ".autocoder"
 PROTECTED = frozenset({"main.py", "main_test.py"})  # never deleted by the model
@@ -119,8 +120,9 @@ class Workspace:
             path = path / part
             if path.is_symlink() or (path.exists() and not path.is_dir()):
                 raise AutocoderError(
-                    f"{path.relative_to(self.root)} in {self.root} is not a plain folder (a link?): autocoder "
-                    "keeps its state there and follows no link; remove it and run again"
+                    f"{path.relative_to(self.root)} in {self.root} is not a plain folder (a "
+                    "link?): autocoder keeps its state there and follows no link; remove it and "
+                    "run again"
                 )
             path.mkdir(exist_ok=True)
         return path
@@ -143,7 +145,8 @@ class Workspace:
         return out
 
     def snapshots(self) -> list[Path]:
-        """The snapshots, oldest first: plain files named NNNN.zip (anything else there is not ours)."""
+        """The snapshots, oldest first: plain files named NNNN.zip (anything else there is not
+        ours)."""
         folder = self.snapshot_dir
         if self.state_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
             return []
@@ -204,7 +207,8 @@ class Workspace:
                 members = [m for m in zf.infolist() if not m.is_dir()]
                 if any(m.file_size > MAX_SNAPSHOT_FILE for m in members):
                     raise AutocoderError(
-                        f"{where} holds a file larger than autocoder snapshots: not ours; nothing restored"
+                        f"{where} holds a file larger than autocoder snapshots: not ours; "
+                        "nothing restored"
                     )
                 saved = {}
                 for m in members:
@@ -261,59 +265,3 @@ def _snapshot_digest(path: Path) -> str:
             return json.loads(zf.comment or b"{}").get("digest", "")
     except (OSError, zipfile.BadZipFile, ValueError):
         return ""
-
-
-def _ruff(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
-    from ruff.__main__ import find_ruff_bin  # the binary that ships in the ruff wheel
-
-    return subprocess.run(
-        [find_ruff_bin(), *args], input=stdin, capture_output=True, text=True, timeout=30
-    )
-
-
-def format_code(code: str) -> str:
-    """Format code and sort its imports with ruff; code that does not parse is returned as is."""
-    try:
-        fixed = _ruff(
-            ["check", "--isolated", "--select", "I", "--fix", "--exit-zero", "--quiet", "-"], code
-        )
-        if fixed.returncode == 0 and fixed.stdout:
-            code = fixed.stdout
-        formatted = _ruff(["format", "--isolated", "--quiet", "-"], code)
-        return formatted.stdout if formatted.returncode == 0 else code
-    except (OSError, subprocess.SubprocessError):
-        return code
-
-
-def lint(root: Path, paths: list[str]) -> dict[str, list[str]]:
-    """Pyflakes-class problems (undefined names, redefinitions...) per file, via ruff."""
-    if not paths:
-        return {}
-    from ruff.__main__ import find_ruff_bin
-
-    proc = subprocess.run(
-        [
-            find_ruff_bin(),
-            "check",
-            "--isolated",
-            "--select",
-            "F",
-            "--ignore",
-            "F401,F841,F811",
-            "--output-format",
-            "json",
-            "--exit-zero",
-            "--no-cache",
-            *(f"./{p}" for p in paths),
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    out: dict[str, list[str]] = {}
-    for item in json.loads(proc.stdout or "[]"):
-        rel = Path(item["filename"]).resolve().relative_to(root).as_posix()
-        row = item.get("location", {}).get("row", 0)
-        out.setdefault(rel, []).append(f"line {row}: {item['message']}")
-    return out

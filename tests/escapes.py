@@ -1,4 +1,5 @@
-"""Attacks on the sandbox, run by test_escapes.py on each backend, as root and as an unprivileged user.
+"""Attacks on the sandbox, run by test_escapes.py on each backend, as root and as an unprivileged
+user.
 
     python escapes.py BACKEND WORKDIR
 
@@ -48,7 +49,8 @@ for target in (b"/", OUTSIDE.encode(), b"/tmp"):
 try_write(OUTSIDE + "/x")
 try_write(OUTSIDE + "/keep.txt")
 """,
-    # a user namespace of its own gives it every capability there: the inherited mounts must be locked
+    # a user namespace of its own gives it every capability there: the inherited mounts must be
+    # locked
     "nested_user_namespace": """
 if libc.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS
     for target in (b"/", OUTSIDE.encode(), b"/tmp", HOME.encode()):
@@ -59,8 +61,8 @@ if libc.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS
         broke("home visible after umount")
 """,
     "write_outside": """
-for path in (OUTSIDE + "/new.txt", OUTSIDE + "/keep.txt", os.path.expanduser("~/../escape"), "/etc/autocoder-x",
-             "/usr/autocoder-x"):
+for path in (OUTSIDE + "/new.txt", OUTSIDE + "/keep.txt", os.path.expanduser("~/../escape"),
+             "/etc/autocoder-x", "/usr/autocoder-x"):
     try_write(path)
 """,
     "read_secrets": """
@@ -137,8 +139,7 @@ def main(backend: str, work: Path) -> dict[str, str]:
 
     if not sandbox.available(backend):
         return {"_backend": f"{backend} cannot confine here"}
-    sandbox.backend = lambda: backend  # the backend under test, not the best one
-    sandbox.require(False)
+    policy = sandbox.Policy(backend=backend)  # the backend under test, not the best one
     project, outside, home = work / "project", work / "outside", work / "home"
     sibling = Path(os.environ.get("TMPDIR", "/tmp")) / f"autocoder-sibling-{os.getpid()}"
     sibling.write_text(SECRET)
@@ -156,7 +157,7 @@ def main(backend: str, work: Path) -> dict[str, str]:
                 .replace("{driver}", str(os.getpid()))
                 .replace("{secret}", SECRET)
             )
-            result = sandbox.python(["-c", prelude + body], project, timeout=20)
+            result = sandbox.python(["-c", prelude + body], project, timeout=20, policy=policy)
             broke = [line for line in result.output.splitlines() if line.startswith("BROKE")]
             if SECRET in result.output and not broke:
                 broke = ["the secret reached the output"]

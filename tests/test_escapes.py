@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import sandbox
+from autocoder import isolation, sandbox
 
 from . import escapes
 
@@ -23,7 +23,7 @@ NOBODY = 65534
 
 def _run(cmd: list[str], work: Path) -> dict[str, str]:
     env = {"PATH": os.environ["PATH"], "HOME": str(work / "home"), "TMPDIR": "/tmp"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -72,7 +72,7 @@ def _users() -> list[str]:
 def _visible_base() -> str:
     """A folder the sandbox leaves visible (read-only): "outside" must be reachable for an escape
     to show; beside the project in /tmp it would be hidden, and prove nothing."""
-    hidden = sandbox.policy("/nonexistent", "/nonexistent")["hide"]
+    hidden = isolation.rules("/nonexistent", "/nonexistent")["hide"]
     for base in ("/var/lib", "/srv", "/opt", str(DRIVER.parent.parent)):
         if os.access(base, os.W_OK) and not any(
             base == h or base.startswith(h + "/") for h in hidden

@@ -1,4 +1,5 @@
-"""Nothing a project holds forges a verdict or an observation, misleads undo, or outlives autocoder."""
+"""Nothing a project holds forges a verdict or an observation, misleads undo, or outlives
+autocoder."""
 
 from __future__ import annotations
 
@@ -15,27 +16,28 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import examples, packages, sandbox
-from autocoder.bench.runner import judge
-from autocoder.bench.suite import Goal
+from autocoder import examples, limits, packages, sandbox
+from autocoder.bench.goal import Goal
+from autocoder.bench.worker import judge
 from autocoder.exceptions import AutocoderError
 from autocoder.observe import observe
 from autocoder.workspace import Workspace
 
 BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
-pytestmark = pytest.mark.skipif(
-    not BACKENDS, reason="no sandbox backend here: hostile code is never run unconfined"
+
+
+@pytest.fixture(params=BACKENDS or ["none"])
+def policy(request):
+    """Every sandboxed run of a test here on each backend present (bubblewrap, unshare)."""
+    if request.param == "none":
+        pytest.skip("no sandbox backend here: hostile code is never run unconfined")
+    return sandbox.Policy(backend=request.param)
+
+
+WRONG = (
+    "def add(a, b):\n    return a - b\n\n\ndef main():\n    print(add(2, 3))\n\n\n"
+    "if __name__ == '__main__':\n    main()\n"
 )
-
-
-@pytest.fixture(autouse=True, params=BACKENDS or ["none"])
-def backend(request, monkeypatch):
-    """Every test here on each sandbox backend present (bubblewrap, unshare)."""
-    monkeypatch.setattr(sandbox, "backend", lambda: request.param)
-    return request.param
-
-
-WRONG = "def add(a, b):\n    return a - b\n\n\ndef main():\n    print(add(2, 3))\n\n\nif __name__ == '__main__':\n    main()\n"
 RIGHT = WRONG.replace("a - b", "a + b")
 TEST = "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 GOAL = Goal("add", "add(a, b) returns a + b", {"test_add.py": TEST.encode()})
@@ -47,8 +49,10 @@ PLANTED = {
     "pytest_package": {"_pytest/__init__.py": FORGE_PASS, "pluggy.py": FORGE_PASS},
     "conftest_hook": {
         "conftest.py": (
-            "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
-            "    outcome = yield\n    report = outcome.get_result()\n    report.outcome = 'passed'\n"
+            "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+            "def pytest_runtest_makereport(item, call):\n"
+            "    outcome = yield\n    report = outcome.get_result()\n"
+            "    report.outcome = 'passed'\n"
         )
     },
     "conftest_exit": {"conftest.py": FORGE_PASS},
@@ -76,7 +80,8 @@ PLANTED = {
         "main.py": (
             "import json, os\nfor results in ([True], []):\n"
             "    report = {'exit': 0, 'passed': 1, 'failed': 0, 'results': [True], 'token': ''}\n"
-            "    open(os.path.join(os.environ['HOME'], 'report.json'), 'w').write(json.dumps(report))\n"
+            "    path = os.path.join(os.environ['HOME'], 'report.json')\n"
+            "    open(path, 'w').write(json.dumps(report))\n"
             "os._exit(0)\n" + WRONG
         )
     },
@@ -95,28 +100,28 @@ def _project(root: Path, files: dict[str, str], main: str = WRONG) -> Path:
     return root
 
 
-def test_the_judge_passes_a_right_project_and_fails_a_wrong_one(tmp_path):
-    assert judge(_project(tmp_path / "right", {}, RIGHT), GOAL)[0]
-    assert not judge(_project(tmp_path / "wrong", {}), GOAL)[0]
+def test_the_judge_passes_a_right_project_and_fails_a_wrong_one(tmp_path, policy):
+    assert judge(_project(tmp_path / "right", {}, RIGHT), GOAL, policy=policy)[0]
+    assert not judge(_project(tmp_path / "wrong", {}), GOAL, policy=policy)[0]
 
 
 @pytest.mark.parametrize("attack", sorted(PLANTED))
-def test_nothing_planted_in_the_project_forges_the_bench_verdict(tmp_path, attack):
-    passed, _, output = judge(_project(tmp_path / "p", PLANTED[attack]), GOAL)
+def test_nothing_planted_in_the_project_forges_the_bench_verdict(tmp_path, attack, policy):
+    passed, _, output = judge(_project(tmp_path / "p", PLANTED[attack]), GOAL, policy=policy)
     assert not passed, output
 
 
 @pytest.mark.parametrize("attack", sorted(PLANTED))
-def test_nothing_planted_forges_the_agents_own_checks(tmp_path, attack):
+def test_nothing_planted_forges_the_agents_own_checks(tmp_path, attack, policy):
     files = {"main_test.py": TEST, **PLANTED[attack]}
     project = _project(tmp_path / "p", files)
-    obs = observe(Workspace(project), examples.extract("add(2, 3) == 5"))
+    obs = observe(Workspace(project), examples.extract("add(2, 3) == 5"), policy=policy)
     assert obs.tests is not None and not obs.tests.ok, obs.tests.output
     assert examples.passed(obs.examples) == 0 and not obs.examples.ok
     assert not obs.green
 
 
-def test_planted_bytecode_is_never_loaded(tmp_path):
+def test_planted_bytecode_is_never_loaded(tmp_path, policy):
     """A pyc of a right add(), stamped with the wrong main.py's mtime and size, in __pycache__."""
     project = _project(tmp_path / "p", {"main_test.py": TEST})
     st = (project / "main.py").stat()
@@ -129,24 +134,26 @@ def test_planted_bytecode_is_never_loaded(tmp_path):
     (project / "__pycache__" / f"main.{tag}.pyc").write_bytes(
         header + marshal.dumps(compile(RIGHT, "main.py", "exec"))
     )
-    assert (
-        sandbox.python(["-c", "import main; print(main.add(2, 3))"], project).output.strip() == "5"
-    )  # it works...
-    assert not observe(Workspace(project)).tests.ok  # ...but never on autocoder's checks
+    imported = sandbox.python(["-c", "import main; print(main.add(2, 3))"], project, policy=policy)
+    assert imported.output.strip() == "5"  # it works...
+    assert not observe(Workspace(project), policy=policy).tests.ok  # ...but not for our checks
 
 
-def test_a_fifo_or_unreadable_file_in_the_project_is_not_read(tmp_path):
+def test_a_fifo_or_unreadable_file_in_the_project_is_not_read(tmp_path, policy):
     project = _project(tmp_path / "p", {"main_test.py": TEST})
     os.mkfifo(project / "other_test.py")  # reading it would block for ever
     ws = Workspace(project)
     assert "other_test.py" not in ws.files()
-    assert not observe(ws).tests.ok
+    assert not observe(ws, policy=policy).tests.ok
 
 
-def test_no_setuid_file_outlives_a_run(tmp_path):
+def test_no_setuid_file_outlives_a_run(tmp_path, policy):
     project = _project(tmp_path / "p", {})
-    code = "import os, shutil, sys\nshutil.copy(sys.executable, 'sh')\nos.chmod('sh', 0o6755)\nos.mkdir('d')\nos.chmod('d', 0o2775)"
-    result = sandbox.python(["-c", code], project)
+    code = (
+        "import os, shutil, sys\nshutil.copy(sys.executable, 'sh')\nos.chmod('sh', 0o6755)\n"
+        "os.mkdir('d')\nos.chmod('d', 0o2775)"
+    )
+    result = sandbox.python(["-c", code], project, policy=policy)
     assert result.ok, result.output
     assert (
         not (project / "sh").stat().st_mode & 0o6000
@@ -155,7 +162,7 @@ def test_no_setuid_file_outlives_a_run(tmp_path):
     assert not (project / "d").stat().st_mode & 0o6000
 
 
-def test_a_file_name_is_never_read_as_an_option(tmp_path):
+def test_a_file_name_is_never_read_as_an_option(tmp_path, policy):
     project = _project(
         tmp_path / "p",
         {
@@ -164,7 +171,7 @@ def test_a_file_name_is_never_read_as_an_option(tmp_path):
             "-p_test.py": "def test_y():\n    assert True\n",
         },
     )
-    obs = observe(Workspace(project))
+    obs = observe(Workspace(project), policy=policy)
     assert not obs.tests.ok and "assert -1 == 5" in obs.tests.output
 
 
@@ -195,7 +202,7 @@ def _snapshot_with(ws: Workspace, names: dict[str, bytes]) -> Path:
 def test_undo_refuses_a_snapshot_that_names_a_path_outside(tmp_path, member):
     ws = Workspace(tmp_path / "p")
     _snapshot_with(ws, {"main.py": b"x = 3\n", member: b"pwned"})
-    with pytest.raises(AutocoderError, match="0002.zip is refused, nothing restored"):
+    with pytest.raises(AutocoderError, match=r"0002\.zip is refused, nothing restored"):
         ws.undo()
     assert ws.read("main.py") == "x = 2\n" and not (tmp_path / "escaped.txt").exists()
     assert not Path("/tmp/autocoder-zip-slip.txt").exists()
@@ -221,7 +228,7 @@ def test_undo_does_not_write_through_a_folder_replaced_by_a_link(tmp_path):
 def test_a_damaged_snapshot_is_one_clear_error(tmp_path, bad):
     ws = Workspace(tmp_path / "p")
     _snapshot_with(ws, {"main.py": b"x = 3\n"}).write_bytes(bad)
-    with pytest.raises(AutocoderError, match="0002.zip is damaged"):
+    with pytest.raises(AutocoderError, match=r"0002\.zip is damaged"):
         ws.undo()
     assert ws.read("main.py") == "x = 2\n"
 
@@ -267,7 +274,7 @@ def test_undo_never_deletes_through_a_linked_snapshots_folder(tmp_path):
 
 
 # ---- installs ------------------------------------------------------------------------------------
-def test_an_install_runs_nothing_of_the_project(tmp_path, monkeypatch):
+def test_an_install_runs_nothing_of_the_project(tmp_path, monkeypatch, policy):
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('ran')\n"
     project = _project(
@@ -276,22 +283,26 @@ def test_an_install_runs_nothing_of_the_project(tmp_path, monkeypatch):
     )
     monkeypatch.chdir(project)  # where `python -m venv` would have found venv.py
     result = packages.install(
-        project, ["no_such_module_xyz"], ["--no-index", "--find-links", str(tmp_path)]
+        project,
+        ["no_such_module_xyz"],
+        ["--no-index", "--find-links", str(tmp_path)],
+        policy=policy,
     )
     assert not result.ok and "No matching distribution" in result.output
     assert not marker.exists()
 
 
-def test_an_install_refuses_a_linked_venv(tmp_path):
+def test_an_install_refuses_a_linked_venv(tmp_path, policy):
     outside = tmp_path / "outside"
     outside.mkdir()
     project = _project(tmp_path / "p", {})
     (project / ".venv").symlink_to(outside)
-    result = packages.install(project, ["anything"])
-    assert not result.ok and "not a plain folder" in result.output and list(outside.iterdir()) == []
+    result = packages.install(project, ["anything"], policy=policy)
+    assert not result.ok and "not a plain folder" in result.output
+    assert list(outside.iterdir()) == []
 
 
-# ---- a killed autocoder ---------------------------------------------------------------------------
+# ---- a killed autocoder ------------------------------------------------------------------------
 def _alive(marker: str) -> bool:
     for proc in Path("/proc").iterdir():
         try:
@@ -303,21 +314,23 @@ def _alive(marker: str) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(
-    tmp_path, sig, backend
-):
+def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp_path, sig, policy):
     marker = f"sleeper-{uuid.uuid4().hex}"
-    project = _project(tmp_path / "p", {}, "import time\ntime.sleep(60)\n")
-    code = (
+    sleeper = "import pathlib, time\npathlib.Path('started').write_text('')\ntime.sleep(60)\n"
+    project = _project(tmp_path / "p", {}, sleeper)
+    code = (  # the marker in two parts: autocoder's own command line must not hold it whole
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
-        f"from pathlib import Path\nfrom autocoder import sandbox\nsandbox.backend = lambda: {backend!r}\n"
-        f"print(sandbox.python(['main.py', {marker[:9]!r} + {marker[9:]!r}], Path({str(project)!r}), timeout=50))\n"
+        "from pathlib import Path\nfrom autocoder import sandbox\n"
+        f"policy = sandbox.Policy(backend={policy.backend!r})\n"
+        f"args = ['main.py', {marker[:9]!r} + {marker[9:]!r}]\n"
+        f"print(sandbox.python(args, Path({str(project)!r}), timeout=50, policy=policy))\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 20
-    while not _alive(marker) and time.monotonic() < deadline:
+    # the program itself runs (not just bwrap or the jail, whose command lines hold it too)
+    while not (project / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive(marker), "the program never started"
+    assert (project / "started").exists() and _alive(marker), "the program never started"
     homes = set(Path("/tmp").glob(f"autocoder-home-{parent.pid}-*"))
     assert homes
     parent.send_signal(sig)
@@ -329,7 +342,7 @@ def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(
     sandbox.sweep()
     assert not any(h.exists() for h in homes)
     groups = [
-        g for root in sandbox.CGROUP_ROOTS for g in Path(root).glob(f"autocoder-{parent.pid}-*")
+        g for root in limits.CGROUP_ROOTS for g in Path(root).glob(f"autocoder-{parent.pid}-*")
     ]
     assert groups == []
 

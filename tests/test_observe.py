@@ -1,5 +1,7 @@
 import pytest
 
+from autocoder import sandbox
+from autocoder.exceptions import AutocoderError
 from autocoder.observe import observe, validate
 from autocoder.workspace import Workspace
 
@@ -66,6 +68,28 @@ def test_a_hanging_main_times_out(tmp_path, monkeypatch):
     assert obs.tests is None
 
 
+def test_every_run_of_an_observation_takes_the_policy_given(tmp_path, monkeypatch):
+    from autocoder import examples
+
+    taken = []
+    for name in ("python", "tool"):
+        real = getattr(sandbox, name)
+
+        def spy(*args, real=real, policy, **kwargs):
+            taken.append(policy)
+            return real(*args, policy=policy, **kwargs)
+
+        monkeypatch.setattr(sandbox, name, spy)
+    policy = sandbox.Policy(unsafe=True)  # not the default: the best backend, else unconfined
+    obs = observe(
+        _project(tmp_path, GOOD_MAIN), examples.extract("fib(3) == [0, 1, 1]"), policy=policy
+    )
+    assert obs.green and obs.examples is not None
+    assert taken == [policy] * 3  # the tests, main.py, the examples
+    with pytest.raises(AutocoderError, match="--unsafe"):  # no backend, and not unsafe: no run
+        observe(_project(tmp_path, GOOD_MAIN), policy=sandbox.Policy(backend=""))
+
+
 def test_a_test_file_needs_test_functions():
     assert "no test functions" in validate("main_test.py", "from main import fib\n")
     assert validate("main_test.py", GOOD_TEST) == ""
@@ -86,7 +110,10 @@ def test_main_guard_is_added_only_when_missing():
 def test_a_test_that_asserts_nothing_is_a_placeholder():
     hollow = "from main import add\n\n\ndef test_add():\n    add(1, 2)\n"
     assert "test_add checks nothing" in validate("main_test.py", hollow)
-    raises = "import pytest\nfrom main import add\n\n\ndef test_add():\n    with pytest.raises(TypeError):\n        add(1)\n"
+    raises = (
+        "import pytest\nfrom main import add\n\n\ndef test_add():\n"
+        "    with pytest.raises(TypeError):\n        add(1)\n"
+    )
     assert validate("main_test.py", raises) == ""
 
 
@@ -97,9 +124,12 @@ def test_an_identical_project_is_observed_once_unless_its_programs_write_files(
     from autocoder.providers.cache import open_cache
 
     real, runs = observe_module.observe, []
-    monkeypatch.setattr(
-        observe_module, "observe", lambda ws, ex=(): runs.append(ws.root) or real(ws, ex)
-    )
+
+    def counted(ws, ex=(), *, policy):
+        runs.append(ws.root)
+        return real(ws, ex, policy=policy)
+
+    monkeypatch.setattr(observe_module, "observe", counted)
     store = open_cache(tmp_path / "cache")
     for n in range(2):  # the same bytes in another folder: one real observation
         ws = Workspace(tmp_path / f"p{n}")

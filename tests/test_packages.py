@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
+from pathlib import Path
 
-from autocoder import packages
+from autocoder import packages, sandbox
 from autocoder.agent import Agent
 from autocoder.providers import ScriptedProvider
 from autocoder.workspace import Workspace
@@ -39,8 +40,12 @@ def make_wheel(folder):
     path = folder / "fake_dist-1.0-py3-none-any.whl"
     files = {
         "fakemod.py": "def greet():\n    return 'hello from a wheel'\n",
-        "fake_dist-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: fake-dist\nVersion: 1.0\n",
-        "fake_dist-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "fake_dist-1.0.dist-info/METADATA": (
+            "Metadata-Version: 2.1\nName: fake-dist\nVersion: 1.0\n"
+        ),
+        "fake_dist-1.0.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     with zipfile.ZipFile(path, "w") as wheel:
         for name, text in files.items():
@@ -50,7 +55,11 @@ def make_wheel(folder):
     return folder
 
 
-def run(tmp_path, monkeypatch, allow):
+def _lines(path):
+    return [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def run(tmp_path, monkeypatch, allow, policy=sandbox.SAFE):
     monkeypatch.setitem(packages.DISTRIBUTIONS, "fakemod", "fake-dist")
     index = ["--no-index", "--find-links", str(make_wheel(tmp_path / "wheels"))]
     script = [reply("create_project", main=MAIN, test=TEST), FINISH]
@@ -62,10 +71,10 @@ def run(tmp_path, monkeypatch, allow):
         max_steps=3,
         allow_install=allow,
         index_args=index,
+        policy=policy,
     )
     result = agent.run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
-    return result, project, lines
+    return result, project, _lines(result.trajectory)
 
 
 def test_an_allowed_missing_import_is_installed_into_the_project_venv(tmp_path, monkeypatch):
@@ -101,12 +110,26 @@ def test_a_name_that_does_not_exist_is_told_to_the_model_once(tmp_path, monkeypa
         index_args=index,
     )
     result = agent.run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
-    installs = [x for x in lines if x["type"] == "install"]
+    installs = [x for x in _lines(result.trajectory) if x["type"] == "install"]
     assert len(installs) == 1 and not installs[0]["ok"]
     assert result.status == "max_steps"  # the agent lived on; the model was told
     prompt_texts = [m["content"] for call in agent.provider.calls for m in call]
     assert any("could not install no-such-dist-anywhere" in t for t in prompt_texts)
+
+
+def test_every_run_of_the_agent_takes_its_policy(tmp_path, monkeypatch):
+    real, taken = sandbox.run, []
+
+    def spy(*args, policy, **kwargs):
+        taken.append((args[0][2:4], policy))
+        return real(*args, policy=policy, **kwargs)
+
+    monkeypatch.setattr(sandbox, "run", spy)
+    policy = sandbox.Policy(unsafe=True)  # not the default: the best backend, else unconfined
+    result, _, _ = run(tmp_path, monkeypatch, allow=True, policy=policy)
+    assert result.status == "done", result.reason
+    assert ["-m", "pip"] in [args for args, _ in taken]  # the install, and observations
+    assert {p for _, p in taken} == {policy}
 
 
 def test_import_names_map_to_distributions():

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from autocoder.workspace import PathRefused, Workspace, format_code
+from autocoder.lint import format_code
+from autocoder.workspace import PathRefused, Workspace
 
 
 @pytest.fixture

@@ -1,0 +1,155 @@
+"""What one sandboxed run may use and what it may leave: rlimits on memory, CPU, file size and
+processes, a pids cgroup where the system lets us make one, death with autocoder (a parent-death
+signal), killing its whole tree, its scratch folders, and sweeping at the next start what a killed
+autocoder left on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import stat
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+MEMORY_LIMIT = 2 * 1024**3  # address space, bytes
+FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
+# processes and threads of one run (pids cgroup; rlimit above what the user runs)
+PROCESS_LIMIT = 128
+CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, or a v2 hierarchy
+PR_SET_PDEATHSIG = 1
+
+
+# ---- scratch folders ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def scratch(kind: str) -> Iterator[Path]:
+    """A private temporary folder named for this process, so that one a SIGKILL left behind is
+    recognised and removed by the next start (`sweep`)."""
+    with tempfile.TemporaryDirectory(prefix=f"autocoder-{kind}-{os.getpid()}-") as tmp:
+        yield Path(tmp)
+
+
+def _dead(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, OverflowError):
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def sweep() -> None:
+    """Remove the scratch folders and cgroups of autocoder processes that are gone (killed)."""
+    for path in Path(tempfile.gettempdir()).glob("autocoder-*-*-*"):
+        parts = path.name.split("-")
+        try:
+            mine = path.lstat().st_uid == os.getuid() and path.is_dir() and not path.is_symlink()
+        except OSError:
+            continue
+        if mine and _dead(parts[2]):
+            shutil.rmtree(path, ignore_errors=True)
+    for root in CGROUP_ROOTS:
+        for group in Path(root).glob("autocoder-*-*"):
+            if _dead(group.name.split("-")[1]):
+                kill_cgroup(group)
+
+
+# ---- limits ------------------------------------------------------------------------------------
+def user_processes() -> int:
+    """How many processes this user runs now (RLIMIT_NPROC counts them all, not just the run's)."""
+    uid = os.getuid()
+    if uid == 0:  # root ignores RLIMIT_NPROC (the cgroup limits it): no need to count
+        return 0
+    try:
+        return sum(
+            1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == uid
+        )
+    except OSError:
+        return 0
+
+
+def cgroup() -> Path | None:
+    """A fresh pids cgroup limited to PROCESS_LIMIT, where the system lets us create one."""
+    for root in CGROUP_ROOTS:
+        group = Path(root) / f"autocoder-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            group.mkdir()
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(PROCESS_LIMIT))
+            return group
+        except OSError:
+            group.rmdir()
+    return None
+
+
+def preexec(cpu_s: int, nproc: int, group: Path | None, parent: int) -> Callable[[], None]:
+    """What the child does between fork and exec: die with autocoder, join the cgroup, take the
+    rlimits. Built here, in the parent, so that the child loads nothing."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def limit() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # autocoder killed: the run dies with it
+        if os.getppid() != parent:  # it died before the line above took effect
+            os._exit(137)
+        if group is not None:
+            with contextlib.suppress(OSError):  # the rlimit and the namespaces still hold
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # not enforced for root: the cgroup is
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+    return limit
+
+
+# ---- after the run -----------------------------------------------------------------------------
+def kill_group(pgid: int) -> None:
+    """SIGKILL a process group (the run's session), if anything of it is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_cgroup(group: Path) -> None:
+    """Kill every process left in the cgroup (setsid or not), then remove it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            break
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+    with contextlib.suppress(OSError):
+        group.rmdir()
+
+
+def defuse(root: Path) -> None:
+    """Clear setuid and setgid bits the program set on files it left: run by a root autocoder it
+    owns what it writes, and a setuid-root copy of a shell would outlive the run."""
+    for folder, dirs, files in os.walk(root):
+        for name in files + dirs:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+                if mode & (stat.S_ISUID | stat.S_ISGID) and not stat.S_ISLNK(mode):
+                    os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))
+            except OSError:
+                pass

@@ -1,0 +1,67 @@
+"""ruff on the project's Python: formatting what the model writes, and the pyflakes-class problems
+(undefined names, redefinitions...) that an observation reports. It reads the code; it never runs
+it (the sandbox does that)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+
+def _ruff(
+    args: list[str], stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    from ruff.__main__ import find_ruff_bin  # the binary that ships in the ruff wheel
+
+    return subprocess.run(
+        [find_ruff_bin(), *args],
+        input=stdin,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,  # the exit status is read below
+    )
+
+
+def format_code(code: str) -> str:
+    """Format code and sort its imports with ruff; code that does not parse is returned as is."""
+    try:
+        fixed = _ruff(
+            ["check", "--isolated", "--select", "I", "--fix", "--exit-zero", "--quiet", "-"], code
+        )
+        if fixed.returncode == 0 and fixed.stdout:
+            code = fixed.stdout
+        formatted = _ruff(["format", "--isolated", "--quiet", "-"], code)
+        return formatted.stdout if formatted.returncode == 0 else code
+    except (OSError, subprocess.SubprocessError):
+        return code
+
+
+def check(root: Path, paths: list[str]) -> dict[str, list[str]]:
+    """Pyflakes-class problems (undefined names, redefinitions...) per file, via ruff."""
+    if not paths:
+        return {}
+    proc = _ruff(
+        [
+            "check",
+            "--isolated",
+            "--select",
+            "F",
+            "--ignore",
+            "F401,F841,F811",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--no-cache",
+            *(f"./{p}" for p in paths),
+        ],
+        cwd=root,
+    )
+    out: dict[str, list[str]] = {}
+    for item in json.loads(proc.stdout or "[]"):
+        rel = Path(item["filename"]).resolve().relative_to(root).as_posix()
+        row = item.get("location", {}).get("row", 0)
+        out.setdefault(rel, []).append(f"line {row}: {item['message']}")
+    return out
