@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .state import RunResult
@@ -13,7 +13,8 @@ __all__ = ["__version__", "autocoder"]
 
 
 def autocoder(data: dict[str, Any]) -> RunResult:
-    """Run the agent from the seed's dict: project_name, goal, project_dir, log_level, step, model, api_key."""
+    """Run the agent from the seed's dict: project_name, goal, project_dir, log_level, step,
+    model, api_key."""
     from .api import run
     from .config import RunConfig
 

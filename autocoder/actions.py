@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .observe import add_main_guard
+from .lint import add_main_guard
 from .state import ActionResult
 from .workspace import PROTECTED, Workspace
 
@@ -257,11 +257,7 @@ def _named(action: type[Action]) -> type[BaseModel]:
 @functools.lru_cache(maxsize=256)
 def _reply_model(actions: tuple[type[Action], ...]) -> type[BaseModel]:
     variants = tuple(_named(a) for a in actions)
-    call = (
-        variants[0]
-        if len(variants) == 1
-        else Annotated[variants, Field(discriminator="action")]
-    )
+    call = variants[0] if len(variants) == 1 else Annotated[variants, Field(discriminator="action")]
     return create_model(
         "Reply",
         __doc__="Your reasoning, then exactly one action with its arguments.",

@@ -14,7 +14,7 @@ import ast
 import re
 
 from .examples import Example, free_names, literal
-from .observe import add_main_guard
+from .lint import add_main_guard
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{code}\n```"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from . import __version__
+from ._version import __version__
+from .bench import command as bench_command
+from .cliopts import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
 from .exceptions import AutocoderError
-from .providers.modes import requestable
 
 app = typer.Typer(
     help="autocoder: a coding agent that writes, runs and repairs a Python project until it works.",
@@ -21,20 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-TOOL_MODE_HELP = f"How actions reach the model: {', '.join(requestable())}."
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """A user's mistake is one line on stderr and exit code 2, never a traceback."""
-    try:
-        yield
-    except AutocoderError as exc:
-        from .progress import printable
-
-        typer.echo(f"error: {printable(exc)}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _version(value: bool) -> None:
@@ -60,36 +45,11 @@ def run(
         typer.Option("--project-dir", "-d", help="Project folder (default: named after the goal)."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Project name.")] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="A profile (autocoder models), a litellm model such as openai/gpt-4o-mini, a .gguf path, or replay:FILE.",
-        ),
-    ] = "smollm2",
-    api_base: Annotated[
-        str | None,
-        typer.Option("--api-base", help="Endpoint of an OpenAI-compatible or other served model."),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            help="API key (default: the provider's usual variable, or ./.env).",
-            show_default=False,
-        ),
-    ] = None,
-    tool_mode: Annotated[
-        str,
-        typer.Option("--tool-mode", help=TOOL_MODE_HELP),
-    ] = "auto",
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache", help="Ask the model even when the response cache has the answer."
-        ),
-    ] = False,
+    model: Model = "smollm2",
+    api_base: ApiBase = None,
+    api_key: ApiKey = None,
+    tool_mode: ToolMode = "auto",
+    no_cache: NoCache = False,
     allow_install: Annotated[
         bool,
         typer.Option(
@@ -97,13 +57,7 @@ def run(
             help="pip-install (wheels only) the packages the code imports, into the project's own .venv.",
         ),
     ] = False,
-    unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe",
-            help="Run model-written code unconfined when no sandbox (bubblewrap, user namespaces) is available.",
-        ),
-    ] = False,
+    unsafe: Unsafe = False,
     max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
     time_limit: Annotated[
         float | None,
@@ -229,164 +183,7 @@ def models(
     Console(width=None if sys.stdout.isatty() else 160).print(out)
 
 
-@app.command()
-def bench(
-    suite: Annotated[
-        str,
-        typer.Argument(
-            help="samples, humaneval, a suite folder, or `compare` followed by bench output folders."
-        ),
-    ],
-    folders: Annotated[
-        list[str] | None,
-        typer.Argument(help="With compare: the bench output folders.", show_default=False),
-    ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", help="A profile, a litellm model, a .gguf path (as for run)."
-        ),
-    ] = "smollm2",
-    api_base: Annotated[
-        str | None,
-        typer.Option("--api-base", help="Endpoint of an OpenAI-compatible or other served model."),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            help="API key (default: the provider's usual variable, or ./.env).",
-            show_default=False,
-        ),
-    ] = None,
-    tool_mode: Annotated[str, typer.Option("--tool-mode", help=TOOL_MODE_HELP)] = "auto",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", help="Output folder (default: runs/SUITE-MODEL[-plain|-single-shot])."
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Only the first N goals.")
-    ] = None,
-    tries: Annotated[
-        int, typer.Option("--tries", min=1, help="Runs per goal; reports pass@k (k = tries).")
-    ] = 1,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            help="Goals run in parallel (each worker loads a local model once).",
-        ),
-    ] = 1,
-    single_shot: Annotated[
-        bool,
-        typer.Option(
-            "--single-shot",
-            help="Baseline: the agent's first step alone (one model call, no loop).",
-        ),
-    ] = False,
-    plain: Annotated[
-        bool,
-        typer.Option(
-            "--plain",
-            help="Baseline: one plain chat turn per goal, its first code block as main.py.",
-        ),
-    ] = False,
-    samples: Annotated[
-        int,
-        typer.Option("--samples", min=1, max=16, help="Candidates tried per step (as for run)."),
-    ] = 4,
-    max_steps: Annotated[
-        int | None,
-        typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20)."),
-    ] = None,
-    temperature: Annotated[
-        float | None,
-        typer.Option(
-            "--temperature", min=0.0, max=2.0, help="Default 0, or 0.7 with --tries above 1."
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int, typer.Option("--max-tokens", min=16, help="Most tokens per model reply.")
-    ] = 1024,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            min=1.0,
-            help="Wall-clock limit per goal in seconds (default: the goal's, else as for run: 180 on the embedded model, 1800 on others).",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed (try k uses seed + k).")] = 0,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Skip the goals already recorded in the output folder.")
-    ] = False,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache", help="Ask the model even when the response cache has the answer."
-        ),
-    ] = False,
-    cassette: Annotated[
-        Path | None,
-        typer.Option(
-            "--cassette", help="Replay every model call from this cassette (no model needed)."
-        ),
-    ] = None,
-    record: Annotated[
-        bool,
-        typer.Option("--record", help="With --cassette: record this run's model calls into it."),
-    ] = False,
-    unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe", help="Run model-written code unconfined when no sandbox is available."
-        ),
-    ] = False,
-    chart: Annotated[
-        Path, typer.Option("--chart", help="With compare: where to write the PNG chart.")
-    ] = Path("bench-compare.png"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Score a model on fixed goals, judged by acceptance tests the agent never sees; or compare runs."""
-    from .bench import cli as bench_cli
-    from .bench.options import BenchOptions
-
-    with user_errors():
-        if suite == "compare":
-            bench_cli.compare(folders or [], chart)
-            return
-        if folders:
-            raise AutocoderError(f"one suite at a time: got {suite} and {' '.join(folders)}")
-        if record and cassette is None:
-            raise AutocoderError("--record needs --cassette FILE: the file to record into")
-        options = BenchOptions(
-            model=model,
-            api_base=api_base,
-            api_key=api_key,
-            tool_mode=tool_mode,
-            cache=not no_cache,
-            tries=tries,
-            jobs=jobs,
-            single_shot=single_shot,
-            plain=plain,
-            samples=samples,
-            max_steps=max_steps,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            timeout_s=timeout,
-            seed=seed,
-            unsafe=unsafe,
-            cassette=str(cassette) if cassette else None,
-            record=record,
-        )
-        try:
-            bench_cli.bench(suite, options, out, limit, resume, as_json)
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
+app.command()(bench_command.bench)
 
 
 cache_app = typer.Typer(

@@ -9,8 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from . import sandbox
 from .exceptions import AutocoderError
 from .providers import DEFAULT_MODEL
+from .providers.base import Settings
 from .providers.modes import requestable
 
 LogLevel = Literal["normal", "debug", "quiet"]
@@ -21,6 +23,23 @@ EMBEDDED_HINT = (
     "The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: for harder "
     "goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or --model openai/gpt-4o-mini."
 )
+
+
+class AgentConfig(BaseModel):
+    """How one agent runs: its budgets, sampling, installs and sandbox policy. The CLI and the
+    library (through RunConfig.agent) and the bench build it the same way."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    max_steps: int = Field(25, ge=1)
+    time_limit_s: float = Field(TIME_LIMIT_S, gt=0)
+    settings: Settings = Settings()
+    # candidates tried per step but the judgement; a fresh start chooses among them by execution
+    samples: int = Field(1, ge=1)
+    plain_start: bool = False  # fresh starts sample plain chat turns (candidates.py, select.py)
+    allow_install: bool = False  # pip-install what the code imports, into the project's .venv
+    index_args: tuple[str, ...] = ()  # extra pip arguments (tests: a local wheel folder)
+    policy: sandbox.Policy = sandbox.SAFE  # how the project's code runs (sandbox.require)
 
 
 class RunConfig(BaseModel):
@@ -86,6 +105,22 @@ class RunConfig(BaseModel):
         if self.project_dir is not None:
             return Path(self.project_dir).expanduser()
         return Path(slug(self.name or self.goal))
+
+    def agent(self, policy: sandbox.Policy) -> AgentConfig:
+        """The agent's part of this run; a replay holds the chosen candidates as actions."""
+        replay = self.model.startswith("replay:")
+        settings = Settings(
+            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed
+        )
+        return AgentConfig(
+            max_steps=self.max_steps,
+            time_limit_s=self.time_limit,
+            settings=settings,
+            samples=1 if replay else self.samples,
+            plain_start=not replay,
+            allow_install=self.allow_install,
+            policy=policy,
+        )
 
     @classmethod
     def build(cls, **values: Any) -> RunConfig:

@@ -209,9 +209,3 @@ def check(
     payload = json.dumps([[e.call, e.want] for e in examples])
     # see _tool.run_examples
     return sandbox.tool(["examples"], Path(root), TIMEOUT, stdin=payload, policy=policy)
-
-
-def passed(result: ProcResult | None) -> int:
-    """How many examples a check passed, as its own report says (never what the program printed)."""
-    results = ((result.report or {}).get("results") or []) if result is not None else []
-    return sum(r is True for r in results) if isinstance(results, list) else 0

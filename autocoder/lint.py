@@ -1,9 +1,10 @@
-"""ruff on the project's Python: formatting what the model writes, and the pyflakes-class problems
-(undefined names, redefinitions...) that an observation reports. It reads the code; it never runs
-it (the sandbox does that)."""
+"""The project's Python as text: formatting what the model writes (ruff), the main guard a
+main.py needs, and the pyflakes-class problems (undefined names, redefinitions...) that an
+observation reports. It reads the code; it never runs it (the sandbox does that)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 from pathlib import Path
@@ -65,3 +66,28 @@ def check(root: Path, paths: list[str]) -> dict[str, list[str]]:
         row = item.get("location", {}).get("row", 0)
         out.setdefault(rel, []).append(f"line {row}: {item['message']}")
     return out
+
+
+def add_main_guard(code: str) -> str:
+    """main.py with a main() but no `if __name__ == "__main__":` gets the guard appended."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
+    calls_main = any(
+        is_main_guard(n) or "main()" in ast.unparse(n)
+        for n in tree.body
+        if not isinstance(n, ast.FunctionDef)
+    )
+    if not has_main or calls_main:
+        return code
+    return code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
+
+
+def is_main_guard(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.If)
+        and "__name__" in ast.unparse(node.test)
+        and "__main__" in ast.unparse(node.test)
+    )

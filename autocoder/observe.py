@@ -10,7 +10,9 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from . import __version__, examples, lint, sandbox
+from . import examples, lint, sandbox
+from ._version import __version__
+from .lint import is_main_guard
 from .packages import installed
 from .state import FileReport, Observation
 from .workspace import Workspace
@@ -91,7 +93,7 @@ def validate(path: str, code: str) -> str:
         names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         if "main" not in names:
             problems.append("main.py needs a main() function")
-        if not any(_is_main_guard(n) for n in tree.body):
+        if not any(is_main_guard(n) for n in tree.body):
             problems.append('main.py must call main() under `if __name__ == "__main__":`')
     return "\n".join(dict.fromkeys(problems))
 
@@ -110,32 +112,7 @@ def _allowed_top_level(node: ast.stmt) -> bool:
         return True
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
         return True
-    return _is_main_guard(node)
-
-
-def add_main_guard(code: str) -> str:
-    """main.py with a main() but no `if __name__ == "__main__":` gets the guard appended."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return code
-    has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
-    calls_main = any(
-        _is_main_guard(n) or "main()" in ast.unparse(n)
-        for n in tree.body
-        if not isinstance(n, ast.FunctionDef)
-    )
-    if not has_main or calls_main:
-        return code
-    return code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
-
-
-def _is_main_guard(node: ast.stmt) -> bool:
-    return (
-        isinstance(node, ast.If)
-        and "__name__" in ast.unparse(node.test)
-        and "__main__" in ast.unparse(node.test)
-    )
+    return is_main_guard(node)
 
 
 def observe(

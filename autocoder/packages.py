@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import sandbox
 from .isolation import site_packages
@@ -117,3 +120,47 @@ def install(
     ]
     local = tuple(a for a in (index_args or []) if Path(a).is_dir())  # a folder of wheels
     return sandbox.run(args, root, INSTALL_TIMEOUT, network=True, readable=local, policy=policy)
+
+
+class Installer:
+    """--allow-install in a run: the modules the code failed to import are installed (each tried
+    once: a name that does not exist is not retried), and a failure is told to the model in the
+    run's output, as a problem to work around."""
+
+    def __init__(
+        self,
+        root: Path,
+        index_args: tuple[str, ...],
+        policy: sandbox.Policy,
+        record: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.root, self.index_args, self.policy, self.record = root, index_args, policy, record
+        self.tried: set[str] = set()
+
+    def fix(self, obs: Observation, look: Callable[[], Observation]) -> Observation:
+        """`obs`, or after installing what it lacks, `look()` again (or `obs` with the failure)."""
+        names = [m for m in missing(obs) if m not in self.tried]
+        if not names:
+            return obs
+        self.tried.update(names)
+        result = install(self.root, names, list(self.index_args), policy=self.policy)
+        dists = [distribution(m) for m in names]
+        output = sandbox.cap(result.output, 1500)
+        self.record(
+            {
+                "type": "install",
+                "modules": names,
+                "distributions": dists,
+                "ok": result.ok,
+                "output": output,
+            }
+        )
+        if result.ok:
+            return look()
+        reason = next((ln for ln in result.output.splitlines() if "ERROR" in ln), "pip failed")
+        note = (
+            f"\n[autocoder could not install {', '.join(dists)}: {reason.strip()[:200]}; "
+            "do without it]"
+        )
+        main = obs.main if obs.main is None else replace(obs.main, output=obs.main.output + note)
+        return replace(obs, main=main)

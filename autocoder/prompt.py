@@ -21,11 +21,14 @@ from .actions import (
 from .observe import is_test_file
 from .providers.modes import MODES, Codec
 from .sandbox import cap
-from .state import Observation, Phase, ProcResult, Step
+from .select import behaviour
+from .state import Decision, Observation, Phase, ProcResult, Step
+from .textformat import FormatError, validate_args
 
 EDITS: list[type[Action]] = [WriteFile, SearchReplace, ReplaceLines, InsertLines, RemoveLines]
 JUDGE: list[type[Action]] = [Finish, *EDITS, CreateFile, DeleteFile]
 HISTORY_STEPS = 5
+STUCK_LIMIT = 3  # steps in one fix phase before starting the project afresh
 OUTPUT_CHARS = 1500  # of a failing run's output, in the prompt
 FILE_CHARS = 6000  # of one file's content, in the prompt
 
@@ -40,6 +43,37 @@ class Plan:
 
     def action(self, name: str) -> type[Action] | None:
         return next((a for a in self.actions if a.name == name), None)
+
+    def refusal(self, decision: Decision) -> str:
+        """Why a well-formed reply cannot be applied now ("" when it can)."""
+        action = self.action(decision.action)
+        if action is None:
+            names = ", ".join(a.name for a in self.actions)
+            return f"action {decision.action!r} is not available now; choose one of: {names}"
+        try:
+            validate_args(action, decision.args)
+        except FormatError as exc:
+            return str(exc)
+        return ""
+
+
+@dataclass
+class Planner:
+    """The next ask: the seed's order (`plan`), a fresh start when fixes keep meeting the same
+    problem, and the tests alone while main.py behaves as the `trusted` candidate did."""
+
+    stuck: int = 0  # steps in a row that met the same unsolved problem
+    last_phase: str = ""
+
+    def next(self, obs: Observation, trusted: str = "") -> Plan:
+        todo = plan(obs)
+        again = todo.phase == self.last_phase and todo.phase != "judge"
+        self.stuck, self.last_phase = (self.stuck + 1 if again else 0), todo.phase
+        if self.stuck and self.stuck % STUCK_LIMIT == 0:
+            return restart()
+        if todo.phase == "fix_tests" and trusted and behaviour(obs) == trusted:
+            return tests_only(obs)
+        return todo
 
 
 def _offer(actions: list[type[Action]], obs: Observation, only: str = "") -> list[type[Action]]:

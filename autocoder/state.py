@@ -71,8 +71,6 @@ class Observation:
         """How far the project has got, comparable across candidates: green, the goal's examples
         it answers right (facts the goal states outrank a demo main() that runs), runs, tests
         pass, clean files."""
-        from .examples import passed  # a local import: examples imports this module
-
         main_ok = self.main is not None and self.main.ok
         tests_ok = self.tests is not None and self.tests.ok
         return (
@@ -85,8 +83,6 @@ class Observation:
 
     def verdict(self) -> str:
         """Where the project stands, in a few words: what a run that did not finish leaves."""
-        from .examples import passed
-
         if self.main is None:
             return "no main.py yet"
         parts = ["main.py runs" if self.main.ok else "main.py fails when run"]
@@ -261,3 +257,9 @@ class RunResult:
         data["wall_s"] = round(self.wall_s, 3)
         data["model_s"] = round(self.model_s, 3)
         return data
+
+
+def passed(result: ProcResult | None) -> int:
+    """How many examples a check passed, as its own report says (never what the program printed)."""
+    results = ((result.report or {}).get("results") or []) if result is not None else []
+    return sum(r is True for r in results) if isinstance(results, list) else 0

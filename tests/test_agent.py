@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from autocoder.agent import Agent
+from autocoder.config import AgentConfig
 from autocoder.exceptions import Interrupted
 from autocoder.providers import ReplayProvider, ScriptedProvider
 from autocoder.state import Decision
@@ -16,12 +17,16 @@ from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
 
 
-def run(tmp_path, replies, **kw):
+def run(tmp_path, replies, confirm=None, **config):
     ws = Workspace(tmp_path)
     provider = ScriptedProvider(replies)
-    result = Agent(provider, ws, GOAL, **kw).run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
-    return result, provider, lines
+    result = Agent(provider, ws, GOAL, AgentConfig(**config), confirm=confirm).run()
+    return result, provider, records(result.trajectory)
+
+
+def records(trajectory) -> list[dict]:
+    """The trajectory file's records, one JSON object a line."""
+    return [json.loads(x) for x in Path(trajectory).read_text(encoding="utf-8").splitlines()]
 
 
 def test_create_then_finish_is_done(tmp_path):
@@ -43,25 +48,33 @@ def test_create_then_finish_is_done(tmp_path):
 
 
 def test_the_seed_order_fix_main_then_files_then_tests(tmp_path):
+    # all three problems at once: main.py does not run, a helper fails validation, a test fails
+    (tmp_path / "util.py").write_text("def helper():\n    return 1  # TODO\n")
     broken_main = GOOD_MAIN.replace("print(fib(10))", "print(fib(10)")
     bad_test = GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[1]")
     script = [
         reply("create_project", main=broken_main, test=bad_test),
         reply("write_file", path="main.py", content=GOOD_MAIN),
+        reply("write_file", path="util.py", content="def helper():\n    return 1\n"),
         reply("write_file", path="main_test.py", content=GOOD_TEST),
         FINISH,
     ]
-    # a file that fails validation but runs: after main is fixed, a helper with a TODO comes next
     result, provider, lines = run(tmp_path, script)
     assert [x["phase"] for x in lines if x["type"] == "step"] == [
         "create",
         "fix_main",
+        "fix_file",
         "fix_tests",
         "judge",
     ]
     assert result.status == "done"
-    assert "SyntaxError" in provider.calls[1][-1]["content"]
-    assert "FAILED" in provider.calls[2][-1]["content"]
+    fix_main, fix_file, fix_tests = (provider.calls[i][-1]["content"] for i in (1, 2, 3))
+    # each ask names the first problem in the seed's order while the later ones are still there
+    assert "SyntaxError" in fix_main and "Task: Running `python main.py` failed" in fix_main
+    assert "util.py: PROBLEM: contains a TODO" in fix_main and "pytest: FAILED" in fix_main
+    assert "Task: util.py has a problem: contains a TODO" in fix_file
+    assert "pytest: FAILED" in fix_file
+    assert "Task: The tests fail" in fix_tests and "util.py: ok" in fix_tests
 
 
 def test_invalid_file_is_fixed_before_tests(tmp_path):
@@ -258,7 +271,7 @@ def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
 
     ws = Workspace(tmp_path)
     result = Agent(Recording(script), ws, GOAL).run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    lines = records(result.trajectory)
     phases = [x["phase"] for x in lines if x["type"] == "step"]
     assert phases == ["create", "fix_tests", "fix_tests", "fix_tests", "restart", "judge"]
     assert result.status == "done"
@@ -266,7 +279,7 @@ def test_stuck_on_one_problem_starts_afresh_and_samples(tmp_path):
 
 
 def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch):
-    def broken(ws, goal_examples=()):
+    def broken(ws, *args, **kwargs):
         raise RuntimeError("observe blew up")
 
     monkeypatch.setattr("autocoder.observe.observe", broken)
@@ -301,7 +314,7 @@ def test_a_fresh_start_keeps_the_first_candidate_that_passes(tmp_path):
 def test_when_no_candidate_passes_the_furthest_is_kept(tmp_path):
     broken = reply("create_project", main="def main(:\n    pass\n", test=GOOD_TEST)
     runs = reply("create_project", main=GOOD_MAIN, test=GOOD_TEST.replace("[0, 1, 1, 2, 3]", "[9]"))
-    result, _, lines = run(tmp_path, [broken, runs, broken], samples=3, max_steps=1)
+    result, _, _ = run(tmp_path, [broken, runs, broken], samples=3, max_steps=1)
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN
     assert result.model_calls == 3 and result.status == "max_steps"
 
@@ -325,9 +338,9 @@ def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
 
     real, seen = observe_module.observe, []
 
-    def counting(ws, goal_examples=()):
+    def counting(ws, *args, **kwargs):
         seen.append(ws.root)
-        return real(ws, goal_examples)
+        return real(ws, *args, **kwargs)
 
     monkeypatch.setattr(observe_module, "observe", counting)
     result, _, _ = run(tmp_path, [CREATE, FINISH], samples=2)
@@ -363,8 +376,10 @@ def test_crafted_path_escapes_are_refused_and_the_run_goes_on(tmp_path):
         *crafted[2:],
         FINISH,
     ]
-    result = Agent(ScriptedProvider(script), Workspace(project), GOAL, max_steps=10).run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    result = Agent(
+        ScriptedProvider(script), Workspace(project), GOAL, AgentConfig(max_steps=10)
+    ).run()
+    lines = records(result.trajectory)
     outcomes = [s["result"] for s in lines if s["type"] == "step"]
     assert result.status == "done", result.reason
     assert [o["ok"] for o in outcomes] == [True, False, False, True, False, False, False, True]

@@ -271,5 +271,5 @@ def test_a_pool_workers_local_model_gets_its_share_of_the_cores(monkeypatch, tmp
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     options = BenchOptions(jobs=4, cache=False)
     worker = Worker.start(options, "suite", tmp_path, SAFE, pool.threads_per_worker(options.jobs))
-    assert asked["threads"] == 2 and asked["model"] == "smollm2" and asked["cache"] is False
+    assert asked["threads"] == 2 and asked["model"] == "smollm2" and asked["store"] is None
     assert worker.policy is SAFE and worker.provider.name == "scripted"

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from autocoder import autocoder
 from autocoder.agent import Agent
 from autocoder.cli import app
+from autocoder.config import AgentConfig
 from autocoder.exceptions import AutocoderError
 from autocoder.providers import ScriptedProvider
 from autocoder.workspace import Workspace
@@ -183,7 +184,7 @@ def test_replay_of_a_sampled_run_gives_the_same_project_and_counts(tmp_path):
     src.mkdir()
     failing = CREATE.replace("[0, 1, 1, 2, 3]", "[9]")
     first = Agent(
-        ScriptedProvider([failing, CREATE, FINISH]), Workspace(src), GOAL, samples=2
+        ScriptedProvider([failing, CREATE, FINISH]), Workspace(src), GOAL, AgentConfig(samples=2)
     ).run()
     out = tmp_path / "out"
     res = runner.invoke(

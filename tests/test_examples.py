@@ -2,10 +2,11 @@
 
 from autocoder.agent import Agent
 from autocoder.candidates import normalize
-from autocoder.examples import Example, check, extract, passed
+from autocoder.config import AgentConfig
+from autocoder.examples import Example, check, extract
 from autocoder.providers.modes import MODES
 from autocoder.providers.scripted import ScriptedProvider
-from autocoder.state import Decision
+from autocoder.state import Decision, passed
 from autocoder.workspace import Workspace
 
 GOAL = '''Write main.py with this function:
@@ -86,7 +87,7 @@ def test_the_candidate_that_answers_the_examples_is_applied(tmp_path):
     )
     finish = Decision(action="finish", args={"reason": "done"})
     result = Agent(
-        ScriptedProvider([wrong, right, finish]), Workspace(tmp_path), GOAL, samples=2
+        ScriptedProvider([wrong, right, finish]), Workspace(tmp_path), GOAL, AgentConfig(samples=2)
     ).run()
     assert result.status == "done"
     assert "a + b" in (tmp_path / "main.py").read_text()
@@ -104,7 +105,7 @@ def test_wrong_examples_keep_the_run_from_finishing_and_reach_the_prompt(tmp_pat
             seen.append((messages[-1]["content"], [a.name for a in actions]))
             return super().complete(messages, actions, settings)
 
-    result = Agent(Watching([wrong]), Workspace(tmp_path), GOAL, max_steps=2).run()
+    result = Agent(Watching([wrong]), Workspace(tmp_path), GOAL, AgentConfig(max_steps=2)).run()
     assert result.status != "done"
     prompt, offered = seen[1]
     assert "the goal's examples: WRONG" in prompt and "add(2, 3) returned -1; expected 5" in prompt
@@ -144,7 +145,7 @@ def test_a_goals_code_to_complete_prefills_only_the_create_reply_in_grammar_mode
     seen.clear()
     provider = Watching([right])
     provider.codec = MODES["native"]  # tool calls have no reply text to begin
-    Agent(provider, Workspace(tmp_path / "n"), SKELETON, max_steps=1).run()
+    Agent(provider, Workspace(tmp_path / "n"), SKELETON, AgentConfig(max_steps=1)).run()
     assert seen == [""]
 
 
@@ -157,7 +158,10 @@ def test_right_answers_outrank_a_main_that_runs(tmp_path):
     )
     right = Decision(action="create_project", args={"main": crashing, "test": TEST})
     agent = Agent(
-        ScriptedProvider([right, wrong]), Workspace(tmp_path), GOAL, samples=2, max_steps=1
+        ScriptedProvider([right, wrong]),
+        Workspace(tmp_path),
+        GOAL,
+        AgentConfig(samples=2, max_steps=1),
     )
     agent.run()
     assert "a + b" in (tmp_path / "main.py").read_text()

@@ -21,6 +21,7 @@ from autocoder.bench.goal import Goal
 from autocoder.bench.worker import judge
 from autocoder.exceptions import AutocoderError
 from autocoder.observe import observe
+from autocoder.state import passed
 from autocoder.workspace import Workspace
 
 BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
@@ -117,7 +118,7 @@ def test_nothing_planted_forges_the_agents_own_checks(tmp_path, attack, policy):
     project = _project(tmp_path / "p", files)
     obs = observe(Workspace(project), examples.extract("add(2, 3) == 5"), policy=policy)
     assert obs.tests is not None and not obs.tests.ok, obs.tests.output
-    assert examples.passed(obs.examples) == 0 and not obs.examples.ok
+    assert passed(obs.examples) == 0 and not obs.examples.ok
     assert not obs.green
 
 

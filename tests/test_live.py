@@ -44,6 +44,6 @@ def test_a_paid_model_answers_with_a_native_tool_call(
         monkeypatch.setenv(
             key, "replayed-no-key-needed"
         )  # the cassette answers; the real key was scrubbed
-    provider = resolve(model, cache=False)
+    provider = resolve(model)
     decision = provider.complete(ASK, [Finish], Settings(max_tokens=200))
     assert provider.tool_mode == "native" and decision.action == "finish" and not decision.error

@@ -1,12 +1,14 @@
 """The real embedded model (SmolLM2-135M, in process): replies parse, a short run is coherent."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from autocoder import candidates
 from autocoder.actions import ACTIONS, CreateProject
 from autocoder.agent import Agent
+from autocoder.config import AgentConfig
 from autocoder.observe import observe
 from autocoder.prompt import messages, plan
 from autocoder.providers import Settings, resolve
@@ -18,7 +20,7 @@ GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
 
 @pytest.fixture(scope="module")
 def model():
-    return resolve("smollm2", cache=False)  # these tests are about the model, not the cache
+    return resolve("smollm2")  # these tests are about the model, not the cache
 
 
 def test_every_action_grammar_compiles_in_llama_cpp():
@@ -36,34 +38,39 @@ def test_constrained_reply_parses_and_code_arrives_as_code(model, tmp_path):
     assert todo.actions == [CreateProject]
     d = model.complete(messages(GOAL, obs, todo, []), todo.actions, Settings(max_tokens=600))
     assert d.usage.prompt_tokens > 100 and d.usage.completion_tokens > 0 and d.seconds > 0
-    if d.error:  # the only ways a constrained reply can fail: the token cap or the loop guard
-        assert "cut at 600 tokens" in d.error or "repeating itself" in d.error
-    else:
-        assert d.action == "create_project"
-        assert d.raw.startswith("Thought: ") and "```python\n" in d.raw
-        assert "&gt;" not in d.raw and "&#34;" not in d.raw
-        assert set(d.args) == {"main", "test"}
+    assert d.error == "" and d.action == "create_project", d.raw
+    assert d.raw.startswith("Thought: ") and "```python\n" in d.raw
+    assert "&gt;" not in d.raw and "&#34;" not in d.raw
+    assert set(d.args) == {"main", "test"}
+    for path, code in d.args.items():  # code, not prose or escaped text: each file compiles
+        compile(code, f"{path}.py", "exec")
+    assert d.args["main"].startswith("def fibonacci(n):")
+    assert d.args["test"].startswith("from main import")
 
 
 def test_a_short_real_run_is_coherent(model, tmp_path):
     result = Agent(
-        model, Workspace(tmp_path), GOAL, max_steps=3, settings=Settings(max_tokens=500)
+        model,
+        Workspace(tmp_path),
+        GOAL,
+        AgentConfig(max_steps=3, settings=Settings(max_tokens=500)),
     ).run()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    lines = [json.loads(x) for x in Path(result.trajectory).read_text("utf-8").splitlines()]
     steps = [x for x in lines if x["type"] == "step"]
     assert lines[0]["type"] == "run" and lines[-1]["type"] == "result"
-    assert result.status in {"done", "max_steps", "malformed"}
-    assert len(steps) == result.steps == result.model_calls and 1 <= result.steps <= 3
-    assert steps[0]["phase"] == "create"
+    # this build at temperature 0: it creates the project, its test calls a name it never
+    # imported, and both fixes rewrite main_test.py until the steps run out; each is applied
+    assert (result.status, result.steps, result.model_calls) == ("max_steps", 3, 3)
+    assert [s["phase"] for s in steps] == ["create", "fix_file", "fix_file"]
+    assert [s["decision"]["action"] for s in steps] == ["create_project", *["write_file"] * 2]
+    assert all(s["decision"]["raw"] and s["result"]["ok"] for s in steps)
     assert result.prompt_tokens == sum(s["decision"]["usage"]["prompt_tokens"] for s in steps) > 0
     assert 0 < result.model_s <= result.wall_s
-    for s in steps:
-        assert s["decision"]["raw"]
-        assert s["result"]["ok"] or s["result"]["message"]
-    if steps[0]["result"]["ok"]:
-        assert (tmp_path / "main.py").exists() and (tmp_path / "main_test.py").exists()
-    if result.status == "done":
-        assert observe(Workspace(tmp_path)).green
+    # the result says what the project on disk is: main.py runs, its tests pass, not yet done
+    final = observe(Workspace(tmp_path))
+    assert sorted(final.files) == ["main.py", "main_test.py"]
+    assert final.main.ok and final.tests.ok and not final.green
+    assert result.kept == "main.py runs, its tests pass, problems in main_test.py"
 
 
 def test_repetition_guard_stops_loops_not_code():
@@ -137,15 +144,12 @@ def test_a_goals_skeleton_is_continued_with_a_body_not_copied(model, tmp_path):
         todo.actions,
         Settings(max_tokens=300, prefix=prefix),
     )
-    assert d.raw.startswith(prefix.rstrip(" "))
-    if not d.error:
-        _, _, args = parse(d.raw, todo.actions)
-        body = args["main"].split('"""', 2)[2]
-        assert (
-            args["main"].startswith("from typing import List")
-            and body.startswith("\n    ")
-            and body[5:6].isalpha()
-        )
+    assert d.raw.startswith(prefix.rstrip(" ")) and d.error == "", d.raw
+    _, _, args = parse(d.raw, todo.actions)
+    assert args["main"].startswith(skeleton(SKELETON_GOAL).rstrip("\n"))
+    body = args["main"].split('"""', 2)[2]
+    assert body.startswith("\n    return sum(numbers)\n")  # a body, not the skeleton again
+    assert args["main"].count("def total(") == 1
 
 
 def test_no_actions_is_a_plain_chat_turn(model):
@@ -167,7 +171,9 @@ def test_a_plain_turn_ends_at_its_stop_text(model):
     ask = [
         {
             "role": "user",
-            "content": "Write a Python function add(a, b). Reply in a ```python block, then explain it.",
+            "content": (
+                "Write a Python function add(a, b). Reply in a ```python block, then explain it."
+            ),
         }
     ]
     full = model.complete(ask, [], Settings(max_tokens=200))

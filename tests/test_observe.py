@@ -96,7 +96,7 @@ def test_a_test_file_needs_test_functions():
 
 
 def test_main_guard_is_added_only_when_missing():
-    from autocoder.observe import add_main_guard
+    from autocoder.lint import add_main_guard
 
     bare = "def main():\n    print(1)\n"
     assert validate("main.py", add_main_guard(bare)) == ""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autocoder import packages, sandbox
 from autocoder.agent import Agent
+from autocoder.config import AgentConfig
 from autocoder.providers import ScriptedProvider
 from autocoder.workspace import Workspace
 
@@ -68,10 +69,7 @@ def run(tmp_path, monkeypatch, allow, policy=sandbox.SAFE):
         ScriptedProvider(script),
         Workspace(project),
         "greet",
-        max_steps=3,
-        allow_install=allow,
-        index_args=index,
-        policy=policy,
+        AgentConfig(max_steps=3, allow_install=allow, index_args=index, policy=policy),
     )
     result = agent.run()
     return result, project, _lines(result.trajectory)
@@ -105,9 +103,7 @@ def test_a_name_that_does_not_exist_is_told_to_the_model_once(tmp_path, monkeypa
         ScriptedProvider(script),
         Workspace(tmp_path / "p"),
         "greet",
-        max_steps=3,
-        allow_install=True,
-        index_args=index,
+        AgentConfig(max_steps=3, allow_install=True, index_args=index),
     )
     result = agent.run()
     installs = [x for x in _lines(result.trajectory) if x["type"] == "install"]

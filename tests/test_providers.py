@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from autocoder.actions import Finish
 from autocoder.agent import Agent
 from autocoder.cli import app
+from autocoder.config import AgentConfig
 from autocoder.exceptions import AutocoderError, ModelFailed
 from autocoder.providers import ScriptedProvider, Settings, find_profile, resolve
 from autocoder.providers.base import trim
@@ -35,6 +36,7 @@ class Counting:
 
     name, tool_mode, identity = "counting", "scripted", {"kind": "counting"}
     codec = SCRIPTED
+    secrets: tuple[str, ...] = ()
 
     def __init__(self, decision: Decision) -> None:
         self.decision, self.calls = decision, 0
@@ -88,9 +90,9 @@ def test_model_strings_resolve_to_profiles():
     with pytest.raises(AutocoderError, match="--api-base is for served models"):
         find_profile("smollm2", api_base="http://127.0.0.1:1/v1")
     with pytest.raises(AutocoderError, match="tool-mode grammar"):
-        resolve("smollm2", tool_mode="native", cache=False)
+        resolve("smollm2", tool_mode="native")
     with pytest.raises(AutocoderError, match="grammar is for in-process GGUF models"):
-        resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="grammar", cache=False)
+        resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="grammar")
 
 
 # ---- keys ---------------------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ def test_a_missing_key_names_the_variable_before_anything_runs(tmp_path, monkeyp
     with pytest.raises(
         AutocoderError, match="no API key for openai/gpt-4o-mini: set OPENAI_API_KEY"
     ):
-        resolve("gpt-4o-mini", cache=False)
+        resolve("gpt-4o-mini")
     result = CliRunner().invoke(
         app, ["run", "x", "-d", str(tmp_path / "p"), "--model", "openai/gpt-4o-mini"]
     )
@@ -124,7 +126,7 @@ def test_the_key_comes_from_env_dotenv_or_flag_and_stays_out_of_identity(tmp_pat
     assert (
         "OPENAI_API_KEY" not in os.environ
     )  # read for the call, not put where children inherit it
-    flagged = resolve("openai/gpt-4o-mini", api_key=CANARY + "x", cache=False)
+    flagged = resolve("openai/gpt-4o-mini", api_key=CANARY + "x")
     assert flagged.tool_mode == "native" and CANARY not in json.dumps(flagged.identity)
 
 
@@ -176,10 +178,10 @@ def test_a_failed_call_stores_nothing_and_a_corrupt_entry_is_a_miss(tmp_path):
 
 def test_cache_values_are_json_and_hold_no_key(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    provider = resolve("openai/gpt-4o-mini", tool_mode="native")
+    provider = resolve("openai/gpt-4o-mini", tool_mode="native", store=open_cache())
     inner = Counting(Decision(action="finish", args={"reason": "r"}))
-    CachedProvider(inner, provider.cache).complete(MSGS, [Finish], Settings())  # type: ignore[attr-defined]
-    provider.cache.close()  # type: ignore[attr-defined]
+    CachedProvider(inner, provider.store).complete(MSGS, [Finish], Settings())  # type: ignore[attr-defined]
+    provider.store.close()  # type: ignore[attr-defined]
     db = sqlite3.connect(cache_dir() / "cache.db")
     rows = db.execute("SELECT key, value FROM Cache").fetchall()
     assert rows
@@ -201,7 +203,10 @@ def test_a_cached_rerun_reports_every_call_as_a_hit(tmp_path):
             [CREATE, FINISH] if attempt == 0 else []
         )  # the rerun gets no replies
         agent = Agent(
-            CachedProvider(script, store), Workspace(tmp_path / f"p{attempt}"), "fib", max_steps=5
+            CachedProvider(script, store),
+            Workspace(tmp_path / f"p{attempt}"),
+            "fib",
+            AgentConfig(max_steps=5),
         )
         runs.append(agent.run())
     first, rerun = runs
@@ -312,10 +317,8 @@ def test_an_endpoint_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
 
 def test_a_known_models_context_window_comes_from_litellm(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    assert resolve("openai/gpt-4o-mini", cache=False).context == 128000
-    local = resolve(
-        "openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor", cache=False
-    )
+    assert resolve("openai/gpt-4o-mini").context == 128000
+    local = resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor")
     assert (
         local.context is None
     )  # the server knows its own; an overflow comes back as one clear line
@@ -372,12 +375,10 @@ def test_a_fifth_tool_mode_is_one_codec_and_a_run_goes_through_it(tmp_path, monk
 
     monkeypatch.setattr(lib, "completion", completion)
     assert RunConfig(goal="g", tool_mode="shout").tool_mode == "shout"
-    provider = resolve(
-        "openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="shout", cache=False
-    )
+    provider = resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="shout")
     assert provider.codec is shout and provider.identity["tool_mode"] == "shout"
     result = Agent(
-        provider, Workspace(tmp_path / "p"), "the first n Fibonacci numbers", samples=1
+        provider, Workspace(tmp_path / "p"), "the first n Fibonacci numbers", AgentConfig(samples=1)
     ).run()
     assert result.status == "done" and result.tool_mode == "shout"
     assert all(k["response_format"] == {"type": "json_object"} for k in sent)

@@ -7,6 +7,7 @@ import json
 
 from autocoder import candidates, examples
 from autocoder.agent import Agent
+from autocoder.config import AgentConfig
 from autocoder.providers import ScriptedProvider
 from autocoder.select import Trial, choose
 from autocoder.workspace import Workspace
@@ -83,7 +84,9 @@ RIGHT = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
 
 def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_choose(tmp_path):
     provider = ScriptedProvider([WRONG, RIGHT, reply("finish", reason="add works")])
-    agent = Agent(provider, Workspace(tmp_path), GOAL, max_steps=2, samples=3, plain_start=True)
+    agent = Agent(
+        provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=2, samples=3, plain_start=True)
+    )
     result = agent.run()
     assert result.status == "done", result.reason
     assert provider.calls[0] == [{"role": "user", "content": GOAL + candidates.ASK}]
@@ -108,7 +111,7 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
     before = ws.read("main.py")
     cheat = reply("write_file", path="main.py", content=right.replace("a + b", "a + b + 1"))
     provider = ScriptedProvider([cheat, cheat])  # both candidates "fix" the test by breaking main
-    result = Agent(provider, ws, GOAL, max_steps=1, samples=2, plain_start=True).run()
+    result = Agent(provider, ws, GOAL, AgentConfig(max_steps=1, samples=2, plain_start=True)).run()
     step = next(
         json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x
     )
@@ -142,7 +145,7 @@ def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_m
         [RIGHT, RIGHT, fix_main, fix_test]
     )  # the step's candidates: main first
     result = Agent(
-        provider, Workspace(tmp_path), GOAL, max_steps=2, samples=2, plain_start=True
+        provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=2, samples=2, plain_start=True)
     ).run()
     steps = [
         json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x

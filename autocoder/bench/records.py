@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import AutocoderError
 from .options import BenchOptions, Task
 from .suite import Suite

@@ -23,7 +23,7 @@ from .records import (
     tasks_to_run,
 )
 from .suite import Suite
-from .worker import Worker, make_provider
+from .worker import Worker, make_provider, open_store
 
 
 def run_suite(
@@ -49,14 +49,15 @@ def run_suite(
     todo = tasks_to_run(suite, options, out, resume)
     set_aside_cut_line(out)
     same_settings(out, options)
-    provider = provider or make_provider(options)  # lazy: a local model loads on its first call
+    store = open_store(options) if provider is None else None
+    provider = provider or make_provider(options, store=store)  # a local model loads on first use
     (out / MANIFEST).write_text(
         json.dumps(manifest(suite, options, provider), indent=2) + "\n", encoding="utf-8"
     )
     if on_start:
         on_start(len(todo))
     with (out / RECORDS).open("a", encoding="utf-8") as fh:
-        for record in _results(todo, Worker(options, suite.name, out, provider, policy)):
+        for record in _results(todo, Worker(options, suite.name, out, provider, policy, store)):
             fh.write(json.dumps(record) + "\n")
             fh.flush()
             if on_record:

@@ -25,10 +25,16 @@ class Worker:
     one the same way."""
 
     def __init__(
-        self, options: BenchOptions, suite: str, out: Path, provider: Any, policy: sandbox.Policy
+        self,
+        options: BenchOptions,
+        suite: str,
+        out: Path,
+        provider: Any,
+        policy: sandbox.Policy,
+        store: Any | None = None,
     ) -> None:
         self.options, self.suite, self.out = options, suite, out
-        self.provider, self.policy = provider, policy
+        self.provider, self.policy, self.store = provider, policy, store
 
     @classmethod
     def start(
@@ -41,14 +47,28 @@ class Worker:
     ) -> Worker:
         """A worker with its own provider, for a process of its own; a local model there uses
         `threads` CPU threads."""
-        return cls(options, suite, out, make_provider(options, threads), policy)
+        store = open_store(options)
+        return cls(options, suite, out, make_provider(options, threads, store), policy, store)
 
     def run(self, task: Task) -> dict[str, Any]:
         """The record of one goal and try."""
-        return run_task(task, self.options, self.suite, self.out, self.provider, self.policy)
+        return run_task(
+            task, self.options, self.suite, self.out, self.provider, self.policy, self.store
+        )
 
 
-def make_provider(options: BenchOptions, threads: int | None = None) -> Any:
+def open_store(options: BenchOptions) -> Any | None:
+    """The response cache (replies and observations), unless --no-cache or a cassette replays."""
+    if not options.cache or (options.cassette and not options.record):
+        return None
+    from ..providers.cache import open_cache
+
+    return open_cache()
+
+
+def make_provider(
+    options: BenchOptions, threads: int | None = None, store: Any | None = None
+) -> Any:
     """The model, behind the response cache; with --cassette, recorded at the provider boundary,
     or replayed from it without any model, key or network."""
     from ..cassettes import CassetteProvider
@@ -62,7 +82,7 @@ def make_provider(options: BenchOptions, threads: int | None = None) -> Any:
         api_base=options.api_base,
         api_key=options.api_key,
         tool_mode=options.tool_mode,
-        cache=options.cache,
+        store=store,
         threads=threads,
     )
     if options.cassette:
@@ -134,9 +154,11 @@ def run_task(
     out: Path,
     provider: Any,
     policy: sandbox.Policy,
+    store: Any | None = None,
 ) -> dict[str, Any]:
     """The agent on one goal and try, then the acceptance tests; returns the record."""
     from ..agent import Agent
+    from ..config import AgentConfig
     from ..providers import Settings
 
     goal, start = task.goal, time.monotonic()
@@ -152,19 +174,16 @@ def run_task(
         seed=options.seed + task.attempt,
     )
     steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
-    agent = Agent(
-        provider,
-        Workspace(project),
-        goal.goal,
+    config = AgentConfig(
         max_steps=steps,
-        time_limit_s=options.timeout_s
-        or goal.timeout_s
-        or default_time_limit(options.model),  # as `run` gives it
+        # as `run` gives it
+        time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),
         settings=settings,
         samples=1 if options.single_shot else options.samples,
-        memo=getattr(provider, "cache", None),
         plain_start=True,
+        policy=policy,
     )
+    agent = Agent(provider, Workspace(project), goal.goal, config, store=store)
     result = agent.run()
     passed, judge_s, judged = judge(project, goal, policy)
     wall = time.monotonic() - start

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..exceptions import AutocoderError
 from .base import Message, Provider, Settings
 from .choose import choose
@@ -53,11 +55,12 @@ def resolve(
     api_base: str | None = None,
     api_key: str | None = None,
     tool_mode: str | None = None,
-    cache: bool = True,
+    store: Any | None = None,
     threads: int | None = None,
 ) -> Provider:
-    """A provider for `model`, behind the response cache unless `cache` is False; `threads`
-    bounds an in-process model's CPU threads (None: every core)."""
+    """A provider for `model`, behind the response cache when a `store` is given (cache.open_cache:
+    the caller owns it, and may share it, e.g. with the agent's observations); `threads` bounds
+    an in-process model's CPU threads (None: every core)."""
     if tool_mode is not None:
         check(tool_mode)
     if model.strip().startswith("replay:"):
@@ -65,9 +68,8 @@ def resolve(
     profile = find_profile(model, api_base)
     if profile.kind == "llama_cpp":
         choose(profile, tool_mode)  # an API tool mode for an in-process model: one clear error
-    from .cache import CachedProvider, open_cache  # light: diskcache loads on open_cache
+    from .cache import CachedProvider
 
-    store = open_cache() if cache else None
     provider: Provider
     if profile.kind == "llama_cpp":
         from .llama_cpp import LlamaCppProvider, gguf_path

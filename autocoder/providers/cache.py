@@ -73,9 +73,9 @@ def request_key(
 class CachedProvider:
     """Wraps a provider: an identical request is answered from disk, marked `cached`."""
 
-    def __init__(self, inner: Provider, cache: Any | None = None) -> None:
+    def __init__(self, inner: Provider, store: Any | None = None) -> None:
         self.inner = inner
-        self.cache = cache if cache is not None else open_cache()
+        self.store = store if store is not None else open_cache()
         self.name = inner.name
         self.codec, self.tool_mode, self.secrets = inner.codec, inner.tool_mode, inner.secrets
         self.identity = inner.identity
@@ -86,7 +86,7 @@ class CachedProvider:
         key = request_key(self.identity, messages, actions, settings)
         start = time.monotonic()
         try:
-            stored = self.cache.get(key)
+            stored = self.store.get(key)
             if stored is not None:
                 return dataclasses.replace(
                     Decision.from_json(stored), cached=1, seconds=time.monotonic() - start
@@ -98,9 +98,9 @@ class CachedProvider:
             AttributeError,
             zlib.error,
         ):  # a corrupt entry is a miss
-            self.cache.delete(key)
+            self.store.delete(key)
         decision = self.inner.complete(messages, actions, settings)
-        self.cache.set(key, decision.to_json())
+        self.store.set(key, decision.to_json())
         return decision
 
 
