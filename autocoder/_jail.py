@@ -128,10 +128,8 @@ def confine(policy: dict[str, list[str]]) -> None:
     for path in policy["blank"]:
         _mount("/dev/null", path, MS_BIND)
     _private_dev()
-    for (
-        path,
-        fd,
-    ) in held.items():  # every writable folder gets its own mount, so it stays writable below
+    # every writable folder gets its own mount, so it stays writable below
+    for path, fd in held.items():
         if path in rw or _inside(path, hide):
             _bind_from(fd, path)
         os.close(fd)

@@ -7,6 +7,7 @@ for local models (`textformat`), and argument validation. The registry is a plai
 from __future__ import annotations
 
 import functools
+import operator
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -256,8 +257,9 @@ def _named(action: type[Action]) -> type[BaseModel]:
 
 @functools.lru_cache(maxsize=256)
 def _reply_model(actions: tuple[type[Action], ...]) -> type[BaseModel]:
-    variants = tuple(_named(a) for a in actions)
-    call = variants[0] if len(variants) == 1 else Annotated[variants, Field(discriminator="action")]
+    variants = [_named(a) for a in actions]
+    union = functools.reduce(operator.or_, variants)  # A | B | ..., built from the offered actions
+    call = variants[0] if len(variants) == 1 else Annotated[union, Field(discriminator="action")]
     return create_model(
         "Reply",
         __doc__="Your reasoning, then exactly one action with its arguments.",

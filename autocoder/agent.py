@@ -100,8 +100,15 @@ class Agent:
         goal_examples = examples.extract(goal)  # the goal's own examples, checked like tests
         self.skeleton = examples.skeleton(goal)  # code the goal gives: a fresh main.py starts so
         self.trials = Trials(workspace, goal_examples, store, config.policy)
-        self.sampler = Sampler(provider, goal, config.settings, config.samples, self.trials,
-                               self._out_of_time, self._record)  # fmt: skip
+        self.sampler = Sampler(
+            provider,
+            goal,
+            config.settings,
+            config.samples,
+            self.trials,
+            self._out_of_time,
+            self._record,
+        )
         self.installer = (
             Installer(workspace.root, config.index_args, config.policy, self._record)
             if config.allow_install
@@ -231,10 +238,15 @@ class Agent:
         runs = self.ws.private_dir("runs")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = runs / f"{stamp}.jsonl"
-        header = {"type": "run", "version": __version__, "goal": self.goal,
-                  "model": self.provider.name, "tool_mode": self.codec.name,
-                  "settings": self.config.settings.model_dump(),
-                  "max_steps": self.config.max_steps}  # fmt: skip
+        header = {
+            "type": "run",
+            "version": __version__,
+            "goal": self.goal,
+            "model": self.provider.name,
+            "tool_mode": self.codec.name,
+            "settings": self.config.settings.model_dump(),
+            "max_steps": self.config.max_steps,
+        }
         path.write_text(json.dumps(header) + "\n", encoding="utf-8")
         return path
 

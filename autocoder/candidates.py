@@ -17,7 +17,10 @@ from .examples import Example, free_names, literal
 from .lint import add_main_guard
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
-COMPLETE = "Complete this Python function. Reply with the complete function in a ```python block.\n\n```python\n{code}\n```"
+COMPLETE = (
+    "Complete this Python function. Reply with the complete function in a ```python block.\n\n"
+    "```python\n{code}\n```"
+)
 # Candidates after the first (which is greedy). On HumanEval/0-75 with SmolLM2-135M, 10.5 % of
 # samples at 0.4 passed the hidden tests against 7.5 % at 0.8 (and 13 % for the greedy reply).
 SAMPLE_TEMPERATURE = 0.4
@@ -66,7 +69,7 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
     candidate with no way to run stays without main() (the checks say so, and it ranks lower).
     Code that does not parse is returned as it is: the checks will say what is wrong."""
     missing = [line for line in _imports(given) if line not in code]
-    code = "\n".join(missing + [code]) if missing else code
+    code = "\n".join([*missing, code]) if missing else code
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -126,7 +129,8 @@ def first_tests(examples: tuple[Example, ...]) -> str:
 
 
 def example_tests(examples: tuple[Example, ...]) -> str:
-    """main_test.py from the goal's examples: facts the goal states, so they are right by definition."""
+    """main_test.py from the goal's examples: facts the goal states, so they are right by
+    definition."""
     kept = [e for e in examples if literal(e.want)]
     names = sorted(set().union(*(free_names(e.call) for e in kept)))
     lines = [f"from main import {', '.join(names)}" if names else "import main", "", ""]

@@ -5,9 +5,10 @@
   `vcr_config()` is their configuration: secrets scrubbed before anything is saved, no timestamps or
   ports, requests matched on method, path and canonical JSON body.
 - Provider boundary (bench): `CassetteProvider` records every `complete()` call of any provider
-  (in-process GGUF, litellm, ...) with its decision, and replays them with no model, key or network.
-  A request is matched on the sha256 of its canonical JSON (messages, offered actions' schemas,
-  sampling settings), so a changed prompt never replays an old answer: it fails, naming the cassette.
+  (in-process GGUF, litellm, ...) with its decision, and replays them with no model, key or
+  network. A request is matched on the sha256 of its canonical JSON (messages, offered actions'
+  schemas, sampling settings), so a changed prompt never replays an old answer: it fails, naming
+  the cassette.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ SECRET_HEADERS = (
     "proxy-authorization",
 )
 SECRET_PARAMS = ("key", "api_key", "apikey", "api-key", "access_token", "token", "sig", "signature")
+# the rest is client noise or secret
 KEPT_REQUEST_HEADERS = (
     "content-type",
     "accept",
     "anthropic-version",
-)  # the rest is client noise or secret
+)
 VOLATILE_HEADERS = (
     "date",
     "x-request-id",
@@ -260,13 +262,13 @@ class CassetteProvider:
         if not self.recording:
             if not self.queue.get(digest):
                 raise AutocoderError(
-                    f"{self.path} has no recorded answer for this request (the prompt, actions or settings "
-                    f"changed since it was recorded): re-record it with --cassette {self.path} --record"
+                    f"{self.path} has no recorded answer for this request (the prompt, actions or "
+                    "settings changed since it was recorded): re-record it with "
+                    f"--cassette {self.path} --record"
                 )
             recorded = self.queue[digest].popleft()
-            return dataclasses.replace(
-                recorded, seconds=0.0
-            )  # no model ran: timings are this run's own
+            # no model ran: timings are this run's own
+            return dataclasses.replace(recorded, seconds=0.0)
         decision = self.inner.complete(messages, actions, settings)
         last = messages[-1]["content"] if messages else ""
         self.interactions.append(

@@ -54,7 +54,8 @@ def run(
         bool,
         typer.Option(
             "--allow-install",
-            help="pip-install (wheels only) the packages the code imports, into the project's own .venv.",
+            help="pip-install (wheels only) the packages the code imports, into the project's "
+            "own .venv.",
         ),
     ] = False,
     unsafe: Unsafe = False,
@@ -74,7 +75,8 @@ def run(
     samples: Annotated[
         int,
         typer.Option(
-            help="Candidates tried per step (not for the final judgement); the first that gets the project further is applied."
+            help="Candidates tried per step (not for the final judgement); the first that gets "
+            "the project further is applied."
         ),
     ] = 4,
     as_json: Annotated[
@@ -116,8 +118,9 @@ def run(
 
         typer.echo(
             printable(
-                f"{result.status}: {result.reason} ({result.steps} steps, {result.model_calls} model calls, "
-                f"{result.cache_hits} cached, tool mode {result.tool_mode}, {result.wall_s:.1f} s); "
+                f"{result.status}: {result.reason} ({result.steps} steps, "
+                f"{result.model_calls} model calls, {result.cache_hits} cached, "
+                f"tool mode {result.tool_mode}, {result.wall_s:.1f} s); "
                 f"project in {result.project_dir}"
             ),
             err=True,
@@ -183,7 +186,7 @@ def models(
     Console(width=None if sys.stdout.isatty() else 160).print(out)
 
 
-app.command()(bench_command.bench)
+app.command(help=bench_command.HELP)(bench_command.bench)
 
 
 cache_app = typer.Typer(
@@ -201,7 +204,8 @@ def cache_stats() -> None:
     with user_errors():
         info = stats()
     typer.echo(
-        f"{info['directory']}: {info['replies']} replies, {info['entries']} entries, {info['bytes'] / 1e6:.2f} MB"
+        f"{info['directory']}: {info['replies']} replies, {info['entries']} entries, "
+        f"{info['bytes'] / 1e6:.2f} MB"
     )
 
 
@@ -225,7 +229,8 @@ def start() -> None:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so a run ends as after Ctrl-C: recorded, its programs killed, scratch removed
+    # so a run ends as after Ctrl-C: recorded, its programs killed, scratch removed
+    raise KeyboardInterrupt
 
 
 def main() -> None:

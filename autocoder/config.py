@@ -20,8 +20,9 @@ SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
 TIME_LIMIT_S = 1800.0
 EMBEDDED_TIME_LIMIT_S = 180.0
 EMBEDDED_HINT = (
-    "The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: for harder "
-    "goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or --model openai/gpt-4o-mini."
+    "The embedded model (SmolLM2-135M) writes small functions and scripts, not much more: "
+    "for harder goals give a larger one, e.g. --model ./qwen2.5-coder-7b.gguf or "
+    "--model openai/gpt-4o-mini."
 )
 
 
@@ -63,9 +64,8 @@ class RunConfig(BaseModel):
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=16)
-    samples: int = Field(
-        4, ge=1, le=16
-    )  # candidates tried per step but the judgement; the first that gets further is applied
+    # candidates tried per step but the judgement; the first that gets further is applied
+    samples: int = Field(4, ge=1, le=16)
     seed: int = 0
 
     @field_validator("goal")

@@ -62,9 +62,8 @@ def extract(goal: str) -> tuple[Example, ...]:
             found += _inline(line)
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = _defined(given(goal))
-    if (
-        names is not None
-    ):  # the goal gives code: an example calling what it does not define is a typo
+    # the goal gives code: an example calling what it does not define is a typo
+    if names is not None:
         kept = [e for e in kept if free_names(e.call) <= names]
     return tuple(dict.fromkeys(kept))[:LIMIT]
 

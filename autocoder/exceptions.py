@@ -1,4 +1,5 @@
-"""Control flow of a run: each exception says why the loop stops and carries what the result needs."""
+"""Control flow of a run: each exception says why the loop stops and carries what the result
+needs."""
 
 
 class AutocoderError(Exception):

@@ -1,4 +1,5 @@
-"""`autocoder start`: a small menu over saved projects and options, kept in the user's config folder."""
+"""`autocoder start`: a small menu over saved projects and options, kept in the user's config
+folder."""
 
 from __future__ import annotations
 
@@ -43,11 +44,12 @@ class Store:
         data = data if isinstance(data, dict) else {}
         projects, options = data.get("projects"), data.get("options")
         keys = ("name", "project_dir", "goal")
+        # a damaged entry is dropped, the rest kept
         self.projects: list[dict[str, str]] = [
             p
             for p in (projects if isinstance(projects, list) else [])
             if isinstance(p, dict) and all(isinstance(p.get(k), str) for k in keys)
-        ]  # a damaged entry is dropped, the rest kept
+        ]
         known = {
             k: v
             for k, v in (options if isinstance(options, dict) else {}).items()
@@ -70,7 +72,8 @@ def _show(console: Console, store: Store) -> None:
     console.print(table if store.projects else "[dim]no saved projects yet[/]")
     opts = store.options
     console.print(
-        f"[dim]model {safe(opts['model'])} · max steps {opts['max_steps']} · step mode {opts['step']} · log {opts['log_level']}[/]"
+        f"[dim]model {safe(opts['model'])} · max steps {opts['max_steps']} · "
+        f"step mode {opts['step']} · log {opts['log_level']}[/]"
     )
 
 

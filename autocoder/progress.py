@@ -16,7 +16,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 def printable(text: object) -> str:
     """Text from a model, a program or a file, safe to print on a terminal: every control
-    character becomes U+FFFD, so nothing in it can move the cursor, retitle or reprogram the terminal."""
+    character becomes U+FFFD, so nothing in it can move the cursor, retitle or reprogram the
+    terminal."""
     return _CONTROL.sub("\ufffd", str(text))
 
 

@@ -1,4 +1,5 @@
-"""What to ask next (the seed's order of phases) and the messages that ask it, rendered from state."""
+"""What to ask next (the seed's order of phases) and the messages that ask it, rendered from
+state."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ class Planner:
 
 
 def _offer(actions: list[type[Action]], obs: Observation, only: str = "") -> list[type[Action]]:
-    """The actions with their paths narrowed to the project's files (main.py first), or to `only`."""
+    """The actions with their paths narrowed to the project's files (main.py first), or to
+    `only`."""
     files = (
         (only,)
         if only
@@ -106,7 +108,10 @@ def plan(obs: Observation) -> Plan:
         task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."
         return Plan("fix_file", task, _offer(EDITS, obs, only=bad.path))
     if obs.examples is not None and not obs.examples.ok:
-        task = "Some of the goal's examples give wrong answers (see the examples check). Fix main.py so that each gives what the goal says."
+        task = (
+            "Some of the goal's examples give wrong answers (see the examples check). "
+            "Fix main.py so that each gives what the goal says."
+        )
         return Plan("fix_examples", task, edits)
     if obs.tests is None:
         task = "There are no tests. Write main_test.py with pytest tests for main.py."
@@ -128,7 +133,10 @@ def tests_only(obs: Observation) -> Plan:
     fail, the tests are what is wrong: a small model "fixing" main.py toward its own wrong test
     replaces a right answer. Only the test files may change."""
     tests = tuple(f for f in obs.files if is_test_file(f)) or ("main_test.py",)
-    task = "main.py is right (it answers as the goal's examples or the other candidates do); the tests are wrong. Fix the tests so that they test main.py correctly."
+    task = (
+        "main.py is right (it answers as the goal's examples or the other candidates do); "
+        "the tests are wrong. Fix the tests so that they test main.py correctly."
+    )
     return Plan("fix_tests", task, [narrow(a, tests) for a in EDITS])
 
 
@@ -169,7 +177,8 @@ def _trim(result: ProcResult | None) -> ProcResult | None:
 
 @functools.lru_cache(maxsize=1)
 def examples() -> list[dict[str, str]]:
-    """Worked example turns (prompts/examples.txt): a small model copies their shape, so they are real."""
+    """Worked example turns (prompts/examples.txt): a small model copies their shape, so they
+    are real."""
     text = _env().loader.get_source(_env(), "examples.txt")[0]
     turns = []
     for chunk in text.split("=== ")[1:]:

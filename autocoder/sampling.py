@@ -26,7 +26,7 @@ def call(
         return provider.complete(msgs, actions, settings)
     except StopRun:
         raise
-    except Exception as exc:  # noqa: BLE001  (any provider fault becomes the run's reason)
+    except Exception as exc:  # any provider fault becomes the run's reason
         raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
 
 
@@ -64,7 +64,8 @@ class Sampler:
         and choose by execution. Every candidate's score and the reason are recorded."""
         made, replies, trials = [], [], []
         for k in range(self.samples):
-            # the first fresh start's first candidate is the greedy plain call; a restart samples all
+            # the first fresh start's first candidate is the greedy plain call;
+            # a restart samples all
             hot = k or index > 1
             update = {
                 "temperature": max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)

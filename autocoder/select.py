@@ -20,9 +20,8 @@ from .state import Observation
 class Trial:
     """What one candidate did in a scratch copy of the project."""
 
-    progress: tuple[
-        int, ...
-    ]  # Observation.progress(): green, examples right, runs, tests pass, clean
+    # Observation.progress(): green, examples right, runs, tests pass, clean
+    progress: tuple[int, ...]
     behaviour: str  # what it answered or printed; "" when it did not run (it agrees with nothing)
 
     @classmethod
@@ -74,5 +73,8 @@ def choose(trials: list[Trial]) -> tuple[int, list[dict[str, Any]], str]:
     elif agree > 1 and all(a < agree for a in level):
         why = f"{agree} of {len(trials)} candidates behave as it does"
     else:
-        why = "no example or agreement told them apart: it got furthest (runs, tests, clean files) or came first"
+        why = (
+            "no example or agreement told them apart: it got furthest (runs, tests, clean files) "
+            "or came first"
+        )
     return best, table, why

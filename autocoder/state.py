@@ -46,9 +46,8 @@ class Observation:
     python: tuple[FileReport, ...]
     tests: ProcResult | None  # None when there is nothing to test yet
     main: ProcResult | None  # None when main.py does not exist
-    examples: ProcResult | None = (
-        None  # the goal's own examples run against main.py (see examples.py)
-    )
+    # the goal's own examples run against main.py (see examples.py)
+    examples: ProcResult | None = None
 
     @property
     def empty(self) -> bool:
@@ -241,9 +240,8 @@ class RunResult:
     trajectory: str
     malformed_actions: int = 0
     tool_mode: str = ""  # how actions reached the model: grammar, native, instructor (or scripted)
-    cache_hits: int = (
-        0  # model calls the response cache answered (== model_calls on a cached rerun)
-    )
+    # model calls the response cache answered (== model_calls on a cached rerun)
+    cache_hits: int = 0
     evaluated_tokens: int = -1  # prompt tokens really evaluated, when the provider knows (KV reuse)
     cost_usd: float = 0.0
     kept: str = ""  # where the project was left when the run did not finish (Observation.verdict)

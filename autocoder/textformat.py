@@ -134,7 +134,8 @@ _FENCE_OPEN = re.compile(r"^\s*```[\w+-]*\s*$")
 
 
 def parse(text: str, actions: list[type[Action]]) -> tuple[str, str, dict[str, Any]]:
-    """(thought, action name, validated arguments) from a reply, or FormatError saying what is wrong."""
+    """(thought, action name, validated arguments) from a reply, or FormatError saying what is
+    wrong."""
     lines = text.strip("\n").splitlines()
     i = 0
     thought = ""

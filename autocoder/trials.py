@@ -49,7 +49,8 @@ class Trials:
         return observe_cached(ws, self.store, self.examples, policy=self.policy)
 
     def attempt(self, decision: Decision, todo: Plan) -> Observation | None:
-        """The observation of a scratch copy with the decision applied; None when it cannot apply."""
+        """The observation of a scratch copy with the decision applied; None when it cannot
+        apply."""
         with sandbox.scratch("trial") as tmp:
             scratch = self.ws.copy_to(tmp / "project")
             if not apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from autocoder import candidates, examples, sandbox, select
 from autocoder.bench.options import BenchOptions
-from autocoder.bench.worker import judge, make_provider
 from autocoder.bench.suite import load
+from autocoder.bench.worker import judge, make_provider
 from autocoder.observe import observe
 from autocoder.providers import Settings
 from autocoder.workspace import Workspace

@@ -24,14 +24,16 @@ def main(runs: int = 15) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, autocoder.cli; print(sorted(m for m in ('litellm','llama_cpp','jinja2') if m in sys.modules))",
+            "import sys, autocoder.cli; "
+            "print(sorted(m for m in ('litellm','llama_cpp','jinja2') if m in sys.modules))",
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
     print(
-        f"autocoder --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {runs} runs"
+        f"autocoder --help: median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
+        f"max {max(times):.3f} s over {runs} runs"
     )
     print(f"heavy modules imported by the CLI: {heavy}")
 

@@ -79,7 +79,8 @@ def one_attempt_on_replay(request, monkeypatch):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A test whose cassette is missing or no longer matches says which cassette, and how to re-record."""
+    """A test whose cassette is missing or no longer matches says which cassette, and how to
+    re-record."""
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed and item.get_closest_marker("vcr"):

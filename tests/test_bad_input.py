@@ -231,10 +231,8 @@ def test_control_sequences_from_a_model_never_reach_the_terminal(tmp_path):
             "test": "from main import main\n\n\ndef test_main():\n    assert main() is None\n",
         },
     }
-    bogus = {
-        "action": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil",
-        "args": {},
-    }  # its name is shown in the error
+    # its name is shown in the error
+    bogus = {"action": "done \x1b]0;pwned\x07 \x1b[2J\x9b31m \u202eevil", "args": {}}
     finish = {"action": "finish", "args": {"reason": "ok"}}
     trajectory.write_text(
         "".join(json.dumps({"type": "step", "decision": d}) + "\n" for d in (create, bogus, finish))
@@ -405,9 +403,8 @@ def _command(kind: str, work: Path, data: bytes) -> list[str]:
             }
             for g in ("right", "wrong")
         ]
-        (out / RECORDS).write_text(
-            "".join(json.dumps(r) + "\n" for r in done)
-        )  # nothing left to run
+        # nothing left to run
+        (out / RECORDS).write_text("".join(json.dumps(r) + "\n" for r in done))
         return ["bench", str(work / "suite"), "--out", str(out), "--resume"]
     if kind == "profile":
         profile("fuzzed.toml", data)

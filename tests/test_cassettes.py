@@ -143,9 +143,8 @@ def test_matching_is_on_the_canonical_body_so_a_changed_prompt_never_replays(tmp
     body = {"model": "m", "messages": [{"role": "user", "content": "one"}], "max_tokens": 4}
     with recorder("all").use_cassette(str(path)):
         httpx.post(f"{endpoint}/chat/completions", json=body)
-    with recorder("none").use_cassette(
-        str(path)
-    ):  # same JSON, other key order and spacing: replays
+    # same JSON, other key order and spacing: replays
+    with recorder("none").use_cassette(str(path)):
         reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
         assert (
             httpx.post("http://127.0.0.1:9/v1/chat/completions", content=reordered).status_code

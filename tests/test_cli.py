@@ -72,9 +72,8 @@ def test_run_not_done_exits_1(tmp_path, recorded):
         told.exit_code == 1
         and "kept: the best version found (main.py runs, its tests pass)" in told.output
     )
-    assert (
-        "embedded model" not in told.output
-    )  # the larger-model hint is for the embedded model's runs
+    # the larger-model hint is for the embedded model's runs
+    assert "embedded model" not in told.output
 
 
 @pytest.mark.parametrize(
@@ -164,7 +163,8 @@ def test_python_api_takes_the_seed_dict(tmp_path, recorded):
         }
     )
     assert result.status == "done"
-    assert "sk-test-123" not in open(result.trajectory).read()
+    with open(result.trajectory) as fh:
+        assert "sk-test-123" not in fh.read()
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,11 @@ TEST = "from main import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 
 
 def main_with(body: str) -> str:
-    return f'def add(a, b):\n    {body}\n\n\ndef main():\n    print(add(2, 3))\n\n\nif __name__ == "__main__":\n    main()\n'
+    return (
+        f"def add(a, b):\n    {body}\n\n\n"
+        "def main():\n    print(add(2, 3))\n\n\n"
+        'if __name__ == "__main__":\n    main()\n'
+    )
 
 
 def test_examples_are_read_from_doctests_and_arrow_lines_only_when_well_formed():
@@ -55,7 +59,10 @@ def test_examples_inside_a_sentence_are_read_and_prose_is_not():
 
 def test_an_example_calling_what_the_given_code_does_not_define_is_dropped():
     # HumanEval/81 shows grade_equation(...) for numerical_letter_grade, /80 is_happy(abcd) unquoted
-    goal = "```python\ndef grade(xs):\n    pass\n```\ngrade([4.0]) == ['A+']\ngrade_equation([4.0]) == ['A+']\ngrade(abcd) == 1\n"
+    goal = (
+        "```python\ndef grade(xs):\n    pass\n```\n"
+        "grade([4.0]) == ['A+']\ngrade_equation([4.0]) == ['A+']\ngrade(abcd) == 1\n"
+    )
     assert extract(goal) == (Example("grade([4.0])", "['A+']"),)
 
 

@@ -41,9 +41,8 @@ def test_a_paid_model_answers_with_a_native_tool_call(
             pytest.skip(
                 f"no cassette {cassette.name}: record it with AUTOCODER_LIVE=1 and {key} set"
             )
-        monkeypatch.setenv(
-            key, "replayed-no-key-needed"
-        )  # the cassette answers; the real key was scrubbed
+        # the cassette answers; the real key was scrubbed
+        monkeypatch.setenv(key, "replayed-no-key-needed")
     provider = resolve(model)
     decision = provider.complete(ASK, [Finish], Settings(max_tokens=200))
     assert provider.tool_mode == "native" and decision.action == "finish" and not decision.error

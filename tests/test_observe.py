@@ -101,9 +101,8 @@ def test_main_guard_is_added_only_when_missing():
     bare = "def main():\n    print(1)\n"
     assert validate("main.py", add_main_guard(bare)) == ""
     assert add_main_guard(GOOD_MAIN) == GOOD_MAIN
-    assert (
-        add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2
-    )  # already called
+    # already called
+    assert add_main_guard("def main():\n    print(1)\n\n\nmain()\n").count("main()") == 2
     assert add_main_guard("def go():\n    return 1\n") == "def go():\n    return 1\n"
 
 

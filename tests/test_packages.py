@@ -83,9 +83,8 @@ def test_an_allowed_missing_import_is_installed_into_the_project_venv(tmp_path, 
         (["fakemod"], ["fake-dist"], True)
     ]
     assert (packages.site_packages(project) / "fakemod.py").is_file()
-    assert "fakemod" not in sys.modules and not any(
-        "fake_dist" in p for p in map(str, sys.path)
-    )  # not ours
+    # not ours
+    assert "fakemod" not in sys.modules and not any("fake_dist" in p for p in map(str, sys.path))
 
 
 def test_without_permission_nothing_is_installed(tmp_path, monkeypatch):

@@ -46,7 +46,7 @@ class Counting:
         return self.decision
 
 
-# ---- profiles ---------------------------------------------------------------------------------------
+# ---- profiles ------------------------------------------------------------------------------------
 def test_built_in_profiles_load_and_a_user_file_overrides_one(tmp_path, monkeypatch):
     assert {"smollm2", "gpt-4o-mini", "llama-server"} <= set(profiles())
     folder = Path(os.environ["XDG_CONFIG_HOME"]) / "autocoder" / "providers"
@@ -85,7 +85,7 @@ def test_model_strings_resolve_to_profiles():
         find_profile("openai/any", api_base="http://127.0.0.1:8080/v1").api_base
         == "http://127.0.0.1:8080/v1"
     )
-    with pytest.raises(AutocoderError, match="unknown model 'gpt5'.*smollm2"):
+    with pytest.raises(AutocoderError, match=r"unknown model 'gpt5'.*smollm2"):
         find_profile("gpt5")
     with pytest.raises(AutocoderError, match="--api-base is for served models"):
         find_profile("smollm2", api_base="http://127.0.0.1:1/v1")
@@ -95,7 +95,7 @@ def test_model_strings_resolve_to_profiles():
         resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="grammar")
 
 
-# ---- keys ---------------------------------------------------------------------------------------------
+# ---- keys ----------------------------------------------------------------------------------------
 def test_a_missing_key_names_the_variable_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -118,19 +118,17 @@ def test_the_key_comes_from_env_dotenv_or_flag_and_stays_out_of_identity(tmp_pat
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={CANARY}\n")
-    provider = resolve(
-        "openai/gpt-4o-mini", tool_mode="native"
-    )  # capability from litellm's data: no call
+    # capability from litellm's data: no call
+    provider = resolve("openai/gpt-4o-mini", tool_mode="native")
     assert provider.tool_mode == "native"
     assert CANARY not in json.dumps(provider.identity) and CANARY not in provider.name
-    assert (
-        "OPENAI_API_KEY" not in os.environ
-    )  # read for the call, not put where children inherit it
+    # read for the call, not put where children inherit it
+    assert "OPENAI_API_KEY" not in os.environ
     flagged = resolve("openai/gpt-4o-mini", api_key=CANARY + "x")
     assert flagged.tool_mode == "native" and CANARY not in json.dumps(flagged.identity)
 
 
-# ---- cache --------------------------------------------------------------------------------------------
+# ---- cache ---------------------------------------------------------------------------------------
 def test_an_identical_request_is_answered_from_disk(tmp_path):
     inner = Counting(
         Decision(thought="t", action="finish", args={"reason": "r"}, usage=Usage(10, 5))
@@ -159,9 +157,8 @@ def test_a_failed_call_stores_nothing_and_a_corrupt_entry_is_a_miss(tmp_path):
         with pytest.raises(ModelFailed):
             CachedProvider(failing, store).complete(MSGS, [Finish], Settings())
     assert failing.calls == 2 and not list(store.iterkeys())
-    cut = Counting(
-        Decision(raw="def f(", error="cut at 1024 tokens", cut=True)
-    )  # same ask, same cut
+    # same ask, same cut
+    cut = Counting(Decision(raw="def f(", error="cut at 1024 tokens", cut=True))
     assert CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cut
     assert (
         CachedProvider(cut, store).complete(MSGS, [Finish], Settings()).cached == 1
@@ -199,9 +196,8 @@ def test_a_cached_rerun_reports_every_call_as_a_hit(tmp_path):
     store = open_cache(tmp_path / "c")
     runs = []
     for attempt in range(2):
-        script = ScriptedProvider(
-            [CREATE, FINISH] if attempt == 0 else []
-        )  # the rerun gets no replies
+        # the rerun gets no replies
+        script = ScriptedProvider([CREATE, FINISH] if attempt == 0 else [])
         agent = Agent(
             CachedProvider(script, store),
             Workspace(tmp_path / f"p{attempt}"),
@@ -227,7 +223,7 @@ def test_cache_commands(tmp_path):
     assert "0 replies" in runner.invoke(app, ["cache", "stats"]).output
 
 
-# ---- faults and context -------------------------------------------------------------------------------
+# ---- faults and context --------------------------------------------------------------------------
 def _fault(kind: str, status: int, headers: dict[str, str] | None = None) -> Exception:
     from autocoder.providers.remote import litellm
 
@@ -319,9 +315,8 @@ def test_a_known_models_context_window_comes_from_litellm(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
     assert resolve("openai/gpt-4o-mini").context == 128000
     local = resolve("openai/local", api_base="http://127.0.0.1:9/v1", tool_mode="instructor")
-    assert (
-        local.context is None
-    )  # the server knows its own; an overflow comes back as one clear line
+    # the server knows its own; an overflow comes back as one clear line
+    assert local.context is None
 
 
 def test_a_stop_text_is_part_of_a_requests_key_and_no_stop_leaves_old_keys_alone():
@@ -383,9 +378,8 @@ def test_a_fifth_tool_mode_is_one_codec_and_a_run_goes_through_it(tmp_path, monk
     assert result.status == "done" and result.tool_mode == "shout"
     assert all(k["response_format"] == {"type": "json_object"} for k in sent)
     system = sent[0]["messages"][0]["content"]
-    assert (
-        system.endswith("SHOUT ONE JSON OBJECT.") and len(sent[0]["messages"]) == 2
-    )  # no examples
+    # no examples
+    assert system.endswith("SHOUT ONE JSON OBJECT.") and len(sent[0]["messages"]) == 2
 
 
 def test_a_probe_rejected_with_an_error_status_falls_back_at_once(monkeypatch):

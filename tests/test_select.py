@@ -27,7 +27,7 @@ def test_a_right_minority_beats_an_agreeing_wrong_majority_on_the_goals_examples
 
 
 def test_a_consensus_group_beats_a_lone_outlier():
-    chosen, table, why = choose([trial(0, "y"), trial(0, "x"), trial(0, "x")])
+    chosen, _table, why = choose([trial(0, "y"), trial(0, "x"), trial(0, "x")])
     assert chosen == 1 and why.startswith("2 of 3 candidates")
 
 
@@ -52,12 +52,10 @@ def test_a_reply_becomes_a_main_py_the_checks_accept():
     )
     assert code.rstrip().endswith("main()") and '__name__ == "__main__"' in code
     kept = candidates.normalize("def main():\n    print(1)\n\nprint(2)\n", "", ())
-    assert (
-        "print(2)" not in kept and "print(1)" in kept
-    )  # a loose statement beside main() is dropped
-    assert (
-        candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"
-    )  # the checks say what is wrong
+    # a loose statement beside main() is dropped
+    assert "print(2)" not in kept and "print(1)" in kept
+    # the checks say what is wrong
+    assert candidates.normalize("def broken(:\n", "", ()) == "def broken(:\n"
     runnable = candidates.normalize("def fibonacci(n=10):\n    return [0, 1][:n]\n", "", ())
     assert "def main():\n    print(fibonacci())" in runnable
     needs_input = "def fibonacci(n):\n    return [0, 1][:n]\n"
@@ -65,9 +63,8 @@ def test_a_reply_becomes_a_main_py_the_checks_accept():
     assert candidates.extract("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
     assert candidates.code("Sure:\n```python\nx = 1\n```\nmore") == "x = 1\n"
     assert candidates.code("Sure:\n```python\nx = 1") == "x = 1"  # stopped at its closing fence
-    assert (
-        candidates.extract("Sure:\n```python\nx = 1") == "Sure:\n```python\nx = 1"
-    )  # the plain call's rule
+    # the plain call's rule
+    assert candidates.extract("Sure:\n```python\nx = 1") == "Sure:\n```python\nx = 1"
 
 
 def test_the_goals_examples_become_the_first_tests():
@@ -92,12 +89,11 @@ def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_c
     assert provider.calls[0] == [{"role": "user", "content": GOAL + candidates.ASK}]
     assert "return a + b" in (tmp_path / "main.py").read_text()
     assert "assert (add(2, 3)) == (5)" in (tmp_path / "main_test.py").read_text()
-    lines = [json.loads(x) for x in open(result.trajectory, encoding="utf-8")]
+    with open(result.trajectory, encoding="utf-8") as fh:
+        lines = [json.loads(x) for x in fh]
     select = next(x for x in lines if x["type"] == "select")
-    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [
-        0,
-        2,
-    ]  # stopped early
+    # stopped early
+    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [0, 2]
     assert "examples right" in select["why"] and result.model_calls == 3
 
 
@@ -105,16 +101,16 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
     ws = Workspace(tmp_path)
     right = "def add(a, b):\n    return a + b\n\n\ndef main():\n    print(add(2, 3))\n"
     ws.write("main.py", right + '\n\nif __name__ == "__main__":\n    main()\n')
+    # a wrong test
     ws.write(
         "main_test.py", "from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n"
-    )  # a wrong test
+    )
     before = ws.read("main.py")
     cheat = reply("write_file", path="main.py", content=right.replace("a + b", "a + b + 1"))
     provider = ScriptedProvider([cheat, cheat])  # both candidates "fix" the test by breaking main
     result = Agent(provider, ws, GOAL, AgentConfig(max_steps=1, samples=2, plain_start=True)).run()
-    step = next(
-        json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x
-    )
+    with open(result.trajectory, encoding="utf-8") as fh:
+        step = next(json.loads(x) for x in fh if '"type": "step"' in x)
     assert step["phase"] == "fix_tests" and not step["result"]["ok"]
     assert step["result"]["message"].startswith("not applied: the project would rank lower")
     assert ws.read("main.py") == before
@@ -141,18 +137,15 @@ def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_m
         path="other_test.py",
         content="from main import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
     )
-    provider = ScriptedProvider(
-        [RIGHT, RIGHT, fix_main, fix_test]
-    )  # the step's candidates: main first
+    # the step's candidates: main first
+    provider = ScriptedProvider([RIGHT, RIGHT, fix_main, fix_test])
     result = Agent(
         provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=2, samples=2, plain_start=True)
     ).run()
-    steps = [
-        json.loads(x) for x in open(result.trajectory, encoding="utf-8") if '"type": "step"' in x
-    ]
+    with open(result.trajectory, encoding="utf-8") as fh:
+        steps = [json.loads(x) for x in fh if '"type": "step"' in x]
     assert [s["phase"] for s in steps] == ["create", "fix_tests"] and steps[1]["result"]["ok"]
     assert "the tests are wrong" in provider.calls[2][-1]["content"]
-    assert (
-        "return a + b" in (tmp_path / "main.py").read_text()
-    )  # main.py was not offered: the test was fixed
+    # main.py was not offered: the test was fixed
+    assert "return a + b" in (tmp_path / "main.py").read_text()
     assert "== 5" in (tmp_path / "other_test.py").read_text()

@@ -1,5 +1,7 @@
 """The litellm path against a real endpoint: llama-cpp-python's own OpenAI-compatible server running
-the embedded model on 127.0.0.1, reached exactly as any API-key user's model is.
+the embedded model on 127.0.0.1, reached exactly as any API-key user's model is, in both of its
+usual set-ups: the GGUF's own chat template, and `--chat_format chatml-function-calling` (what its
+docs give for tools; it answers tool_choice="required" with HTTP 500).
 
 The HTTP traffic is replayed from cassettes/test_server/ (recording off, network blocked). Re-record
 from scratch, which starts the server here and stops it after:
@@ -44,9 +46,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, pytestconfig):
-    """The embedded model behind llama-cpp-python's server, with the GGUF's own chat template.
+# llama_cpp.server, with the weights in plain CPU buffers where the CPU advertises AMX (as our
+# in-process loader does: a VM that advertises AMX without allowing it kills the server on the
+# first long prompt, which reads as a dropped connection).
+SERVE = """
+import runpy, sys
+from autocoder.providers.llama_cpp import _without_extra_buffers
+sys.argv[0] = "llama_cpp.server"
+with _without_extra_buffers():
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+FORMATS = {"template": [], "chatml-function-calling": ["--chat_format", "chatml-function-calling"]}
+
+
+@pytest.fixture(scope="module", params=list(FORMATS))
+def server(request, tmp_path_factory, pytestconfig):
+    """The embedded model behind llama-cpp-python's server, in one chat format (the param).
     Replaying, nothing listens: the cassettes answer (requests match on method, path and body)."""
     if not recording(pytestconfig):
         yield "http://127.0.0.1:8000/v1"
@@ -54,8 +69,8 @@ def server(tmp_path_factory, pytestconfig):
     port = _free_port()
     cmd = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        SERVE,
         "--model",
         str(embedded_model_path()),
         "--host",
@@ -68,6 +83,7 @@ def server(tmp_path_factory, pytestconfig):
         "2",
         "--verbose",
         "False",
+        *FORMATS[request.param],
     ]
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as stderr:  # the server keeps its own handle on the log
@@ -101,12 +117,32 @@ def _wait_until_serving(proc: subprocess.Popen, base: str, log: Path, seconds: f
 
 
 @pytest.mark.vcr
-def test_the_probe_finds_that_this_server_honours_only_a_named_tool(server):
+def test_the_probe_finds_that_either_server_honours_only_a_named_tool(server):
+    """The template server ignores "required"; chatml-function-calling fails it with a 500: both
+    end in the named form at once (a rejection is an answer, never retried)."""
     provider = LiteLLMProvider(find_profile("openai/local", api_base=server))
-    assert provider.probe() == "named"
-    assert provider.tool_mode == "native" and provider.tool_choice == "named"
+    assert provider.codec.name == "named"
 
 
+@pytest.mark.vcr
+@pytest.mark.parametrize("mode", ["auto", "native", "named", "instructor"])
+def test_every_mode_either_server_serves_completes_a_run(server, mode, tmp_path):
+    """`autocoder run --model openai/local --api-base ... --tool-mode MODE` on both servers: the
+    run goes its steps and ends on its budget, never on an error."""
+    provider = resolve("openai/local", api_base=server, tool_mode=mode)
+    result = Agent(
+        provider,
+        Workspace(tmp_path),
+        "a function add(a, b) that returns a + b",
+        AgentConfig(max_steps=2, settings=Settings(max_tokens=300)),
+    ).run()
+    assert result.tool_mode == ("named" if mode in ("auto", "native") else mode)
+    assert (result.status, result.steps, result.model_calls) == ("max_steps", 2, 2), result.reason
+
+
+# the template server only: chatml-function-calling escapes code as HTML, and the 135M model's
+# JSON there can run to the token cap (its runs still complete: see the test above)
+@pytest.mark.parametrize("server", ["template"], indirect=True)
 @pytest.mark.vcr
 @pytest.mark.parametrize("mode", ["native", "instructor"])
 @pytest.mark.parametrize("offered", [1, 2])
@@ -122,6 +158,7 @@ def test_each_mode_gets_a_valid_action_from_the_real_model(server, mode, offered
     assert decision.usage.prompt_tokens > 0 and decision.usage.cost_usd == 0.0  # local: no price
 
 
+@pytest.mark.parametrize("server", ["template"], indirect=True)
 @pytest.mark.vcr
 def test_code_reaches_the_server_unescaped(server):
     """The server's prompt token count equals that of our own unescaped rendering of the same
@@ -144,6 +181,7 @@ def test_code_reaches_the_server_unescaped(server):
     assert len(local.prompt_tokens(escaped)) != len(local.prompt_tokens(ASK))
 
 
+@pytest.mark.parametrize("server", ["template"], indirect=True)
 @pytest.mark.vcr
 def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
     runs = []
@@ -160,7 +198,7 @@ def test_a_run_through_the_server_then_its_cached_rerun(server, tmp_path):
         runs.append(agent.run())
     first, rerun = runs
     # two steps, two calls, never done: malformed would take three bad replies in a row
-    assert (first.tool_mode, first.model_calls, first.status) == ("native", 2, "max_steps")
+    assert (first.tool_mode, first.model_calls, first.status) == ("named", 2, "max_steps")
     assert rerun.cache_hits == rerun.model_calls == first.model_calls
     assert rerun.steps == first.steps
     assert sorted(p.name for p in (tmp_path / "p0").glob("*.py")) == sorted(

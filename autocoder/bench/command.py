@@ -11,12 +11,20 @@ import typer
 from ..cliopts import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
 from ..exceptions import AutocoderError
 
+# The command's help, given to typer whole: it shows a docstring's line breaks as they are, and
+# this line is longer than a source line.
+HELP = (
+    "Score a model on fixed goals, judged by acceptance tests the agent never sees; "
+    "or compare runs."
+)
+
 
 def bench(
     suite: Annotated[
         str,
         typer.Argument(
-            help="samples, humaneval, a suite folder, or `compare` followed by bench output folders."
+            help="samples, humaneval, a suite folder, or `compare` followed by bench output "
+            "folders."
         ),
     ],
     folders: Annotated[
@@ -84,7 +92,8 @@ def bench(
         typer.Option(
             "--timeout",
             min=1.0,
-            help="Wall-clock limit per goal in seconds (default: the goal's, else as for run: 180 on the embedded model, 1800 on others).",
+            help="Wall-clock limit per goal in seconds (default: the goal's, else as for run: "
+            "180 on the embedded model, 1800 on others).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed (try k uses seed + k).")] = 0,
@@ -108,7 +117,7 @@ def bench(
     ] = Path("bench-compare.png"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Score a model on fixed goals, judged by acceptance tests the agent never sees; or compare runs."""
+    """`autocoder bench`; its help is HELP."""
     from . import cli as bench_cli
     from .options import BenchOptions
 

@@ -37,8 +37,8 @@ def find_profile(model: str, api_base: str | None = None) -> Profile:
     else:
         names = ", ".join(known)
         raise AutocoderError(
-            f"unknown model {model!r}: use a profile ({names}), a litellm model such as openai/gpt-4o-mini, "
-            "a path to a .gguf file, or replay:FILE"
+            f"unknown model {model!r}: use a profile ({names}), a litellm model such as "
+            "openai/gpt-4o-mini, a path to a .gguf file, or replay:FILE"
         )
     if api_base:
         if profile.kind != "litellm":

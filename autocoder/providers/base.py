@@ -43,9 +43,8 @@ class Provider(Protocol):
     codec: Codec  # how actions reach the model (modes.py); the prompt and the agent ask it
     tool_mode: str  # the codec's name, for records
     secrets: tuple[str, ...]  # what a recorder of its traffic must scrub (an API key it holds)
-    identity: dict[
-        str, Any
-    ]  # what makes its replies what they are (model, weights' sha256...), no secrets
+    # what makes its replies what they are (model, weights' sha256...), no secrets
+    identity: dict[str, Any]
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
@@ -66,7 +65,8 @@ def trim(
     while count(kept) > limit:
         if len(kept) <= 2:
             raise ModelFailed(
-                f"the prompt ({count(kept)} tokens) does not fit the model's context ({limit} for the prompt)"
+                f"the prompt ({count(kept)} tokens) does not fit the model's context "
+                f"({limit} for the prompt)"
             )
         del kept[1]
     return kept

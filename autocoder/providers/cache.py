@@ -48,8 +48,8 @@ def open_cache(path: Path | None = None) -> Any:
         return diskcache.Cache(str(path), disk=diskcache.JSONDisk, disk_compress_level=1)
     except (sqlite3.Error, OSError) as exc:
         raise AutocoderError(
-            f"the response cache at {path} cannot be used ({exc}): run `autocoder cache clear` to start it "
-            "afresh, or pass --no-cache"
+            f"the response cache at {path} cannot be used ({exc}): run `autocoder cache clear` "
+            "to start it afresh, or pass --no-cache"
         ) from None
 
 
@@ -91,13 +91,8 @@ class CachedProvider:
                 return dataclasses.replace(
                     Decision.from_json(stored), cached=1, seconds=time.monotonic() - start
                 )
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-            zlib.error,
-        ):  # a corrupt entry is a miss
+        # a corrupt entry is a miss
+        except (TypeError, ValueError, KeyError, AttributeError, zlib.error):
             self.store.delete(key)
         decision = self.inner.complete(messages, actions, settings)
         self.store.set(key, decision.to_json())

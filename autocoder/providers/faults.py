@@ -63,7 +63,11 @@ def retry_after(exc: BaseException) -> float | None:
 
 def rejected(exc: BaseException) -> bool:
     """The endpoint answered with an error status that is not about the key, the model's name,
-    a rate limit or a timeout: it does not serve what was asked (the probe's "no")."""
+    a rate limit or a timeout, or it took the request and closed the connection without an answer
+    (llama-cpp-python's server with a plain chat template, asked for tool_choice="required"):
+    it does not serve what was asked (the probe's "no")."""
+    if any(type(e).__name__ == "RemoteProtocolError" for e in _chain(exc)):
+        return True
     lib = litellm()
     kinds = (
         lib.AuthenticationError,
@@ -134,16 +138,19 @@ def explain(exc: BaseException, profile: Profile, key_names: list[str]) -> Model
     return ModelFailed(f"{model}: {first[:300]}")
 
 
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """The fault and what it wraps (litellm wraps openai's, which wraps httpx's)."""
+    found: list[BaseException] = []
+    while exc is not None and len(found) < 10:
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
 def _connection_failed(exc: BaseException | None) -> bool:
     """litellm reports a refused connection as an InternalServerError: look at what it wraps."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ConnectionError) or type(exc).__name__ in (
-            "ConnectError",
-            "APIConnectionError",
-        ):
-            return True
-        if "Connection error" in str(exc):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    names = ("ConnectError", "APIConnectionError")
+    return any(
+        isinstance(e, ConnectionError) or type(e).__name__ in names or "Connection error" in str(e)
+        for e in _chain(exc)
+    )

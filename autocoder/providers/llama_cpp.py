@@ -62,9 +62,8 @@ def trained_context(path: str) -> int:
     from llama_cpp import Llama
     from llama_cpp._utils import suppress_stdout_stderr
 
-    with suppress_stdout_stderr(
-        disable=False
-    ):  # llama.cpp warns about the context it was not asked for
+    # llama.cpp warns about the context it was not asked for
+    with suppress_stdout_stderr(disable=False):
         meta = Llama(model_path=path, vocab_only=True, verbose=False).metadata
     arch = meta.get("general.architecture", "")
     return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
@@ -136,7 +135,8 @@ def _grammar(text: str) -> Any:
 
 
 class RepetitionGuard:
-    """Stops a reply caught in a loop (the same span over and over): a small model's usual failure."""
+    """Stops a reply caught in a loop (the same span over and over): a small model's usual
+    failure."""
 
     def __init__(self, max_period: int = 40, min_span: int = 60) -> None:
         self.max_period, self.min_span = max_period, min_span
@@ -201,7 +201,8 @@ class LlamaCppProvider:
 
     @property
     def identity(self) -> dict[str, Any]:
-        """The weights' sha256 (not the path): the same model file anywhere shares cached replies."""
+        """The weights' sha256 (not the path): the same model file anywhere shares cached
+        replies."""
         return {"kind": "llama_cpp", "sha256": self.identity_sha256, "n_ctx": self.n_ctx}
 
     @functools.cached_property
@@ -238,14 +239,12 @@ class LlamaCppProvider:
             messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - settings.max_tokens
         )
         tokens = self.prompt_tokens(messages)
-        begun = settings.prefix.rstrip(
-            " \t"
-        )  # the reply begun for the model; a trailing indent is the grammar's
+        # the reply begun for the model; a trailing indent is the grammar's
+        begun = settings.prefix.rstrip(" \t")
         if begun:  # the model continues it (a completion): see textformat's continuation grammar
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
-        reused = self.llm.longest_token_prefix(
-            self.llm._input_ids.tolist(), tokens
-        )  # what llama.cpp keeps
+        # what llama.cpp keeps
+        reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
         guard = RepetitionGuard()
         try:
             out = self.llm.create_completion(

@@ -54,7 +54,8 @@ class Profile(BaseModel):
             )
         if self.tool_mode not in (served := requestable(self.kind)):
             raise ValueError(
-                f"tool_mode {self.tool_mode!r} is not for a {self.kind} model: use {', '.join(served)}"
+                f"tool_mode {self.tool_mode!r} is not for a {self.kind} model: "
+                f"use {', '.join(served)}"
             )
         return self
 
@@ -72,7 +73,8 @@ def _parse(name: str, text: str, source: str) -> Profile:
     for key in ("name", "source"):
         if key in data:
             raise AutocoderError(
-                f"profile {source}: {key!r} is not a profile setting (the file's name names the profile)"
+                f"profile {source}: {key!r} is not a profile setting "
+                "(the file's name names the profile)"
             )
     try:
         return Profile(name=name, source=source, **data)

@@ -1,10 +1,12 @@
-"""Providers without a model: a scripted queue of replies (tests) and a trajectory replay (debugging)."""
+"""Providers without a model: a scripted queue of replies (tests) and a trajectory replay
+(debugging)."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from ..actions import Action
 from ..exceptions import AutocoderError, Interrupted
@@ -20,9 +22,9 @@ class ScriptedProvider:
     codec = SCRIPTED
     tool_mode = codec.name
     secrets: tuple[str, ...] = ()
-    identity = {"kind": "scripted"}
 
     def __init__(self, replies: list[str | Decision]) -> None:
+        self.identity: dict[str, Any] = {"kind": "scripted"}
         self.replies = deque(replies)
         self.calls: list[list[Message]] = []
 
@@ -62,7 +64,8 @@ class ReplayProvider(ScriptedProvider):
             except ValueError as exc:
                 why = str(exc).splitlines()[0]
                 raise AutocoderError(
-                    f"{path}:{n} is not a trajectory line ({why}): replay a .autocoder/runs/*.jsonl file"
+                    f"{path}:{n} is not a trajectory line ({why}): "
+                    "replay a .autocoder/runs/*.jsonl file"
                 ) from None
         super().__init__(decisions)
         self.name = f"replay:{path}"
