@@ -22,13 +22,13 @@ from pathlib import Path
 from autocoder import candidates, examples, sandbox, select
 from autocoder.bench.options import BenchOptions
 from autocoder.bench.suite import load
-from autocoder.bench.worker import judge, make_provider
+from autocoder.bench.worker import judge, make_provider, open_store
 from autocoder.observe import observe
 from autocoder.providers import Settings
 from autocoder.workspace import Workspace
 
 
-def candidate_rows(goal, provider, samples: int, max_tokens: int) -> list[dict]:
+def candidate_rows(goal, provider, samples: int, max_tokens: int, policy) -> list[dict]:
     exs, given = examples.extract(goal.goal), examples.given(goal.goal)
     asked = candidates.ask(goal.goal, given)
     rows = []
@@ -43,8 +43,8 @@ def candidate_rows(goal, provider, samples: int, max_tokens: int) -> list[dict]:
             ws = Workspace(Path(tmp))
             ws.write("main.py", main)
             ws.write("main_test.py", candidates.first_tests(exs))
-            trial = select.Trial.of(observe(ws, exs))
-            passed = judge(ws.root, goal)[0]
+            trial = select.Trial.of(observe(ws, exs, policy=policy))
+            passed = judge(ws.root, goal, policy)[0]
         rows.append(
             {
                 "k": k,
@@ -67,12 +67,13 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=384)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    sandbox.require(False)
-    provider = make_provider(BenchOptions(max_tokens=args.max_tokens))
+    policy = sandbox.require(False)
+    options = BenchOptions(max_tokens=args.max_tokens)
+    provider = make_provider(options, store=open_store(options))
     counts = {"goals": 0, "greedy": 0, "ceiling": 0, "chosen": 0}
     out = args.out.open("w", encoding="utf-8") if args.out else None
     for goal in load(args.suite, args.limit).goals:
-        rows = candidate_rows(goal, provider, args.samples, args.max_tokens)
+        rows = candidate_rows(goal, provider, args.samples, args.max_tokens, policy)
         chosen, _, why = select.choose(
             [select.Trial(tuple(r["progress"]), r["behaviour"]) for r in rows]
         )
