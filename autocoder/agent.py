@@ -6,6 +6,7 @@ taken) and, with --allow-install, the Installer."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -157,7 +158,7 @@ class Agent:
         if config.plain_start and todo.phase in ("create", "restart"):
             decision, score = self.sampler.fresh_start(todo, index)
         elif config.samples > 1 and todo.phase != "judge":
-            decide = lambda attempt: self._decide(msgs, todo, index, attempt)  # noqa: E731
+            decide = functools.partial(self._decide, msgs, todo, index)  # decide(attempt)
             decision, score = self.sampler.best_of(decide, todo, obs.progress())
         else:
             decision = self._decide(msgs, todo, index)
