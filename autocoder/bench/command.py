@@ -10,6 +10,7 @@ import typer
 
 from ..cliopts import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
 from ..exceptions import AutocoderError
+from .options import MAX_CLUSTER_JOBS
 
 # The command's help, given to typer whole: it shows a docstring's line breaks as they are, and
 # this line is longer than a source line.
@@ -53,9 +54,30 @@ def bench(
             "--jobs",
             "-j",
             min=1,
-            help="Goals run in parallel (each worker loads a local model once).",
+            max=MAX_CLUSTER_JOBS,
+            help="Goals run in parallel, each worker loading a local model once (64 at most "
+            "here, 1024 with --ray).",
         ),
     ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run the workers on this Ray cluster (HOST:PORT, ray://HOST:PORT, or auto: "
+            'RAY_ADDRESS or the one started here); needs pip install "autocoder[ray]".',
+            show_default=False,
+        ),
+    ] = None,
+    max_concurrent_calls: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrent-calls",
+            min=1,
+            help="Most model calls in flight at once across all workers (an API's rate limit).",
+            show_default=False,
+        ),
+    ] = None,
     single_shot: Annotated[
         bool,
         typer.Option(
@@ -148,6 +170,8 @@ def bench(
             unsafe=unsafe,
             cassette=str(cassette) if cassette else None,
             record=record,
+            ray=ray,
+            max_concurrent_calls=max_concurrent_calls,
         )
         try:
             bench_cli.bench(suite, options, out, limit, resume, as_json)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .goal import Goal
 
 DEFAULT_STEPS = 20
+MAX_LOCAL_JOBS, MAX_CLUSTER_JOBS = 64, 1024
 
 
 class BenchOptions(BaseModel):
@@ -22,7 +23,7 @@ class BenchOptions(BaseModel):
     tool_mode: str = "auto"
     cache: bool = True
     tries: int = Field(1, ge=1, le=100)
-    jobs: int = Field(1, ge=1, le=64)
+    jobs: int = Field(1, ge=1, le=MAX_CLUSTER_JOBS)  # above MAX_LOCAL_JOBS only with `ray`
     single_shot: bool = False
     plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
     samples: int = Field(4, ge=1, le=16)
@@ -35,6 +36,11 @@ class BenchOptions(BaseModel):
     unsafe: bool = False
     cassette: str | None = None  # record or replay every model call (see cassettes.py)
     record: bool = False
+    # where the tasks run: None here, else a Ray cluster's address ("auto": RAY_ADDRESS or the one
+    # running here); the same options make the same records either way
+    ray: str | None = None
+    # the most model calls in flight at once across all workers (a paid API's rate limit)
+    max_concurrent_calls: int | None = Field(None, ge=1)
 
     @property
     def mode(self) -> str:

@@ -32,17 +32,17 @@ def threads_per_worker(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def run(todo: list[Task], start: Callable[[], Runs], jobs: int) -> Iterator[dict[str, Any]]:
-    """Each task's record as a worker finishes it (not in order). `start` makes one worker in a
+def run(todo: list[Task], start: Callable[[int], Runs], jobs: int) -> Iterator[dict[str, Any]]:
+    """Each task's record as a worker finishes it (not in order). `start(n)` makes worker n in a
     fresh process, so it must pickle (a module-level function, or a partial of one)."""
     ctx = get_context("spawn")  # a fresh process per worker: no llama.cpp state crosses a fork
     waiting = deque(todo)
     workers: dict[Connection, BaseProcess] = {}
     busy: set[Connection] = set()
     try:
-        for _ in range(min(jobs, len(todo))):
+        for n in range(min(jobs, len(todo))):
             here, there = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(start, there), daemon=True)
+            process = ctx.Process(target=_serve, args=(start, n, there), daemon=True)
             process.start()
             there.close()  # the worker's end lives in the worker: its exit reads as EOF here
             workers[here] = process
@@ -90,10 +90,10 @@ def _stop(workers: dict[Connection, BaseProcess], busy: set[Connection]) -> None
             process.join()
 
 
-def _serve(start: Callable[[], Runs], conn: Connection) -> None:
-    """A worker process: make the worker, then run each task the driver sends until it hangs up."""
+def _serve(start: Callable[[int], Runs], n: int, conn: Connection) -> None:
+    """Worker n's process: make it, then run each task the driver sends until it hangs up."""
     try:
-        worker = start()
+        worker = start(n)
         while True:
             try:
                 task = conn.recv()

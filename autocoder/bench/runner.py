@@ -1,5 +1,6 @@
-"""Run a suite: every goal (and try) not yet recorded, on one worker in this process or on a pool
-of them (`--jobs`); this driver alone writes the records, as each comes, and the manifest."""
+"""Run a suite: every goal (and try) not yet recorded, on one worker in this process, on a pool
+of them (`--jobs`) or on a Ray cluster's (`--ray`); this driver alone writes the records, as each
+comes, and the manifest."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import sandbox
 from ..exceptions import AutocoderError
 from . import pool
-from .options import BenchOptions, Task
+from .cap import Slots, local_slots
+from .options import MAX_LOCAL_JOBS, BenchOptions, Task
 from .records import (
     MANIFEST,
     RECORDS,
@@ -23,7 +25,10 @@ from .records import (
     tasks_to_run,
 )
 from .suite import Suite
-from .worker import Worker, make_provider, open_store
+from .worker import Place, Worker, make_provider, open_store
+
+if TYPE_CHECKING:
+    from .ray_cluster import Cluster
 
 
 def run_suite(
@@ -37,47 +42,86 @@ def run_suite(
 ) -> list[dict[str, Any]]:
     """Run every goal and try not yet recorded in `out`; each record is appended as it comes, so an
     interrupted run loses nothing and `resume` goes on from there. Returns all records of `out`.
-    `provider` (tests, a replay) serves the run in this process; a pool's workers make their own."""
-    policy = sandbox.require(options.unsafe)  # refuse before anything is written
-    if options.plain and options.single_shot:
-        raise AutocoderError("--plain and --single-shot are two baselines: choose one per run")
-    if options.record and options.jobs > 1:
-        raise AutocoderError(
-            "--record writes one cassette from one process: use --jobs 1 (replays may use more)"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    todo = tasks_to_run(suite, options, out, resume)
-    set_aside_cut_line(out)
-    same_settings(out, options)
-    store = open_store(options) if provider is None else None
-    provider = provider or make_provider(options, store=store)  # a local model loads on first use
-    (out / MANIFEST).write_text(
-        json.dumps(manifest(suite, options, provider), indent=2) + "\n", encoding="utf-8"
-    )
-    if on_start:
-        on_start(len(todo))
-    with (out / RECORDS).open("a", encoding="utf-8") as fh:
-        for record in _results(todo, Worker(options, suite.name, out, provider, policy, store)):
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
-            if on_record:
-                on_record(record)
+    `provider` (tests, a replay) serves the run in this process; a pool's workers make their own,
+    and so do a Ray cluster's (`options.ray`)."""
+    _refuse(options)
+    # on a cluster each worker checks isolation on its own node; this driver runs no model code
+    policy = sandbox.SAFE if options.ray else sandbox.require(options.unsafe)
+    cluster = _connect(options.ray) if options.ray else None  # before anything is written
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        todo = tasks_to_run(suite, options, out, resume)
+        set_aside_cut_line(out)
+        same_settings(out, options)
+        store = open_store(options) if provider is None else None
+        provider = provider or make_provider(options, store=store)  # a local model loads on use
+        about = manifest(suite, options, provider)
+        if cluster is not None:
+            about["cluster"] = cluster.describe()
+        (out / MANIFEST).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
+        if on_start:
+            on_start(len(todo))
+        here = Worker(options, suite.name, out, provider, policy, store)
+        with (out / RECORDS).open("a", encoding="utf-8") as fh:
+            for record in _results(todo, here, cluster):
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                if on_record:
+                    on_record(record)
+    finally:
+        if cluster is not None:
+            cluster.close()
     return read_records(out)
 
 
-def _results(todo: list[Task], here: Worker) -> Iterator[dict[str, Any]]:
+def _refuse(options: BenchOptions) -> None:
+    """Options that cannot run together, refused before anything is written."""
+    if options.plain and options.single_shot:
+        raise AutocoderError("--plain and --single-shot are two baselines: choose one per run")
+    if options.record and (options.jobs > 1 or options.ray):
+        raise AutocoderError(
+            "--record writes one cassette from one process: record with --jobs 1 here (replays"
+            " may use more, and a cluster)"
+        )
+    if options.jobs > MAX_LOCAL_JOBS and not options.ray:
+        raise AutocoderError(
+            f"--jobs {options.jobs} is more than one machine runs ({MAX_LOCAL_JOBS} at most):"
+            " add --ray ADDRESS to run them on a cluster"
+        )
+
+
+def _connect(address: str) -> Cluster:
+    """This driver on the Ray cluster at `address` (Ray and its module load only here)."""
+    from .ray_cluster import connect
+
+    return connect(address)
+
+
+def _results(todo: list[Task], here: Worker, cluster: Cluster | None) -> Iterator[dict[str, Any]]:
     """The records of `todo`: from `here`, or with --jobs from a pool of workers like it, each
-    with its own provider and a share of the cores."""
-    jobs = min(here.options.jobs, len(todo))
+    with its own provider and a share of the cores, or from a Ray cluster's actors."""
+    options = here.options
+    if cluster is not None:
+        yield from cluster.run(todo, options, here.suite, here.out)
+        return
+    jobs = min(options.jobs, len(todo))
     if jobs <= 1:
         yield from map(here.run, todo)
         return
-    start = partial(
-        Worker.start,
-        here.options,
-        here.suite,
-        here.out,
-        here.policy,
-        pool.threads_per_worker(jobs),
-    )
+    slots = local_slots(options.max_concurrent_calls) if options.max_concurrent_calls else None
+    threads = pool.threads_per_worker(jobs)
+    start = partial(_pool_worker, options, here.suite, here.out, here.policy, threads, slots)
     yield from pool.run(todo, start, jobs)
+
+
+def _pool_worker(
+    options: BenchOptions,
+    suite: str,
+    out: Path,
+    policy: sandbox.Policy,
+    threads: int,
+    slots: Slots | None,
+    n: int,
+) -> Worker:
+    """Worker n of a local pool, in its own process."""
+    return Worker.start(options, suite, out, policy, threads, Place(worker=n), slots)

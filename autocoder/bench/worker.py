@@ -4,7 +4,9 @@ shares (the options, a provider, the sandbox policy) and turns a task into its r
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -13,16 +15,28 @@ from .. import candidates, sandbox
 from ..config import default_time_limit
 from ..observe import PYTEST_ARGS
 from ..workspace import Workspace
+from .cap import Capped, Slots
 from .goal import Goal
 from .options import DEFAULT_STEPS, BenchOptions, Task
 
 JUDGE_TIMEOUT = 120.0
 
 
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a record was made, the same fields on a cluster and off it: the node (a Ray node's
+    id; "local" off a cluster), its host (the node's address, or this machine's name) and the
+    worker's number in the run."""
+
+    node: str = "local"
+    host: str = dataclasses.field(default_factory=socket.gethostname)
+    worker: int = 0
+
+
 class Worker:
     """Runs tasks one at a time with one provider: a local model loads once per worker. The
-    driver makes one with jobs=1; a pool makes one per process (`start`); a Ray actor would hold
-    one the same way."""
+    driver makes one with jobs=1; a pool makes one per process (`start`), a Ray cluster one per
+    actor (ray_pool.py)."""
 
     def __init__(
         self,
@@ -32,9 +46,11 @@ class Worker:
         provider: Any,
         policy: sandbox.Policy,
         store: Any | None = None,
+        place: Place | None = None,
     ) -> None:
         self.options, self.suite, self.out = options, suite, out
         self.provider, self.policy, self.store = provider, policy, store
+        self.place = place or Place()
 
     @classmethod
     def start(
@@ -44,17 +60,28 @@ class Worker:
         out: Path,
         policy: sandbox.Policy,
         threads: int | None = None,
+        place: Place | None = None,
+        slots: Slots | None = None,
     ) -> Worker:
         """A worker with its own provider, for a process of its own; a local model there uses
-        `threads` CPU threads."""
+        `threads` CPU threads; with `slots`, each model call waits for one (cap.py)."""
         store = open_store(options)
-        return cls(options, suite, out, make_provider(options, threads, store), policy, store)
+        provider = make_provider(options, threads, store)
+        if slots is not None:
+            provider = Capped(provider, slots)
+        return cls(options, suite, out, provider, policy, store, place)
 
     def run(self, task: Task) -> dict[str, Any]:
-        """The record of one goal and try."""
-        return run_task(
+        """The record of one goal and try, saying where it ran."""
+        record = run_task(
             task, self.options, self.suite, self.out, self.provider, self.policy, self.store
         )
+        return record | dataclasses.asdict(self.place)
+
+
+def project_dir(out: Path, task: Task) -> Path:
+    """Where a bench output folder keeps the project of one goal and try."""
+    return out / "projects" / task.goal.name / f"try{task.attempt}"
 
 
 def open_store(options: BenchOptions) -> Any | None:
@@ -162,7 +189,7 @@ def run_task(
     from ..providers import Settings
 
     goal, start = task.goal, time.monotonic()
-    project = out / "projects" / goal.name / f"try{task.attempt}"
+    project = project_dir(out, task)
     if project.exists():  # left by an interrupted run: start afresh
         shutil.rmtree(project)
     project.mkdir(parents=True)
