@@ -13,6 +13,7 @@ from ._version import __version__
 from .bench import command as bench_command
 from .cliopts import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
 from .exceptions import AutocoderError
+from .show import command as show_command
 
 app = typer.Typer(
     help="autocoder: a coding agent that writes, runs and repairs a Python project until it works.",
@@ -187,6 +188,9 @@ def models(
 
 
 app.command(help=bench_command.HELP)(bench_command.bench)
+
+
+app.command()(show_command.show)
 
 
 cache_app = typer.Typer(

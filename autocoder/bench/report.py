@@ -259,11 +259,13 @@ def lift_lines(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
+def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> list[tuple[float, float]]:
+    """The PNG: pass rate (0-100 %) by wall time and cost, a labelled point a run; its y ranges."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
 
     costly = any(s["cost_usd"] for _, s in runs)
     fig, axes = plt.subplots(
@@ -271,21 +273,28 @@ def _chart(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     )
     panels = [("wall_s", "wall time (s)")] + ([("cost_usd", "cost (USD)")] if costly else [])
     for ax, (key, label) in zip(axes[0], panels, strict=True):
+        seen: list[tuple[float, float]] = []
+        top = max((s[key] for _, s in runs), default=0) or 1
         for name, s in runs:
-            ax.scatter(s[key], 100 * s["pass@1"], s=60)
-            ax.annotate(
-                f"{name}\n{s['model']} ({s['mode']})",
-                (s[key], 100 * s["pass@1"]),
-                fontsize=8,
-                xytext=(5, 5),
-                textcoords="offset points",
-            )
-        ax.margins(0.25)  # room for the labels
+            at = (s[key], 100 * s["pass@1"])
+            ax.scatter(*at, s=60, clip_on=False, zorder=3)  # whole at 0 % and at 100 %
+            # labels point into the plot, those of runs on the same spot one after another
+            up, left = at[1] < 50, at[0] > 0.6 * top
+            dy = (8 + 24 * seen.count(at)) * (1 if up else -1)
+            place = {"ha": "right" if left else "left", "va": "bottom" if up else "top", "size": 8}
+            text = f"{name}\n{s['model']} ({s['mode']})"
+            ax.annotate(text, at, (-8 if left else 8, dy), "data", "offset points", **place)
+            seen.append(at)
+        ax.set_ylim(0, 100)
+        ax.yaxis.set_major_formatter(PercentFormatter())
+        ax.set_xlim(0, 1.1 * top)
         ax.set_xlabel(label)
-        ax.set_ylabel("pass@1 (%)")
+        ax.set_ylabel("pass@1")
         ax.grid(alpha=0.3)
     fig.suptitle("autocoder bench: pass rate against " + (" and ".join(p[1] for p in panels)))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    limits = [ax.get_ylim() for ax in axes[0]]
     plt.close(fig)
+    return limits

@@ -1,0 +1,287 @@
+"""`autocoder show`: the run, bench and comparison pages, opened in a real headless browser
+(Debian's chromium: the DOM after the page's script ran, and a screenshot)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from autocoder.agent import Agent
+from autocoder.bench import report
+from autocoder.bench.options import BenchOptions
+from autocoder.bench.runner import run_suite
+from autocoder.bench.suite import load
+from autocoder.config import AgentConfig
+from autocoder.providers import ScriptedProvider
+from autocoder.show import command, diffs, trajectory
+from autocoder.workspace import Workspace
+
+from .conftest import FINISH, GOOD_MAIN, ROOT, reply
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+browser = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium: the page tests need Debian's chromium package, a real headless browser "
+    "(.ci/run installs it as root with apt-get install chromium)",
+)
+GOAL = "Create main.py that prints the first 10 Fibonacci numbers <b>bold?</b>"
+INJECT = (
+    "<script>document.title='pwned'</script>"
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+)
+KEY = "sk-" + "a1B2c3D4" * 4  # shaped like an API key, in no variable
+SECRET = "hunter2-" + "x" * 12  # held by a key-like variable when the page is made
+TWELVE = GOOD_MAIN.replace("fib(10)", "fib(12)")
+
+app = typer.Typer()
+app.command()(command.show)  # as cli.py registers it
+
+
+def headless(tmp: Path) -> list[str]:
+    """Chromium without a screen, a GPU or its own sandbox (root in a container), with a profile
+    of the test's own."""
+    return [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={tmp}/p"]
+
+
+def browse(page: Path, tmp: Path, *flags: str) -> str:
+    """The DOM chromium holds once the page loaded and its script ran."""
+    return subprocess.run(
+        [*headless(tmp), *flags, "--dump-dom", page.resolve().as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+
+
+def screenshot(page: Path, tmp: Path) -> Path:
+    shot = tmp / f"{page.stem}.png"
+    size = ["--hide-scrollbars", "--window-size=1280,1600"]
+    subprocess.run(
+        [*headless(tmp), *size, f"--screenshot={shot}", page.resolve().as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return shot
+
+
+def show(*args: str) -> Path:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return Path(result.output.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A scripted run: a fresh start of two candidates (the chosen one's reply holds a script, a
+    key and the project's absolute path), a malformed reply holding a script, a write that
+    changes nothing, a real change, finish."""
+    root = tmp_path_factory.mktemp("fib")
+    first = f"Sure {INJECT} {KEY} in {root}/main.py\n```python\n{GOOD_MAIN}```\n"
+    script = [
+        first,
+        f"```python\n{GOOD_MAIN}```",
+        f"Thought: {INJECT} {SECRET}\nno action here",
+        reply("write_file", path="main.py", content=GOOD_MAIN),
+        reply("write_file", path="main.py", content=TWELVE),
+        FINISH,
+    ]
+    config = AgentConfig(samples=2, plain_start=True, max_steps=8)
+    result = Agent(ScriptedProvider(script), Workspace(root), GOAL, config).run()
+    assert result.status == "done" and result.steps == 5, result
+    return root
+
+
+def records(project: Path) -> list[dict]:
+    path = trajectory.latest(project)
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@browser
+def test_the_run_page_shows_the_run_its_steps_diffs_and_candidates(project, tmp_path):
+    page = show(str(project))
+    assert page.parent == project / ".autocoder" / "runs" and page.suffix == ".html"
+    dom = browse(page, tmp_path)
+    assert 'data-ready="1"' in dom and "5 of 5 shown" in dom  # the page's own script ran
+    assert "Timeline <span" in dom and dom.count('<details class="step"') == 5
+    assert '<span class="badge pass">done</span>' in dom
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", dom))
+    assert facts["model calls"] == "6" and facts["steps"] == "5 of at most 8"
+    assert facts["model"] == "scripted" and facts["tool mode"] == "scripted"
+    assert '<span class="add">+def fib(n):</span>' in dom  # step 1 created main.py
+    assert '<span class="del">-    print(fib(10))</span>' in dom  # step 4 changed it
+    assert '<span class="add">+    print(fib(12))</span>' in dom
+    assert "nothing changed: it wrote the files as they were" in dom  # step 3
+    select = next(r for r in records(project) if r["type"] == "select")
+    score = ", ".join(map(str, select["candidates"][0]["progress"]))
+    assert 'title="green: 1; examples right: 0; main runs: 1; tests pass: 1;' in dom
+    assert f">{score}</td>" in dom
+    assert select["why"] in dom and "✓ chosen" in dom
+    assert "The plain ask every candidate" in dom and "does not store the prompt" in dom
+    screenshot(page, tmp_path)
+
+
+@browser
+def test_a_script_in_a_model_reply_shows_as_text_and_never_runs(project, tmp_path):
+    page = show(str(project))
+    dom = browse(page, tmp_path)
+    title = re.search(r"<title>(.*?)</title>", dom).group(1)
+    assert title == "autocoder run: " + GOAL.replace("<", "&lt;").replace(">", "&gt;")
+    assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]  # no attribute set
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom  # shown, as text
+    assert dom.count("<script") == 1  # the page's own, nothing else became an element
+    assert "<img" not in dom
+
+
+def test_no_secret_and_no_machine_path_on_a_page(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOWTEST_API_KEY", SECRET)
+    html = show(str(project)).read_text()
+    assert str(project) not in html and str(Path.home()) + "/" not in html
+    assert KEY not in html and SECRET not in html and html.count("&lt;scrubbed&gt;") >= 2
+    assert " in main.py" in html  # the absolute path became the project's relative one
+
+
+def test_the_page_loads_nothing_and_runs_only_its_own_script(project, tmp_path):
+    html = show(str(project)).read_text()
+    assert not re.search(r"""(?:src|href|action|xlink:href)\s*=\s*["']?\s*(?:https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert "default-src &#39;none&#39;" in policy and "script-src &#39;sha256-" in policy
+
+
+def requested(page: Path, tmp: Path) -> tuple[str, list[str]]:
+    """The DOM, and every URL the page itself asked for, from chromium's net log (the browser's
+    own background requests have no origin; a file:// page's have the opaque one), with no name
+    resolving."""
+    log = tmp / f"{page.stem}.netlog.json"
+    dom = browse(page, tmp, "--host-resolver-rules=MAP * ~NOTFOUND", f"--log-net-log={log}")
+    data = json.loads(log.read_text())
+    start = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    asked = [e.get("params") or {} for e in data["events"] if e["type"] == start]
+    return dom, [p["url"] for p in asked if p.get("initiator") not in (None, "not an origin")]
+
+
+@browser
+def test_the_page_asks_for_nothing_and_renders_whole_with_no_name_resolving(project, tmp_path):
+    leak = tmp_path / "leak.html"  # the net log catches what a page asks for
+    leak.write_text(
+        '<img src="http://example.com/a.png"><script>fetch("https://example.org/b")</script>'
+    )
+    assert sorted(requested(leak, tmp_path)[1]) == [
+        "http://example.com/a.png",
+        "https://example.org/b",
+    ]
+    dom, asked = requested(show(str(project)), tmp_path)
+    assert asked == []
+    assert 'data-ready="1"' in dom and 'id="step-5"' in dom and "</footer>" in dom
+
+
+def test_diffs_follow_the_snapshots_by_time_and_by_content_when_times_are_lost(project, tmp_path):
+    run = trajectory.read(trajectory.latest(project))
+    timed = diffs.changes(run)
+    assert timed[1].before == "snapshot 0001" and timed[1].after == "snapshot 0002"
+    assert [f.note for f in timed[1].files] == ["new file", "new file"]
+    assert timed[3] == "nothing changed: it wrote the files as they were"  # by time
+    assert ("add", "+    print(fib(12))") in timed[4].files[0].lines
+    assert timed[4].after == "snapshot 0003" and 5 not in timed  # made as finish began
+    copy = tmp_path / "copy"  # copied without its files' times: matched by content alone
+    shutil.copytree(project, copy)
+    for path in (copy / ".autocoder").rglob("*"):
+        os.utime(path, (1e9, 1e9))
+    untimed = diffs.changes(trajectory.read(trajectory.latest(copy)))
+    assert untimed[1] == timed[1]
+    assert untimed[3].files == timed[4].files  # the no-op write takes the next change of main.py
+
+
+def test_a_killed_run_still_shows_what_it_recorded(project, tmp_path):
+    copy = tmp_path / "killed"
+    shutil.copytree(project, copy)
+    path = trajectory.latest(copy)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:4], "{not json", '{"type": "st']) + "\n")  # cut
+    html = show(str(path), "--out", str(tmp_path / "killed.html")).read_text()
+    assert "No result record" in html and "2 line(s) of the trajectory were not records" in html
+    assert html.count('<details class="step"') == 2  # the two steps before the damage
+
+
+def test_user_mistakes_are_one_line_and_open_uses_the_browser(project, tmp_path, monkeypatch):
+    for args, message in (
+        ([str(tmp_path / "nowhere")], "does not exist"),
+        ([str(tmp_path)], "has no run to show"),
+        ([str(project), str(project)], "is not a bench output folder"),
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    page = show(str(project), "--open")
+    assert opened == [page.resolve().as_uri()]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory) -> Path:
+    """The committed bench cassette replayed (no model), as `autocoder bench` leaves it."""
+    out = tmp_path_factory.mktemp("runs") / "samples-smollm2"
+    cassette = ROOT / "cassettes" / "bench" / "samples-smollm2.json"
+    options = BenchOptions(cassette=str(cassette), samples=2, max_steps=3, max_tokens=512)
+    run_suite(load("samples", limit=3), options, out)
+    report.write(out)
+    return out
+
+
+@browser
+def test_the_bench_page_shows_every_goal_links_its_runs_and_draws_the_chart(bench, tmp_path):
+    page = show(str(bench))
+    assert page == bench / "index.html"
+    dom = browse(page, tmp_path)
+    summary = json.loads((bench / "summary.json").read_text())
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", dom))
+    assert facts["model calls"] == str(summary["model_calls"]) == "13"
+    assert facts["goals passed"] == f"{summary['passed_goals']} of 3"
+    assert "3 of 3 shown" in dom and dom.count("<svg") == 1 and dom.count("<circle") == 3
+    rows = re.findall(r'<tr data-text="([a-z]+) ', dom)
+    assert sorted(rows) == ["caesar", "fibonacci", "fizzbuzz"]
+    links = re.findall(r'href="(projects/[^"]+\.html)"', dom)
+    assert len(set(links)) == 3 and all((bench / link).is_file() for link in links)
+    run = browse(bench / links[0], tmp_path)
+    assert '<span class="add">+' in run and "✓ chosen" in run and "the bench</a>" in run
+    screenshot(page, tmp_path)
+
+
+@browser
+def test_two_bench_folders_compare_goal_by_goal(bench, tmp_path):
+    bench = shutil.copytree(bench, tmp_path / "runs" / bench.name)
+    plain = bench.parent / "samples-smollm2-plain"
+    plain.mkdir()
+    rows = [json.loads(x) for x in (bench / "records.jsonl").read_text().splitlines()]
+    rows[0] |= {"passed": not rows[0]["passed"], "status": "plain", "tool_mode": "plain"}
+    (plain / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = json.loads((bench / "manifest.json").read_text())
+    manifest["options"]["plain"] = True
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    page = show(str(bench), str(plain), "--out", str(tmp_path / "compare.html"))
+    dom = browse(page, tmp_path)
+    assert "(1 of 3 differ)" in dom and "3 of 3 shown" in dom
+    assert "samples-smollm2 (agent) over plain samples-smollm2-plain" in dom
+    assert dom.count("<circle") == 2 and dom.count('<text x="') == 2  # a labelled point each
+    assert (plain / "index.html").is_file()  # each folder got its own page
+    own = browse(bench / "index.html", tmp_path)  # which now sets the baseline beside it
+    assert "Plain, single-shot and agent" in own and "over plain" in own
+
+
+def test_the_compare_chart_reads_pass_rate_on_a_0_to_100_axis(tmp_path):
+    zero = {"cost_usd": 0.0, "wall_s": 10.0, "pass@1": 0.0, "model": "m", "mode": "agent"}
+    limits = report._chart([("a", zero), ("b", zero | {"mode": "plain"})], tmp_path / "c.png")
+    assert limits == [(0.0, 100.0)]
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
