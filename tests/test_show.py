@@ -285,3 +285,123 @@ def test_the_compare_chart_reads_pass_rate_on_a_0_to_100_axis(tmp_path):
     limits = report._chart([("a", zero), ("b", zero | {"mode": "plain"})], tmp_path / "c.png")
     assert limits == [(0.0, 100.0)]
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- hostile inputs: everything in these files may come from the model or its programs -------
+HOSTILE = INJECT + "\"'</script>\u2028"
+
+
+def hostile_run(root: Path, *lines: object) -> Path:
+    """A project whose trajectory holds `lines` (JSON text as written, or records)."""
+    runs = root / ".autocoder" / "runs"
+    runs.mkdir(parents=True)
+    text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+    (runs / "20260101T000000000000Z.jsonl").write_text(text)
+    return root
+
+
+def test_ill_typed_records_and_lone_surrogates_still_make_a_page(tmp_path):
+    """NaN, Infinity and 400-digit numbers (JSON reads them), a lone surrogate (UTF-8 cannot
+    write one), `changed` as a number, objects where text belongs: a page, never a traceback."""
+    step = {
+        "type": "step",
+        "step": 1,
+        "phase": HOSTILE,
+        "seconds": float("nan"),
+        "observation": {"files": "abc", "file_errors": [1], "tests_ok": True},
+        "decision": {"calls": float("inf"), "usage": {"prompt_tokens": 10**400}, "args": [1]},
+        "result": {"ok": True, "message": HOSTILE, "changed": 5},
+    }
+    lines = [
+        '{"type": "run", "goal": "\\ud800 ' + HOSTILE.replace('"', '\\"') + '", "settings": [1]}',
+        {"type": "select", "step": 1, "candidates": [{"candidate": 10**400, "progress": "x"}]},
+        {"type": "install", "distributions": {"a": 1}, "output": None},
+        step,
+        {"type": "result", "status": None, "wall_s": float("-inf"), "model_calls": "x"},
+    ]
+    html = show(str(hostile_run(tmp_path / "p", *lines))).read_text()
+    assert "\ufffd" in html and "<img" not in html and html.count("<script") == 1
+    assert '<details class="step" id="step-1"' in html
+
+
+def test_ill_typed_bench_records_and_summary_still_make_a_page(bench, tmp_path):
+    """A try number that is a list, seconds that are NaN, tokens past a float, a summary.json
+    whose counts are text and whose mode is a list: the page shows what it can."""
+    copy = shutil.copytree(bench, tmp_path / "b")
+    rows = [json.loads(x) for x in (copy / "records.jsonl").read_text().splitlines()]
+    rows[0] |= {"try": [0], "wall_s": float("nan"), "prompt_tokens": 10**400, "goal": HOSTILE}
+    rows[1] |= {"try": {"a": 1}, "error": "e" * 100_000, "judge_output": HOSTILE}
+    (copy / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = json.loads((copy / "summary.json").read_text())
+    summary |= {"prompt_tokens": "x", "mode": ["agent"], "tries": [2], "model": {"a": HOSTILE}}
+    (copy / "summary.json").write_text(json.dumps(summary))
+    html = show(str(copy)).read_text()
+    assert "3 records" in html and "<img" not in html and html.count("<script") == 1
+    assert "e" * 20_000 in html and "e" * 20_001 not in html  # cut, as a reply is
+
+
+def test_a_bench_page_follows_no_link_out_of_its_folder(bench, tmp_path):
+    """projects/ as a link (pages would be written wherever it points), a project's .autocoder
+    as a link to another project (read and written through it): no run page there, and the
+    bench page is still written, that row without a run page."""
+    victim = shutil.copytree(bench / "projects" / "fibonacci" / "try0", tmp_path / "victim")
+    before = sorted(p.name for p in (victim / ".autocoder" / "runs").iterdir())
+    linked = shutil.copytree(bench, tmp_path / "linked")
+    shutil.rmtree(linked / "projects")
+    (linked / "projects").symlink_to(victim.parent / "elsewhere", target_is_directory=True)
+    shutil.copytree(bench / "projects", victim.parent / "elsewhere")
+    for made in (victim.parent / "elsewhere").rglob("*.html"):
+        made.unlink()  # pages an earlier test wrote in the bench
+    state = shutil.copytree(bench, tmp_path / "state")
+    shutil.rmtree(state / "projects" / "fibonacci" / "try0" / ".autocoder")
+    (state / "projects" / "fibonacci" / "try0" / ".autocoder").symlink_to(victim / ".autocoder")
+    assert ">run page</a>" not in show(str(linked)).read_text()
+    assert not list((victim.parent / "elsewhere").rglob("*.html"))
+    html = show(str(state)).read_text()
+    assert html.count(">run page</a>") == 2  # the two projects of its own
+    assert sorted(p.name for p in (victim / ".autocoder" / "runs").iterdir()) == before
+
+
+def test_a_goal_named_like_a_url_scheme_links_as_a_path(tmp_path):
+    from autocoder.show import page
+
+    target = tmp_path / "javascript:alert(1)" / "try0" / "x.html"
+    assert page.link(target, tmp_path / "index.html") == "./javascript:alert(1)/try0/x.html"
+    assert page.link(tmp_path / "a" / "x.html", tmp_path / "i.html") == "a/x.html"
+
+
+def test_a_snapshot_that_inflates_past_its_header_is_not_read(tmp_path):
+    """A zip bomb planted in .autocoder/snapshots: its header says 10 bytes, it inflates to
+    64 MiB; read in bounded pieces, it is refused without inflating."""
+    import io
+    import struct
+    import tracemalloc
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("main.py", b"a" * (64 * 1024 * 1024))
+    data = bytearray(buf.getvalue())
+    struct.pack_into("<I", data, 22, 10)  # the local header's size
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 10)  # the central directory's
+    (tmp_path / "0001.zip").write_bytes(bytes(data))
+    del buf, data
+    tracemalloc.start()
+    try:
+        assert diffs._snapshot(tmp_path / "0001.zip") == {}
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak  # not the 64 MiB it inflates to
+
+
+def test_pages_that_cannot_be_written_or_read_are_one_line(project, tmp_path, monkeypatch):
+    for args, message in (
+        ([str(project), "--out", str(tmp_path)], "is a folder"),
+        ([str(project), "--out", "/proc/x.html"], "cannot write the page"),
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, result.output
+    monkeypatch.setattr(trajectory, "MAX_BYTES", 100)
+    result = CliRunner().invoke(app, [str(project)])
+    assert result.exit_code == 2 and "more than a run writes" in result.output, result.output

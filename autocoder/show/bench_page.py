@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import AutocoderError
 from . import chart, page, run_page, trajectory
 from .benches import Bench, load, pass_chart, siblings, side_by_side, summary_facts
 from .clean import Cleaner
@@ -24,14 +25,28 @@ def write(folder: Path, out: Path | None = None) -> tuple[Path, Bench]:
 
 def render_runs(bench: Bench, back: Path) -> None:
     """A run page for each record whose project folder holds a trajectory; they link back."""
-    projects = (bench.folder / "projects").resolve()
+    projects = bench.folder / "projects"
     for r in bench.records:
-        project = (projects / r["goal"] / f"try{r.get('try')}").resolve()
-        if project.parent.parent != projects or not trajectory.runs(project):
-            continue  # a goal name that leaves the folder is no project of this bench
-        bench.runs[(r["goal"], r.get("try"))] = run_page.write(
-            trajectory.latest(project), back=back
-        )
+        project = projects / r["goal"] / f"try{r.get('try')}"
+        if not _plain(projects, project) or not trajectory.runs(project):
+            continue  # a goal name or a link that leaves the folder is no project of this bench
+        try:
+            page_path = run_page.write(trajectory.latest(project), back=back)
+        except AutocoderError:
+            continue  # a project that broke its own state: the bench page shows it unlinked
+        bench.runs[(r["goal"], r.get("try"))] = page_path
+
+
+def _plain(projects: Path, project: Path) -> bool:
+    """Whether `project` is a folder two plain names below `projects` with no link on the way
+    (a page is read from it and written into it)."""
+    parts = (projects, projects / project.parent.name, project)
+    return (
+        project.parent.parent == projects
+        and project.parent.name not in ("", ".", "..")
+        and project.name not in ("", ".", "..")
+        and all(p.is_dir() and not p.is_symlink() for p in parts)
+    )
 
 
 def build(bench: Bench, index: Path) -> dict[str, Any]:
@@ -76,8 +91,8 @@ def _row(r: dict[str, Any], bench: Bench, index: Path) -> dict[str, Any]:
         "seconds": page.seconds(r.get("wall_s")),
         "seconds_v": page.number(r.get("wall_s")),
         "run": page.link(run, index) if run else "",
-        "error": str(r.get("error") or ""),
-        "judge": str(r.get("judge_output") or ""),
+        "error": run_page.cut(str(r.get("error") or "")),
+        "judge": run_page.cut(str(r.get("judge_output") or "")),
         "text": f"{r['goal']} {r.get('status', '')}".lower(),
         "tags": f"{'passed' if passed else 'failed'} {r.get('status', '')}",
     }

@@ -47,7 +47,8 @@ def load(folder: Path) -> Bench:
         )
     bench = Bench(folder, manifest=_json(folder / MANIFEST))
     try:
-        lines = (folder / RECORDS).read_text(encoding="utf-8", errors="replace").splitlines()
+        text = (folder / RECORDS).read_text(encoding="utf-8", errors="replace")
+        lines = [line for line in text.split("\n") if line.strip()]  # not at U+2028
     except OSError:
         lines = []
     for line in lines:
@@ -56,10 +57,10 @@ def load(folder: Path) -> Bench:
         except ValueError:
             record = None
         if isinstance(record, dict) and isinstance(record.get("goal"), str):
-            bench.records.append(record)
+            bench.records.append(record | {"try": _key(record.get("try"))})
         else:
             bench.unreadable += 1
-    stored = _json(folder / SUMMARY)
+    stored = {str(k): _key(v) for k, v in _json(folder / SUMMARY).items()}
     fresh = stored.get("records") == len(bench.records) and "pass@1" in stored
     bench.summary = stored if fresh else summarize(bench.records, bench.manifest)
     return bench
@@ -119,7 +120,10 @@ def summary_facts(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("tries per goal", tries),
         ("mean steps", s.get("mean_steps", "")),
         ("model calls", s.get("model_calls", "")),
-        ("tokens in / out", f"{s.get('prompt_tokens', 0):,} / {s.get('completion_tokens', 0):,}"),
+        (
+            "tokens in / out",
+            f"{_count(s.get('prompt_tokens'))} / {_count(s.get('completion_tokens'))}",
+        ),
         ("cost USD", f"{page.number(s.get('cost_usd')):.4f}"),
         ("wall s (summed)", page.seconds(s.get("wall_s"))),
         ("malformed", percent(s.get("malformed_rate"))),
@@ -227,3 +231,15 @@ def _json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _key(value: Any) -> Any:
+    """A field as a page keys and compares it: a number or a string (a list or an object where
+    a try number or a mode belongs is shown as its text, never a key that cannot be hashed)."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return json.dumps(value)
+
+
+def _count(value: Any) -> str:
+    return f"{int(page.number(value)):,}"

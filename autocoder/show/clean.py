@@ -1,6 +1,7 @@
 """What never reaches a page: a secret (the Scrubber's and anything shaped like a key), an absolute
 path of this machine (made relative to the page's folder, else cut to its last part), a control
-character. Applied to every string of a page's data before the template escapes it."""
+character or a lone surrogate. Applied to every string of a page's data before the template
+escapes it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ _MACHINE = re.compile(
     r"(?:/[^\s'\"`<>:;,()\[\]{}|]*)?"
 )
 ELLIPSIS = "\u2026"
+# a lone surrogate (JSON's "\ud800" reads back as one) cannot be written as UTF-8
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Known(Scrubber):
@@ -59,7 +62,7 @@ class Cleaner:
         value = _BEARER.sub(lambda m: m.group(1) + SCRUBBED, _KEY.sub(SCRUBBED, value))
         for root, label in self.roots:
             value = root.sub(lambda m, label=label: _relative(label, bool(m.group(1))), value)
-        return printable(_MACHINE.sub(_tail, value))
+        return printable(_SURROGATE.sub("\ufffd", _MACHINE.sub(_tail, value)))
 
     def deep(self, data: Any) -> Any:
         """`data` with every string in it cleaned (dict keys too); other values as they are."""

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from ..workspace import MAX_SNAPSHOT_FILE, Workspace
+from .page import number
 from .trajectory import Trajectory
 
 SLACK_S = 1.0  # file times against the run's clock: their resolution, drift over a long run
 MAX_DRIFT_S = 300.0  # time outside the steps beyond which file times no longer tell the run's
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # all of one snapshot's files, inflated
 MAX_LINES = 3000  # diff lines shown per file; the files themselves are in the snapshots
 
 Files = dict[str, bytes]
@@ -94,7 +96,7 @@ def _match(states: list[_State], run: Trajectory, drift: float | None) -> dict[i
     ends = list(itertools.accumulate(_number(s.get("seconds")) for s in run.steps))
     for n, step in enumerate(run.steps):
         result = step["result"]
-        changed = [p for p in result.get("changed") or [] if isinstance(p, str)]
+        changed = [p for p in _list(result.get("changed")) if isinstance(p, str)]
         if not result.get("ok") or not changed:
             continue
         low, high = float("-inf"), float("inf")
@@ -159,25 +161,37 @@ def diff(path: str, before: bytes | None, after: bytes | None) -> FileDiff:
 
 
 def _snapshot(path: Path) -> Files:
-    """A snapshot's files; a damaged one is an empty project (it shows as everything new)."""
+    """A snapshot's files; a damaged one is an empty project (it shows as everything new). Read
+    in bounded pieces: a member's header may understate what it inflates to (a zip bomb the
+    program planted in .autocoder/snapshots), and so may the sum of them."""
+    out: Files = {}
+    left = MAX_SNAPSHOT_BYTES
     try:
         with zipfile.ZipFile(path) as zf:
-            return {
-                m.filename: zf.read(m)
-                for m in zf.infolist()
-                if not m.is_dir() and m.file_size <= MAX_SNAPSHOT_FILE
-            }
+            for m in zf.infolist():
+                if m.is_dir() or m.file_size > MAX_SNAPSHOT_FILE:
+                    continue
+                with zf.open(m) as fh:
+                    data = fh.read(min(MAX_SNAPSHOT_FILE, left) + 1)
+                if len(data) > min(MAX_SNAPSHOT_FILE, left):
+                    return {}  # more than it said, or than a snapshot holds: not ours
+                out[m.filename] = data
+                left -= len(data)
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, EOFError):
         return {}
+    return out
 
 
 def _live(ws: Workspace) -> Files:
-    out = {}
+    out, left = {}, MAX_SNAPSHOT_BYTES  # as much as a snapshot holds, however many files
     for rel in ws.files():
         path = ws.root / rel
         try:
-            if path.stat().st_size <= MAX_SNAPSHOT_FILE:
-                out[rel] = path.read_bytes()
+            size = path.stat().st_size
+            if size <= min(MAX_SNAPSHOT_FILE, left):
+                with path.open("rb") as fh:
+                    out[rel] = fh.read(size)  # no more than it was: it may be growing
+                left -= size
         except OSError:
             continue
     return out
@@ -190,5 +204,9 @@ def _mtime(path: Path) -> float:
         return float("-inf")
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+    return float(number(value))

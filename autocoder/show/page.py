@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..exceptions import AutocoderError
 from ..workspace import atomic_write
 from .clean import Cleaner
 
@@ -64,22 +66,33 @@ def render(template: str, cleaner: Cleaner, context: dict[str, Any]) -> str:
 
 
 def write(path: Path, html: str) -> Path:
-    """Write a page atomically; returns its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, html.encode("utf-8"))
+    """Write a page atomically; returns its path, or a clear error (a folder, no such place)."""
+    if path.is_dir():
+        raise AutocoderError(f"{path} is a folder: give the page a file name, e.g. {path}/x.html")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, html.encode("utf-8"))
+    except OSError as exc:
+        raise AutocoderError(f"cannot write the page {path}: {exc.strerror or exc}") from None
     return path
 
 
 def link(target: Path, page: Path) -> str:
-    """A relative link from `page` to `target` (both files), with / separators."""
-    return Path(os.path.relpath(target.resolve(), page.resolve().parent)).as_posix()
+    """A relative link from `page` to `target` (both files), with / separators; ./ before it
+    when its first part holds a colon (a goal named `javascript:...` would read as a scheme)."""
+    rel = Path(os.path.relpath(target.resolve(), page.resolve().parent)).as_posix()
+    return f"./{rel}" if ":" in rel.split("/", 1)[0] else rel
 
 
 def number(value: Any) -> float:
-    """A numeric field of a record, 0 when missing or ill-typed (a page shows what it can)."""
+    """A numeric field of a record, 0 when missing, ill-typed or no finite float (JSON reads
+    NaN, Infinity and 400-digit integers: each would stop the page where it is formatted)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    return value
+    try:
+        return value if math.isfinite(value) and abs(value) < 1e300 else 0
+    except OverflowError:
+        return 0
 
 
 def typed(value: Any, kind: type) -> Any:

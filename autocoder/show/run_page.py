@@ -148,8 +148,8 @@ def _reply(d: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
         "tokens": int(tokens),
         "calls": int(page.number(d.get("calls"))),
         "cached": int(page.number(d.get("cached"))),
-        "thought": _cut(str(d.get("thought", ""))),
-        "raw": _cut(str(d.get("raw", ""))),
+        "thought": cut(str(d.get("thought", ""))),
+        "raw": cut(str(d.get("raw", ""))),
         "error": str(d.get("error", "")),
         "cut": bool(d.get("cut")),
         "args": [(str(k), _arg(v)) for k, v in args.items()],
@@ -220,10 +220,11 @@ def _check(value: Any) -> str:
 
 
 def _arg(value: Any) -> str:
-    return _cut(value if isinstance(value, str) else json.dumps(value, indent=1))
+    return cut(value if isinstance(value, str) else json.dumps(value, indent=1))
 
 
-def _cut(text: str) -> str:
+def cut(text: str) -> str:
+    """At most MAX_TEXT characters of `text`, saying how many more there were."""
     if len(text) <= MAX_TEXT:
         return text
     return (

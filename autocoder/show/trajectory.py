@@ -14,6 +14,7 @@ from ..exceptions import AutocoderError
 from ..workspace import STATE_DIR
 
 RUNS = "runs"
+MAX_BYTES = 256 * 1024 * 1024  # a trajectory larger than this was not written by a run
 
 
 @dataclass
@@ -51,8 +52,8 @@ class Trajectory:
 def runs(project: Path) -> list[Path]:
     """The project's trajectories, oldest first (their names are UTC stamps); links are not ours."""
     folder = project / STATE_DIR / RUNS
-    if folder.is_symlink() or not folder.is_dir():
-        return []
+    if folder.parent.is_symlink() or folder.is_symlink() or not folder.is_dir():
+        return []  # read through a link, the page would be written through it too
     found = [p for p in folder.glob("*.jsonl") if p.is_file() and not p.is_symlink()]
     return sorted(found, key=lambda p: p.name)
 
@@ -71,13 +72,17 @@ def latest(project: Path) -> Path:
 def read(path: Path) -> Trajectory:
     """The run recorded in `path`."""
     try:
+        written, size = path.stat().st_mtime, path.stat().st_size
+        if size > MAX_BYTES:
+            raise AutocoderError(
+                f"{path} is {size:,} bytes, more than a run writes ({MAX_BYTES:,}): not shown"
+            )
         text = path.read_text(encoding="utf-8", errors="replace")
-        written = path.stat().st_mtime
     except OSError as exc:
         raise AutocoderError(f"{path} cannot be read: {exc.strerror}") from None
     run = Trajectory(path, written=written)
     pending: dict[str, Any] = {"select": None, "installs": []}
-    for line in text.splitlines():
+    for line in _lines(text):
         try:
             record = json.loads(line)
         except ValueError:
@@ -113,3 +118,9 @@ def _is_step(record: dict[str, Any]) -> bool:
         and isinstance(record.get("result"), dict)
         and isinstance(record.get("observation"), dict)
     )
+
+
+def _lines(text: str) -> list[str]:
+    """A JSON-lines file's lines: split at newlines only (str.splitlines also splits at U+2028,
+    U+0085 and the like, which JSON strings may hold unescaped); blank ones left out."""
+    return [line for line in text.split("\n") if line.strip()]
