@@ -14,7 +14,7 @@ import ast
 import re
 
 from .examples import Example, free_names, literal
-from .lint import add_main_guard
+from .lint import add_main_guard, is_definition
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = (
@@ -76,20 +76,7 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
         return code
     kept, loose = [], []
     for node in tree.body:
-        definition = isinstance(
-            node,
-            (
-                ast.Import,
-                ast.ImportFrom,
-                ast.FunctionDef,
-                ast.AsyncFunctionDef,
-                ast.ClassDef,
-                ast.Assign,
-                ast.AnnAssign,
-            ),
-        )
-        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-        (kept if definition or docstring else loose).append(node)
+        (kept if is_definition(node) else loose).append(node)
     has_main = any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in kept)
     body = [n for n in loose if not _main_guard(n)]
     if not has_main:

@@ -85,6 +85,23 @@ def add_main_guard(code: str) -> str:
     return code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
 
 
+DEFINITIONS = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+)
+
+
+def is_definition(node: ast.stmt) -> bool:
+    """A top-level statement that defines or documents, never one that does work on import."""
+    docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    return isinstance(node, DEFINITIONS) or docstring
+
+
 def is_main_guard(node: ast.stmt) -> bool:
     return (
         isinstance(node, ast.If)

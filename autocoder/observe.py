@@ -12,7 +12,7 @@ from typing import Any
 
 from . import examples, lint, sandbox
 from ._version import __version__
-from .lint import is_main_guard
+from .lint import is_definition, is_main_guard
 from .packages import installed
 from .state import FileReport, Observation
 from .workspace import Workspace
@@ -99,20 +99,7 @@ def validate(path: str, code: str) -> str:
 
 
 def _allowed_top_level(node: ast.stmt) -> bool:
-    allowed = (
-        ast.Import,
-        ast.ImportFrom,
-        ast.FunctionDef,
-        ast.AsyncFunctionDef,
-        ast.ClassDef,
-        ast.Assign,
-        ast.AnnAssign,
-    )
-    if isinstance(node, allowed):
-        return True
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
-        return True
-    return is_main_guard(node)
+    return is_definition(node) or is_main_guard(node)
 
 
 def observe(

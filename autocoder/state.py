@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
@@ -172,18 +172,7 @@ class Decision:
         return _decisions().validate_python({k: v for k, v in data.items() if k in _DECISION_KEYS})
 
 
-_DECISION_KEYS = (
-    "thought",
-    "action",
-    "args",
-    "raw",
-    "error",
-    "usage",
-    "seconds",
-    "calls",
-    "cached",
-    "cut",
-)
+_DECISION_KEYS = tuple(f.name for f in fields(Decision))  # what from_json reads
 
 
 @functools.lru_cache(maxsize=1)

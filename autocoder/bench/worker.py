@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import candidates, sandbox
-from ..config import default_time_limit
+from ..config import AgentConfig, default_time_limit
 from ..observe import PYTEST_ARGS
+from ..providers.base import Settings
+from ..state import Usage
 from ..workspace import Workspace
 from .cap import Capped, Slots
 from .goal import Goal
@@ -73,10 +75,89 @@ class Worker:
 
     def run(self, task: Task) -> dict[str, Any]:
         """The record of one goal and try, saying where it ran."""
-        record = run_task(
-            task, self.options, self.suite, self.out, self.provider, self.policy, self.store
+        start = time.monotonic()
+        project = project_dir(self.out, task)
+        if project.exists():  # left by an interrupted run: start afresh
+            shutil.rmtree(project)
+        project.mkdir(parents=True)
+        settings = Settings(
+            temperature=self.options.sampling_temperature,
+            max_tokens=self.options.max_tokens,
+            seed=self.options.seed + task.attempt,
         )
-        return record | dataclasses.asdict(self.place)
+        made = self._plain if self.options.plain else self._agent
+        outcome = made(task.goal, project, settings)
+        passed, judge_s, judged = judge(project, task.goal, self.policy)
+        wall, model_s = time.monotonic() - start, outcome["model_s"]
+        return {
+            "suite": self.suite,
+            "goal": task.goal.name,
+            "try": task.attempt,
+            "model": self.provider.name,
+            "passed": passed,
+            **outcome,
+            "wall_s": round(wall, 3),
+            "model_s": round(model_s, 3),
+            "harness_s": round(wall - model_s, 3),
+            "judge_s": round(judge_s, 3),
+            "judge_output": judged,
+        } | dataclasses.asdict(self.place)
+
+    def _plain(self, goal: Goal, project: Path, settings: Settings) -> dict[str, Any]:
+        """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
+        error = ""
+        try:
+            reply = self.provider.complete([{"role": "user", "content": goal.plain}], [], settings)
+            code = goal.preamble + candidates.extract(reply.raw)
+            Workspace(project).write("main.py", code, fmt=False)
+        # Deliberately blind: whatever the model call or the write raised, the record says why
+        # and the next goal runs.
+        except Exception as exc:  # noqa: BLE001
+            reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
+        usage = reply.usage if reply else Usage()
+        return {
+            "tool_mode": "plain",
+            "status": "error" if error else "plain",
+            "steps": 1,
+            "model_calls": 1,
+            "cache_hits": reply.cached if reply else 0,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cost_usd": usage.cost_usd,
+            "model_s": reply.seconds if reply else 0.0,
+            "malformed_actions": int(bool(reply and reply.cut)),
+            "error": error,
+        }
+
+    def _agent(self, goal: Goal, project: Path, settings: Settings) -> dict[str, Any]:
+        """The agent on the goal, as `autocoder run` would run it with these options."""
+        from ..agent import Agent
+
+        options = self.options
+        steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
+        config = AgentConfig(
+            max_steps=steps,
+            # as `run` gives it
+            time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),
+            settings=settings,
+            samples=1 if options.single_shot else options.samples,
+            plain_start=True,
+            policy=self.policy,
+        )
+        result = Agent(self.provider, Workspace(project), goal.goal, config, store=self.store).run()
+        return {
+            "tool_mode": result.tool_mode,
+            "status": result.status,
+            "steps": result.steps,
+            "model_calls": result.model_calls,
+            "cache_hits": result.cache_hits,
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+            "cost_usd": result.cost_usd,
+            "model_s": result.model_s,
+            "malformed_actions": result.malformed_actions,
+            "error": result.reason if result.status in ("error", "malformed") else "",
+        }
 
 
 def project_dir(out: Path, task: Task) -> Path:
@@ -117,126 +198,6 @@ def make_provider(
         secrets = (options.api_key,)
         provider = CassetteProvider(provider, Path(options.cassette), record=True, secrets=secrets)
     return provider
-
-
-def run_plain(
-    task: Task,
-    options: BenchOptions,
-    suite: str,
-    project: Path,
-    provider: Any,
-    policy: sandbox.Policy,
-) -> dict[str, Any]:
-    """The baseline the loop must beat: one chat turn, the first code block becomes main.py."""
-    from ..providers import Settings
-
-    goal, start = task.goal, time.monotonic()
-    settings = Settings(
-        temperature=options.sampling_temperature,
-        max_tokens=options.max_tokens,
-        seed=options.seed + task.attempt,
-    )
-    error = ""
-    try:
-        reply = provider.complete([{"role": "user", "content": goal.plain}], [], settings)
-        Workspace(project).write(
-            "main.py", goal.preamble + candidates.extract(reply.raw), fmt=False
-        )
-    # Deliberately blind: whatever the model call or the write raised, the record says why and
-    # the next goal runs.
-    except Exception as exc:  # noqa: BLE001
-        reply, error = None, f"the model call failed: {type(exc).__name__}: {exc}"
-    model_s = reply.seconds if reply else 0.0
-    passed, judge_s, judged = judge(project, goal, policy)
-    wall = time.monotonic() - start
-    usage = reply.usage if reply else None
-    return {
-        "suite": suite,
-        "goal": goal.name,
-        "try": task.attempt,
-        "model": provider.name,
-        "tool_mode": "plain",
-        "passed": passed,
-        "status": "error" if error else "plain",
-        "steps": 1,
-        "model_calls": 1,
-        "cache_hits": reply.cached if reply else 0,
-        "prompt_tokens": usage.prompt_tokens if usage else 0,
-        "completion_tokens": usage.completion_tokens if usage else 0,
-        "cost_usd": usage.cost_usd if usage else 0.0,
-        "wall_s": round(wall, 3),
-        "model_s": round(model_s, 3),
-        "harness_s": round(wall - model_s, 3),
-        "judge_s": round(judge_s, 3),
-        "malformed_actions": int(bool(reply and reply.cut)),
-        "error": error,
-        "judge_output": judged,
-    }
-
-
-def run_task(
-    task: Task,
-    options: BenchOptions,
-    suite: str,
-    out: Path,
-    provider: Any,
-    policy: sandbox.Policy,
-    store: Any | None = None,
-) -> dict[str, Any]:
-    """The agent on one goal and try, then the acceptance tests; returns the record."""
-    from ..agent import Agent
-    from ..config import AgentConfig
-    from ..providers import Settings
-
-    goal, start = task.goal, time.monotonic()
-    project = project_dir(out, task)
-    if project.exists():  # left by an interrupted run: start afresh
-        shutil.rmtree(project)
-    project.mkdir(parents=True)
-    if options.plain:
-        return run_plain(task, options, suite, project, provider, policy)
-    settings = Settings(
-        temperature=options.sampling_temperature,
-        max_tokens=options.max_tokens,
-        seed=options.seed + task.attempt,
-    )
-    steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
-    config = AgentConfig(
-        max_steps=steps,
-        # as `run` gives it
-        time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),
-        settings=settings,
-        samples=1 if options.single_shot else options.samples,
-        plain_start=True,
-        policy=policy,
-    )
-    agent = Agent(provider, Workspace(project), goal.goal, config, store=store)
-    result = agent.run()
-    passed, judge_s, judged = judge(project, goal, policy)
-    wall = time.monotonic() - start
-    error = result.reason if result.status in ("error", "malformed") else ""
-    return {
-        "suite": suite,
-        "goal": goal.name,
-        "try": task.attempt,
-        "model": provider.name,
-        "tool_mode": result.tool_mode,
-        "passed": passed,
-        "status": result.status,
-        "steps": result.steps,
-        "model_calls": result.model_calls,
-        "cache_hits": result.cache_hits,
-        "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens,
-        "cost_usd": result.cost_usd,
-        "wall_s": round(wall, 3),
-        "model_s": round(result.model_s, 3),
-        "harness_s": round(wall - result.model_s, 3),
-        "judge_s": round(judge_s, 3),
-        "malformed_actions": result.malformed_actions,
-        "error": error,
-        "judge_output": judged,
-    }
 
 
 def judge(

@@ -63,11 +63,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 def rejected(exc: BaseException) -> bool:
     """The endpoint answered with an error status that is not about the key, the model's name,
-    a rate limit or a timeout, or it took the request and closed the connection without an answer
-    (llama-cpp-python's server with a plain chat template, asked for tool_choice="required"):
-    it does not serve what was asked (the probe's "no")."""
-    if any(type(e).__name__ == "RemoteProtocolError" for e in _chain(exc)):
-        return True
+    a rate limit or a timeout: it does not serve what was asked (the probe's "no"). A server that
+    cannot be reached, or dropped the connection, said nothing: that is not a rejection."""
     lib = litellm()
     kinds = (
         lib.AuthenticationError,
