@@ -2,6 +2,7 @@
 
     python -I _tool.py pytest PYTEST_ARG...     the project's or the bench's tests
     python -I _tool.py examples < CHECKS_JSON   the goal's examples against main.py
+    python -I _tool.py screen < SCREEN_JSON     many candidates' main.py, each in a fork of its own
 
 Nothing the project holds may change what these report. `-I` keeps the project's folder and every
 PYTHON* variable out of the start-up, so the tools and the standard library come from autocoder's
@@ -16,6 +17,7 @@ of its own leaves no passing report behind.
 from __future__ import annotations
 
 import ast
+import contextlib
 import glob
 import json
 import math
@@ -109,6 +111,82 @@ def run_examples(checks: list[list[str]], token: str) -> int:
     return code
 
 
+def _answers(checks: list[list[str]], main: object) -> tuple[int, list[str]]:
+    """How many checks a module answers right, and what it answered to each."""
+    right, got = 0, []
+    for call, want in checks:
+        try:
+            answer = eval(call, dict(vars(main)))
+        except Exception as exc:  # noqa: BLE001 (whatever the project's code raises fails it)
+            got.append(f"raised {type(exc).__name__}")
+            continue
+        right += _same(answer, want)
+        got.append(repr(answer)[:500])
+    return right, got
+
+
+def _screen_one(folder: str, checks: list[list[str]], out: int) -> None:
+    """In a forked child: import (or run) one candidate's main.py and write what it did to `out`."""
+    import importlib
+    import io
+    import runpy
+
+    os.setsid()  # a group of its own: killing "its group" does not end the screen
+    os.chdir(folder)
+    sys.path.append(os.getcwd())
+    sys.stdin = open(os.devnull)  # noqa: SIM115 (the child's whole life)
+    captured = io.StringIO()
+    sys.stdout = sys.stderr = captured
+    result: dict = {"ok": False, "right": 0, "got": [], "output": ""}
+    try:
+        if checks:
+            result["right"], result["got"] = _answers(checks, importlib.import_module("main"))
+        else:
+            runpy.run_path("main.py", run_name="__main__")
+        result["ok"] = True
+    except BaseException as exc:  # noqa: BLE001 (a crash or exit of the candidate is its result)
+        result["ok"] = isinstance(exc, SystemExit) and exc.code in (0, None)
+    result["output"] = captured.getvalue()[:2000]
+    os.write(out, json.dumps(result).encode())
+    os._exit(0)
+
+
+def run_screen(job: dict, token: str) -> int:
+    """Each candidate folder's main.py in a fork of its own, one after another, each stopped at
+    `timeout` seconds: the examples' answers, or main.py's output when there are no examples.
+    A ranking only (a candidate could lie about itself here): the chosen one is tried in full."""
+    import select
+    import signal
+    import time
+
+    results = []
+    for folder in job["folders"]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            _screen_one(folder, job["checks"], write)
+        os.close(write)
+        data, deadline = b"", time.monotonic() + job["timeout"]
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([read], [], [], left)[0]:
+                break
+            chunk = os.read(read, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        os.close(read)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        try:
+            results.append(json.loads(data))
+        except ValueError:
+            results.append({"ok": False, "right": 0, "got": [], "output": ""})
+    _report({"exit": 0, "results": results}, token)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     token = sys.stdin.readline().strip()  # before anything of the project is imported
     rest = sys.stdin.read()
@@ -117,7 +195,12 @@ def main(argv: list[str]) -> int:
         return run_pytest(argv[1:], token)
     if argv[:1] == ["examples"]:
         return run_examples(json.loads(rest), token)
-    print("usage: python -I _tool.py pytest ARG... | examples < CHECKS_JSON", file=sys.stderr)
+    if argv[:1] == ["screen"]:
+        return run_screen(json.loads(rest), token)
+    print(
+        "usage: python -I _tool.py pytest ARG... | examples < CHECKS_JSON | screen < SCREEN_JSON",
+        file=sys.stderr,
+    )
     return 2
 
 

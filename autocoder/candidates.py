@@ -31,10 +31,29 @@ STOP = ("\n```\n",)
 _OPENED = re.compile(r"```(?:python)?\n(.*)", re.DOTALL)
 
 
+# Later rounds of candidates widen what the samples cover: another framing of the same ask (on
+# HumanEval/0-75 this system prompt's greedy reply solves /48 and /49, which the plain one
+# misses), and a warmer temperature (samples at 0.4 often repeat each other: on HumanEval/4, 25
+# of 32 behaved the same).
+CAREFUL = "You are a careful Python programmer. You write correct, complete code."
+WIDER_TEMPERATURE = 0.8
+
+
 def ask(goal: str, given: str) -> list[dict[str, str]]:
     """The plain chat turn: complete the code the goal gives, else write main.py for the goal."""
     text = COMPLETE.format(code=given.rstrip("\n")) if given else goal + ASK
     return [{"role": "user", "content": text}]
+
+
+def asks(goal: str, given: str) -> list[list[dict[str, str]]]:
+    """The asks of successive rounds of candidates: the plain one, then the careful framing."""
+    plain = ask(goal, given)
+    return [plain, [{"role": "system", "content": CAREFUL}, *plain]]
+
+
+def round_temperature(round_index: int, floor: float) -> float:
+    """Warm samples: SAMPLE_TEMPERATURE in the first round of each ask, wider after."""
+    return max(floor, SAMPLE_TEMPERATURE if round_index <= 2 else WIDER_TEMPERATURE)
 
 
 def extract(reply: str) -> str:

@@ -65,7 +65,7 @@ class RunConfig(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=16)
     # candidates tried per step but the judgement; the first that gets further is applied
-    samples: int = Field(4, ge=1, le=16)
+    samples: int = Field(4, ge=1, le=64)
     seed: int = 0
 
     @field_validator("goal")

@@ -4,18 +4,22 @@ one repaired many times (candidates.py makes them, select.py chooses, trials.py 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import candidates, examples, select
+from . import candidates, examples, screen, select
 from .exceptions import ModelFailed, StopRun
 from .prompt import Plan
-from .providers.base import Message, Provider, Settings
+from .providers.base import Message, Provider, Settings, complete_many
 from .state import Decision, Usage
 from .trials import Trials
 
 Progress = tuple[int, ...]
+ROUND = 8  # warm candidates asked together (a local model decodes them in parallel)
+FINALISTS = 3  # candidates tried in full after the screen, best first
+FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
 
 
 def call(
@@ -24,6 +28,18 @@ def call(
     """One model call; a provider's failure ends the run with a clear reason."""
     try:
         return provider.complete(msgs, actions, settings)
+    except StopRun:
+        raise
+    except Exception as exc:  # any provider fault becomes the run's reason
+        raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+
+def many(
+    provider: Provider, msgs: list[Message], actions: list[Any], settings: list[Settings]
+) -> list[Decision]:
+    """`call` for several settings at once (base.complete_many)."""
+    try:
+        return complete_many(provider, msgs, actions, settings)
     except StopRun:
         raise
     except Exception as exc:  # any provider fault becomes the run's reason
@@ -55,39 +71,52 @@ class Sampler:
         self.trials, self.out_of_time, self.record = trials, out_of_time, record
         self.examples = trials.examples
         self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
-        self.asked = candidates.ask(goal, self.given)
+        self.asks = candidates.asks(goal, self.given)
         self.trusted = ""
+        # a local model decodes warm samples together; others are asked one by one (each can
+        # end the sampling early at no cost)
+        self.round = ROUND if getattr(provider, "parallel", False) else 1
 
     def fresh_start(self, todo: Plan, index: int) -> tuple[Decision, Progress]:
-        """Sample plain chat turns (the first greedy, the rest at SAMPLE_TEMPERATURE), make each a
-        project (its code as main.py, the goal's examples as tests), try each in a scratch copy
-        and choose by execution. Every candidate's score and the reason are recorded."""
-        made, replies, trials = [], [], []
-        for k in range(self.samples):
-            # the first fresh start's first candidate is the greedy plain call;
-            # a restart samples all
-            hot = k or index > 1
-            update = {
-                "temperature": max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)
-                if hot
-                else self.settings.temperature,
-                "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
-                "prefix": "",
-                "stop": candidates.STOP,
-            }
-            reply = call(self.provider, self.asked, [], self.settings.model_copy(update=update))
-            replies.append(reply)
-            main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
-            args = {"main": main, "test": candidates.first_tests(self.examples)}
-            thought = f"candidate {k + 1} of {self.samples}"
-            made.append(Decision(thought, todo.actions[0].name, args, raw=reply.raw))
-            trials.append(select.Trial.of(self.trials.attempt(made[-1], todo)))
-            right, green = trials[-1].progress[1], trials[-1].progress[0]
-            if self.examples and green and right == len(self.examples):
-                break  # green and every example right: no later candidate can beat it on the facts
-            if self.out_of_time():
-                break  # the run's time is up: choose among those made
-        chosen, table, why = select.choose(trials)
+        """Sample plain chat turns (the first greedy, then rounds of warm ones asked together),
+        make each a project (its code as main.py, the goal's examples as tests), screen them all
+        (screen.py), try the best few in full in scratch copies and choose by execution. Every
+        candidate's score and the reason are recorded."""
+        made: list[Decision] = []
+        replies: list[Decision] = []
+        mains: list[str] = []
+        seen: dict[str, screen.Screened] = {}  # by main.py: equal code, equal screen
+        full: dict[int, select.Trial] = {}  # candidates tried in full, by index
+        rounds = 0
+        while len(made) < self.samples and not self._met(full) and not self.out_of_time():
+            first = len(made)
+            count = 1 if first == 0 else min(self.round, self.samples - first)
+            asked = [
+                self._candidate_settings(k, index, rounds) for k in range(first, first + count)
+            ]
+            msgs = self.asks[0] if rounds == 0 else self.asks[(rounds - 1) % len(self.asks)]
+            rounds += 1
+            for reply in many(self.provider, msgs, [], asked):
+                replies.append(reply)
+                mains.append(
+                    candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
+                )
+                args = {"main": mains[-1], "test": candidates.first_tests(self.examples)}
+                thought = f"candidate {len(made) + 1} of {self.samples}"
+                made.append(Decision(thought, todo.actions[0].name, args, raw=reply.raw))
+            self._screen([m for m in dict.fromkeys(mains[first:]) if m not in seen], seen)
+            if self.examples:  # those that answer every example are tried in full at once
+                for i in self._ranked(mains, seen):
+                    if seen[mains[i]].right < len(self.examples) or self._met(full):
+                        break
+                    self._try(i, made, full, todo)
+        for i in self._ranked(mains, seen)[:FINALISTS]:  # the best by the screen, in full
+            self._try(i, made, full, todo)
+        trials = [
+            full.get(i) or select.Trial((0, seen[m].right), seen[m].behaviour)
+            for i, m in enumerate(mains)
+        ]
+        chosen, table, why = select.choose(trials, among=sorted(full))
         row = table[chosen]
         self.trusted = trials[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
         self.record(
@@ -95,6 +124,56 @@ class Sampler:
         )
         thought = f"chose candidate {chosen + 1} of {len(made)}: {why}"
         return replace(made[chosen], thought=thought, **_totals(replies)), trials[chosen].progress
+
+    def _candidate_settings(self, k: int, index: int, rounds: int) -> Settings:
+        # the first fresh start's first candidate is the greedy plain call; a restart samples all
+        hot = k or index > 1
+        temperature = self.settings.temperature
+        warm = candidates.round_temperature(rounds, temperature)
+        update = {
+            "temperature": warm if hot else temperature,
+            "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
+            "prefix": "",
+            "stop": candidates.STOP,
+        }
+        return self.settings.model_copy(update=update)
+
+    def _screen(self, new: list[str], seen: dict[str, screen.Screened]) -> None:
+        """Screen new candidates together; when that fails (a candidate can kill the screen's
+        process), each alone, so that one candidate cannot spoil the others' ranking."""
+        got = screen.screen(new, self.examples, policy=self.trials.policy)
+        if got is None:
+            got = [
+                (screen.screen([m], self.examples, policy=self.trials.policy) or [FAILED])[0]
+                for m in new
+            ]
+        seen.update(zip(new, got, strict=True))
+
+    def _ranked(self, mains: list[str], seen: dict[str, screen.Screened]) -> list[int]:
+        """Distinct candidates, best first: examples right, then how many candidates behave the
+        same, then the earliest; the first of each behaviour before a second of any, so that
+        the few tried in full behave differently."""
+        groups = Counter(seen[m].behaviour for m in mains if seen[m].behaviour)
+        firsts = [mains.index(m) for m in dict.fromkeys(mains)]
+        leads = set({seen[mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}.values())
+
+        def rank(i: int) -> tuple[int, int, int, int]:
+            s = seen[mains[i]]
+            return (i not in leads, -s.right, -groups.get(s.behaviour, 0), i)
+
+        return sorted(firsts, key=rank)
+
+    def _try(self, i: int, made: list[Decision], full: dict[int, select.Trial], todo: Plan) -> None:
+        """Candidate i applied to a scratch copy and observed in full (once)."""
+        if i not in full:
+            full[i] = select.Trial.of(self.trials.attempt(made[i], todo))
+
+    def _met(self, full: dict[int, select.Trial]) -> bool:
+        """A candidate tried in full is green and answers every example: none can beat it on
+        the facts."""
+        return bool(self.examples) and any(
+            t.progress[0] and t.progress[1] == len(self.examples) for t in full.values()
+        )
 
     def best_of(
         self,

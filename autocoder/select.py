@@ -41,15 +41,20 @@ def behaviour(obs: Observation) -> str:
     return ""
 
 
-def choose(trials: list[Trial]) -> tuple[int, list[dict[str, Any]], str]:
-    """The chosen candidate's index, every candidate's score, and why it won."""
+def choose(
+    trials: list[Trial], among: list[int] | None = None
+) -> tuple[int, list[dict[str, Any]], str]:
+    """The chosen candidate's index, every candidate's score, and why it won. `among`: the
+    candidates that may be chosen (those tried in full); every candidate's behaviour counts
+    towards agreement."""
     groups = Counter(t.behaviour for t in trials if t.behaviour)
+    among = list(range(len(trials))) if among is None else among
 
     def score(i: int) -> tuple[Any, ...]:
         t = trials[i]
         return (max(t.progress[1], 0), groups.get(t.behaviour, 0), t.progress, -i)
 
-    best = max(range(len(trials)), key=score)
+    best = max(among, key=score)
     table = [
         {
             "candidate": i,
@@ -57,15 +62,16 @@ def choose(trials: list[Trial]) -> tuple[int, list[dict[str, Any]], str]:
             "agree": groups.get(t.behaviour, 0),
             "progress": list(t.progress),
             "chosen": i == best,
+            "tried": i in among,
         }
         for i, t in enumerate(trials)
     ]
     right, agree = score(best)[:2]
-    rivals = [score(i)[:2] for i in range(len(trials)) if i != best]
+    rivals = [score(i)[:2] for i in among if i != best]
     others = [
         score(i)[:2]
-        for i, t in enumerate(trials)
-        if t.behaviour != trials[best].behaviour or not t.behaviour
+        for i in among
+        if trials[i].behaviour != trials[best].behaviour or not trials[i].behaviour
     ]
     level = [a for r, a in others if r == right and a]
     if right and all(r < right for r, _ in rivals):

@@ -183,3 +183,28 @@ def test_a_plain_turn_ends_at_its_stop_text(model):
         stopped.raw == full.raw.split("\n```\n")[0]
         and stopped.usage.completion_tokens < full.usage.completion_tokens
     )
+
+
+def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
+    """complete_many decodes warm samples in parallel over one evaluation of the prompt: each
+    reply is its own (seeded) sample, ends at the stop text, and asking again gives the same."""
+    ask = [
+        {
+            "role": "user",
+            "content": "Write a Python function add(a, b). Reply in a ```python block.",
+        }
+    ]
+    warm = [
+        Settings(temperature=0.8, seed=s, max_tokens=120, stop=candidates.STOP) for s in (1, 2, 3)
+    ]
+    greedy = Settings(max_tokens=120, stop=candidates.STOP)
+    replies = model.complete_many(ask, [], [greedy, *warm])
+    assert replies[0].raw == model.complete(ask, [], greedy).raw  # temperature 0: one by one
+    assert all(d.raw and not d.action and not d.error for d in replies)
+    assert all("\n```\n" not in d.raw and 0 < d.usage.completion_tokens <= 120 for d in replies)
+    # the prompt is evaluated once for the three warm replies
+    assert [d.usage.evaluated_tokens for d in replies[1:]][1:] == [1, 1]
+    assert len({d.raw for d in replies[1:]}) > 1  # different seeds, different samples
+    again = model.complete_many(ask, [], warm)
+    assert [d.raw for d in again] == [d.raw for d in replies[1:]]
+    assert any("def add" in d.raw for d in replies)

@@ -94,7 +94,7 @@ def bench(
     ] = False,
     samples: Annotated[
         int,
-        typer.Option("--samples", min=1, max=16, help="Candidates tried per step (as for run)."),
+        typer.Option("--samples", min=1, max=64, help="Candidates tried per step (as for run)."),
     ] = 4,
     max_steps: Annotated[
         int | None,

@@ -26,7 +26,7 @@ class BenchOptions(BaseModel):
     jobs: int = Field(1, ge=1, le=MAX_CLUSTER_JOBS)  # above MAX_LOCAL_JOBS only with `ray`
     single_shot: bool = False
     plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
-    samples: int = Field(4, ge=1, le=16)
+    samples: int = Field(4, ge=1, le=64)
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
     max_tokens: int = Field(1024, ge=16)

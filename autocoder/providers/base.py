@@ -55,6 +55,20 @@ class Provider(Protocol):
         ...
 
 
+def complete_many(
+    provider: Provider,
+    messages: list[Message],
+    actions: list[type[Action]],
+    settings: list[Settings],
+) -> list[Decision]:
+    """One Decision per settings, for the same messages: together where the provider can (a
+    local model decodes warm samples in parallel), else one call after another."""
+    many = getattr(provider, "complete_many", None)
+    if many is not None:
+        return many(messages, actions, settings)
+    return [provider.complete(messages, actions, s) for s in settings]
+
+
 def trim(
     messages: list[Message], count: Callable[[list[Message]], int], limit: int
 ) -> list[Message]:

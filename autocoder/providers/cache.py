@@ -22,7 +22,7 @@ from typing import Any
 from ..actions import Action, tool_schema
 from ..exceptions import AutocoderError
 from ..state import Decision
-from .base import Message, Provider, Settings
+from .base import Message, Provider, Settings, complete_many
 
 VERSION = 1  # bump when the stored shape of a Decision changes
 
@@ -79,11 +79,33 @@ class CachedProvider:
         self.name = inner.name
         self.codec, self.tool_mode, self.secrets = inner.codec, inner.tool_mode, inner.secrets
         self.identity = inner.identity
+        self.parallel = getattr(inner, "parallel", False)  # see base.complete_many
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
     ) -> Decision:
         key = request_key(self.identity, messages, actions, settings)
+        if (stored := self._lookup(key)) is not None:
+            return stored
+        decision = self.inner.complete(messages, actions, settings)
+        self.store.set(key, decision.to_json())
+        return decision
+
+    def complete_many(
+        self, messages: list[Message], actions: list[type[Action]], settings: list[Settings]
+    ) -> list[Decision]:
+        """Each request answered from disk when it was asked before; the rest asked of the inner
+        provider together (see base.complete_many), each stored under its own key."""
+        keys = [request_key(self.identity, messages, actions, s) for s in settings]
+        found = {i: d for i, key in enumerate(keys) if (d := self._lookup(key)) is not None}
+        missing = [i for i in range(len(settings)) if i not in found]
+        asked = complete_many(self.inner, messages, actions, [settings[i] for i in missing])
+        for i, decision in zip(missing, asked, strict=True):
+            self.store.set(keys[i], decision.to_json())
+            found[i] = decision
+        return [found[i] for i in range(len(settings))]
+
+    def _lookup(self, key: str) -> Decision | None:
         start = time.monotonic()
         try:
             stored = self.store.get(key)
@@ -94,9 +116,7 @@ class CachedProvider:
         # a corrupt entry is a miss
         except (TypeError, ValueError, KeyError, AttributeError, zlib.error):
             self.store.delete(key)
-        decision = self.inner.complete(messages, actions, settings)
-        self.store.set(key, decision.to_json())
-        return decision
+        return None
 
 
 def stats(path: Path | None = None) -> dict[str, Any]:

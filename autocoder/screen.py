@@ -1,0 +1,72 @@
+"""Screening many candidates in one sandboxed process: what each answers, cheaply.
+
+A full trial of a candidate (a scratch copy, ruff, pytest, main.py and the examples, each a
+sandboxed process) costs about a second on 2 cores; a fresh start that samples dozens of
+candidates would spend more time observing than sampling. The screen writes every distinct
+candidate's main.py into a folder of its own and runs them one after another in forks of one
+sandboxed tool process (`_tool.py screen`): the goal's examples' answers when it has examples,
+else main.py's output. That is enough to rank them (examples right, then agreement); only the
+best few get a full trial, and a chosen candidate always has one. Candidates share the sandbox's
+process here, so one could lie about itself or spoil a rival's screen: that changes the ranking
+only, never a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from . import sandbox
+from .examples import Example
+
+PER_CANDIDATE = 5.0  # seconds one candidate may take to answer the examples or run
+
+
+@dataclass(frozen=True)
+class Screened:
+    right: int  # the goal's examples it answers right
+    behaviour: str  # as select.behaviour: its answers, else its output; "" agrees with nothing
+
+
+def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
+    """The same behaviour string a full trial gives (select.behaviour)."""
+    got = result.get("got")
+    if checks and isinstance(got, list) and got:
+        return "\x1f".join(map(str, got))
+    output = result.get("output")
+    if not checks and result.get("ok") and isinstance(output, str) and output.strip():
+        return f"exit 0\x1f{output}"
+    return ""
+
+
+def screen(
+    mains: list[str], checks: tuple[Example, ...], *, policy: sandbox.Policy = sandbox.SAFE
+) -> list[Screened] | None:
+    """Each main.py's screen, in order; None when the screen itself failed (then every candidate
+    needs a full trial)."""
+    if not mains:
+        return []
+    with sandbox.scratch("screen") as tmp:
+        folders = []
+        for i, main in enumerate(mains):
+            folder = tmp / f"c{i}"
+            folder.mkdir()
+            (folder / "main.py").write_text(main, encoding="utf-8")
+            folders.append(folder.name)
+        job = {
+            "folders": folders,
+            "checks": [[e.call, e.want] for e in checks],
+            "timeout": PER_CANDIDATE,
+        }
+        limit = PER_CANDIDATE * len(mains) + 10
+        result = sandbox.tool(["screen"], tmp, limit, stdin=json.dumps(job), policy=policy)
+    results = (result.report or {}).get("results")
+    if not isinstance(results, list) or len(results) != len(mains):
+        return None
+    out = []
+    for item in results:
+        r = item if isinstance(item, dict) else {}
+        right = r.get("right")
+        right = right if isinstance(right, int) and 0 <= right <= len(checks) else 0
+        out.append(Screened(right, behaviour(r, checks)))
+    return out

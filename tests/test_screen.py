@@ -1,0 +1,153 @@
+"""The screen: many candidates' answers from one sandboxed process, a ranking only; a fresh start
+screens every candidate, tries the best few in full and chooses among those."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from autocoder import examples, sampling
+from autocoder import screen as screen_module
+from autocoder.agent import Agent
+from autocoder.config import AgentConfig
+from autocoder.providers import ScriptedProvider
+from autocoder.providers.batch import looping, pick
+from autocoder.screen import screen
+from autocoder.workspace import Workspace
+
+CHECKS = examples.extract("add(2, 3) == 5\nadd(1, 1) == 2")
+RIGHT = "def add(a, b):\n    return a + b\n"
+TIMES = "def add(a, b):\n    return a * b\n"
+
+
+def test_the_screen_answers_for_each_candidate_and_a_hang_or_crash_spoils_only_itself():
+    hang = "def add(a, b):\n    while True:\n        pass\n"
+    exits = "import os\n\n\ndef add(a, b):\n    os._exit(0)\n"
+    broken = "def add(a, b:\n"
+    got = screen([RIGHT, TIMES, hang, exits, broken, RIGHT.replace("a + b", "b + a")], CHECKS)
+    assert got is not None
+    assert [s.right for s in got] == [2, 0, 0, 0, 0, 2]
+    assert got[0].behaviour == got[5].behaviour == "5\x1f2"  # equal answers, equal behaviour
+    assert got[1].behaviour == "6\x1f1"
+    assert got[2].behaviour == got[3].behaviour == got[4].behaviour == ""  # agrees with nothing
+
+
+def test_without_examples_the_screen_compares_what_main_prints():
+    prints = 'def main():\n    print("hi")\n\n\nif __name__ == "__main__":\n    main()\n'
+    silent = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
+    fails = 'def main():\n    raise SystemExit(3)\n\n\nif __name__ == "__main__":\n    main()\n'
+    got = screen([prints, silent, fails, prints], ())
+    assert got is not None
+    assert [s.behaviour for s in got] == ["exit 0\x1fhi\n", "", "", "exit 0\x1fhi\n"]
+
+
+def test_a_candidate_that_attacks_the_screen_spoils_no_other():
+    """Killing the screen's process (or its group) from a candidate's import leaves the other
+    candidates' answers intact."""
+    kill = "import os, signal\n\nos.kill(os.getppid(), signal.SIGKILL)\n\n\n" + TIMES
+    group = "import os, signal\n\nos.killpg(0, signal.SIGKILL)\n\n\n" + TIMES
+    got = screen([kill, RIGHT, group, RIGHT], CHECKS)
+    assert got is not None and [s.right for s in got][1::2] == [2, 2]
+
+
+def test_when_the_shared_screen_fails_each_candidate_is_screened_alone(tmp_path, monkeypatch):
+    real = screen_module.screen
+    alone = []
+
+    def fails_together(mains, checks, *, policy):
+        if len(mains) > 1:
+            return None
+        alone.append(mains[0])
+        return real(mains, checks, policy=policy)
+
+    monkeypatch.setattr(screen_module, "screen", fails_together)
+    provider = Parallel(
+        [fenced(TIMES), fenced(TIMES.replace("a * b", "b * a")), fenced(RIGHT), fenced(TIMES)]
+    )
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    assert "return a + b" in (tmp_path / "main.py").read_text(), result.reason
+    assert len(alone) == 1 + 2  # the greedy one (alone anyway), then the round's two new ones
+
+
+GOAL = "Write add(a, b).\n\n    add(2, 3) == 5\n    add(1, 1) == 2\n"
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+class Parallel(ScriptedProvider):
+    """A scripted provider that, like a local model, is asked for several candidates at once."""
+
+    parallel = True
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.rounds: list[int] = []
+
+    def complete_many(self, messages, actions, settings):
+        self.rounds.append(len(settings))
+        return [self.complete(messages, actions, s) for s in settings]
+
+
+def selection(result) -> dict:
+    with open(result.trajectory, encoding="utf-8") as fh:
+        return next(r for r in map(json.loads, fh) if r["type"] == "select")
+
+
+def test_a_fresh_start_screens_every_candidate_and_tries_only_the_best_few_in_full(
+    tmp_path, monkeypatch
+):
+    """The greedy candidate alone, then a round asked together; duplicates screened once; only
+    the best distinct behaviours tried in full; the chosen one is among those."""
+    wrong = [fenced(f"def add(a, b):\n    return a - b + {k}\n") for k in range(6)]
+    script = [fenced(TIMES), *wrong, fenced(RIGHT), fenced(RIGHT)]
+    provider = Parallel(script)
+    tried = []
+    real = sampling.Trials.attempt
+    monkeypatch.setattr(
+        sampling.Trials,
+        "attempt",
+        lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
+    )
+    config = AgentConfig(max_steps=1, samples=9, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    assert provider.rounds == [1, sampling.ROUND]
+    assert "return a + b" in (tmp_path / "main.py").read_text()
+    chosen = selection(result)
+    rows = chosen["candidates"]
+    assert chosen["chosen"] == 7 and rows[7]["tried"] and rows[7]["examples_right"] == 2
+    assert rows[8]["examples_right"] == 2 and not rows[8]["tried"]  # the same code: screened once
+    assert sum(r["tried"] for r in rows) == len(tried) <= sampling.FINALISTS
+
+
+def test_without_examples_the_largest_group_that_prints_the_same_is_chosen(tmp_path):
+    goal = "Create main.py that prints hello"
+    hello = 'def main():\n    print("hello")\n\n\nif __name__ == "__main__":\n    main()\n'
+    other = 'def main():\n    print("hi there")\n\n\nif __name__ == "__main__":\n    main()\n'
+    provider = Parallel(
+        [fenced(other), fenced(hello), fenced(other.replace("hi", "yo")), fenced(hello)]
+    )
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), goal, config).run()
+    row = selection(result)
+    assert row["candidates"][row["chosen"]]["agree"] == 2
+    assert 'print("hello")' in (tmp_path / "main.py").read_text()
+    assert "2 of 4 candidates behave as it does" in row["why"]
+
+
+def test_sampling_follows_the_default_chain_and_its_seed():
+    logits = np.zeros(1000, dtype=np.float32)
+    logits[[3, 7, 9]] = [10.0, 9.5, 2.0]
+    assert pick(logits, np.random.default_rng(0), 0.0) == 3  # greedy
+    draws = {pick(logits, np.random.default_rng(s), 0.8) for s in range(50)}
+    assert draws == {3, 7}  # token 9 is below min-p of the most likely one
+    same = [pick(logits, np.random.default_rng(5), 0.8) for _ in range(3)]
+    assert len(set(same)) == 1
+
+
+def test_a_loop_is_seen_and_varied_code_is_not():
+    assert looping([1, 2, 3] * 30)
+    assert not looping(list(range(200)))
