@@ -125,7 +125,7 @@ def _answers(checks: list[list[str]], main: object) -> tuple[int, list[str]]:
     return right, got
 
 
-def _screen_one(folder: str, checks: list[list[str]], out: int) -> None:
+def _screen_one(folder: str, checks: list[list[str]], probes: list[str], out: int) -> None:
     """In a forked child: import (or run) one candidate's main.py and write what it did to `out`."""
     import importlib
     import io
@@ -137,10 +137,12 @@ def _screen_one(folder: str, checks: list[list[str]], out: int) -> None:
     sys.stdin = open(os.devnull)  # noqa: SIM115 (the child's whole life)
     captured = io.StringIO()
     sys.stdout = sys.stderr = captured
-    result: dict = {"ok": False, "right": 0, "got": [], "output": ""}
+    result: dict = {"ok": False, "right": 0, "got": [], "probes": [], "output": ""}
     try:
         if checks:
-            result["right"], result["got"] = _answers(checks, importlib.import_module("main"))
+            main = importlib.import_module("main")
+            result["right"], result["got"] = _answers(checks, main)
+            result["probes"] = _answers([[call, ""] for call in probes], main)[1]
         else:
             runpy.run_path("main.py", run_name="__main__")
         result["ok"] = True
@@ -153,7 +155,8 @@ def _screen_one(folder: str, checks: list[list[str]], out: int) -> None:
 
 def run_screen(job: dict, token: str) -> int:
     """Each candidate folder's main.py in a fork of its own, one after another, each stopped at
-    `timeout` seconds: the examples' answers, or main.py's output when there are no examples.
+    `timeout` seconds: the examples' answers (and the probes'), or main.py's output when there
+    are no examples.
     A ranking only (a candidate could lie about itself here): the chosen one is tried in full."""
     import select
     import signal
@@ -165,7 +168,7 @@ def run_screen(job: dict, token: str) -> int:
         pid = os.fork()
         if pid == 0:
             os.close(read)
-            _screen_one(folder, job["checks"], write)
+            _screen_one(folder, job["checks"], job.get("probes", []), write)
         os.close(write)
         data, deadline = b"", time.monotonic() + job["timeout"]
         while (left := deadline - time.monotonic()) > 0:

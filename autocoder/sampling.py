@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import candidates, examples, screen, select
+from . import candidates, examples, probes, screen, select
 from .exceptions import ModelFailed, StopRun
 from .prompt import Plan
 from .providers.base import Message, Provider, Settings, complete_many
@@ -20,6 +20,7 @@ Progress = tuple[int, ...]
 ROUND = 8  # warm candidates asked together (a local model decodes them in parallel)
 FINALISTS = 3  # candidates tried in full after the screen, best first
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
+CONFIRM = 2  # candidates that must behave alike before one answering every example ends sampling
 
 
 def call(
@@ -53,6 +54,53 @@ def _totals(decisions: list[Decision]) -> dict[str, Any]:
     return {"usage": usage, "seconds": seconds, "calls": len(decisions), "cached": cached}
 
 
+@dataclass
+class Pool:
+    """A fresh start's candidates so far: each one's decision, reply and main.py, the screen of
+    each distinct main.py, and the candidates tried in full."""
+
+    made: list[Decision] = field(default_factory=list)
+    replies: list[Decision] = field(default_factory=list)
+    mains: list[str] = field(default_factory=list)
+    seen: dict[str, screen.Screened] = field(default_factory=dict)  # equal code, equal screen
+    full: dict[int, select.Trial] = field(default_factory=dict)  # by candidate index
+
+    def add(self, made: Decision, reply: Decision) -> None:
+        self.made.append(made)
+        self.replies.append(reply)
+        self.mains.append(made.args["main"])
+
+    def groups(self) -> Counter[str]:
+        """How many candidates behave each way (the screen's behaviour: examples and probes)."""
+        return Counter(self.seen[m].behaviour for m in self.mains if self.seen[m].behaviour)
+
+    def ranked(self) -> list[int]:
+        """Distinct candidates, best first: examples right, then how many candidates behave
+        the same, then the earliest; the first of each behaviour before a second of any, so that
+        the few tried in full behave differently."""
+        groups = self.groups()
+        firsts = [self.mains.index(m) for m in dict.fromkeys(self.mains)]
+        lead = {self.seen[self.mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}
+        leads = set(lead.values())
+
+        def rank(i: int) -> tuple[int, int, int, int]:
+            s = self.seen[self.mains[i]]
+            return (i not in leads, -s.right, -groups.get(s.behaviour, 0), i)
+
+        return sorted(firsts, key=rank)
+
+    def trials(self) -> list[select.Trial]:
+        """Every candidate for select.choose: its screen's behaviour (agreement is counted on
+        one measure), and how far it got in full where it was tried so."""
+        return [
+            select.Trial(
+                self.full[i].progress if i in self.full else (0, self.seen[m].right),
+                self.seen[m].behaviour,
+            )
+            for i, m in enumerate(self.mains)
+        ]
+
+
 class Sampler:
     """Makes `samples` candidates for a step and chooses one; `trusted` is how the main.py chosen
     on the goal's examples or by agreement behaves (the planner keeps main.py while it does)."""
@@ -72,6 +120,7 @@ class Sampler:
         self.examples = trials.examples
         self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
         self.asks = candidates.asks(goal, self.given)
+        self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
         self.trusted = ""
         # a local model decodes warm samples together; others are asked one by one (each can
         # end the sampling early at no cost)
@@ -80,99 +129,85 @@ class Sampler:
     def fresh_start(self, todo: Plan, index: int) -> tuple[Decision, Progress]:
         """Sample plain chat turns (the first greedy, then rounds of warm ones asked together),
         make each a project (its code as main.py, the goal's examples as tests), screen them all
-        (screen.py), try the best few in full in scratch copies and choose by execution. Every
-        candidate's score and the reason are recorded."""
-        made: list[Decision] = []
-        replies: list[Decision] = []
-        mains: list[str] = []
-        seen: dict[str, screen.Screened] = {}  # by main.py: equal code, equal screen
-        full: dict[int, select.Trial] = {}  # candidates tried in full, by index
+        (screen.py: the examples and probes near them), try the best few in full in scratch
+        copies and choose by execution. Every candidate's score and the reason are recorded."""
+        pool = Pool()
         rounds = 0
-        while len(made) < self.samples and not self._met(full) and not self.out_of_time():
-            first = len(made)
+        while len(pool.made) < self.samples and not self._confirmed(pool):
+            if self.out_of_time():
+                break
+            first = len(pool.made)
             count = 1 if first == 0 else min(self.round, self.samples - first)
-            asked = [
-                self._candidate_settings(k, index, rounds) for k in range(first, first + count)
-            ]
+            asked = [self._settings(k, index, rounds) for k in range(first, first + count)]
             msgs = self.asks[0] if rounds == 0 else self.asks[(rounds - 1) % len(self.asks)]
             rounds += 1
             for reply in many(self.provider, msgs, [], asked):
-                replies.append(reply)
-                mains.append(
-                    candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
-                )
-                args = {"main": mains[-1], "test": candidates.first_tests(self.examples)}
-                thought = f"candidate {len(made) + 1} of {self.samples}"
-                made.append(Decision(thought, todo.actions[0].name, args, raw=reply.raw))
-            self._screen([m for m in dict.fromkeys(mains[first:]) if m not in seen], seen)
-            if self.examples:  # those that answer every example are tried in full at once
-                for i in self._ranked(mains, seen):
-                    if seen[mains[i]].right < len(self.examples) or self._met(full):
-                        break
-                    self._try(i, made, full, todo)
-        for i in self._ranked(mains, seen)[:FINALISTS]:  # the best by the screen, in full
-            self._try(i, made, full, todo)
-        trials = [
-            full.get(i) or select.Trial((0, seen[m].right), seen[m].behaviour)
-            for i, m in enumerate(mains)
-        ]
-        chosen, table, why = select.choose(trials, among=sorted(full))
+                main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
+                args = {"main": main, "test": candidates.first_tests(self.examples)}
+                thought = f"candidate {len(pool.made) + 1} of {self.samples}"
+                pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)
+            self._screen([m for m in dict.fromkeys(pool.mains[first:]) if m not in pool.seen], pool)
+            for i in pool.ranked()[:FINALISTS]:  # those answering every example, in full now
+                if pool.seen[pool.mains[i]].right == len(self.examples) and self.examples:
+                    self._try(i, pool, todo)
+        for i in pool.ranked()[:FINALISTS]:  # the best by the screen, in full
+            self._try(i, pool, todo)
+        trials = pool.trials()
+        chosen, table, why = select.choose(trials, among=sorted(pool.full))
         row = table[chosen]
-        self.trusted = trials[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
+        # how main.py behaves (select.behaviour: the examples' answers, else its output)
+        self.trusted = (
+            pool.full[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
+        )
         self.record(
             {"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why}
         )
-        thought = f"chose candidate {chosen + 1} of {len(made)}: {why}"
-        return replace(made[chosen], thought=thought, **_totals(replies)), trials[chosen].progress
+        thought = f"chose candidate {chosen + 1} of {len(pool.made)}: {why}"
+        decision = replace(pool.made[chosen], thought=thought, **_totals(pool.replies))
+        return decision, trials[chosen].progress
 
-    def _candidate_settings(self, k: int, index: int, rounds: int) -> Settings:
-        # the first fresh start's first candidate is the greedy plain call; a restart samples all
+    def _settings(self, k: int, index: int, rounds: int) -> Settings:
+        """Candidate k's: the first fresh start's first is the greedy plain call; a restart
+        samples all."""
         hot = k or index > 1
         temperature = self.settings.temperature
-        warm = candidates.round_temperature(rounds, temperature)
         update = {
-            "temperature": warm if hot else temperature,
+            "temperature": candidates.round_temperature(rounds, temperature)
+            if hot
+            else temperature,
             "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
             "prefix": "",
             "stop": candidates.STOP,
         }
         return self.settings.model_copy(update=update)
 
-    def _screen(self, new: list[str], seen: dict[str, screen.Screened]) -> None:
+    def _screen(self, new: list[str], pool: Pool) -> None:
         """Screen new candidates together; when that fails (a candidate can kill the screen's
         process), each alone, so that one candidate cannot spoil the others' ranking."""
-        got = screen.screen(new, self.examples, policy=self.trials.policy)
+        policy = self.trials.policy
+        got = screen.screen(new, self.examples, self.probes, policy=policy)
         if got is None:
             got = [
-                (screen.screen([m], self.examples, policy=self.trials.policy) or [FAILED])[0]
+                (screen.screen([m], self.examples, self.probes, policy=policy) or [FAILED])[0]
                 for m in new
             ]
-        seen.update(zip(new, got, strict=True))
+        pool.seen.update(zip(new, got, strict=True))
 
-    def _ranked(self, mains: list[str], seen: dict[str, screen.Screened]) -> list[int]:
-        """Distinct candidates, best first: examples right, then how many candidates behave the
-        same, then the earliest; the first of each behaviour before a second of any, so that
-        the few tried in full behave differently."""
-        groups = Counter(seen[m].behaviour for m in mains if seen[m].behaviour)
-        firsts = [mains.index(m) for m in dict.fromkeys(mains)]
-        leads = set({seen[mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}.values())
-
-        def rank(i: int) -> tuple[int, int, int, int]:
-            s = seen[mains[i]]
-            return (i not in leads, -s.right, -groups.get(s.behaviour, 0), i)
-
-        return sorted(firsts, key=rank)
-
-    def _try(self, i: int, made: list[Decision], full: dict[int, select.Trial], todo: Plan) -> None:
+    def _try(self, i: int, pool: Pool, todo: Plan) -> None:
         """Candidate i applied to a scratch copy and observed in full (once)."""
-        if i not in full:
-            full[i] = select.Trial.of(self.trials.attempt(made[i], todo))
+        if i not in pool.full:
+            pool.full[i] = select.Trial.of(self.trials.attempt(pool.made[i], todo))
 
-    def _met(self, full: dict[int, select.Trial]) -> bool:
-        """A candidate tried in full is green and answers every example: none can beat it on
-        the facts."""
+    def _confirmed(self, pool: Pool) -> bool:
+        """Sampling can stop: a candidate tried in full is green and answers every example, and
+        another candidate behaves as it does, on the probes too (two or three examples rarely
+        pin a function down)."""
+        groups = pool.groups()
         return bool(self.examples) and any(
-            t.progress[0] and t.progress[1] == len(self.examples) for t in full.values()
+            t.progress[0]
+            and t.progress[1] == len(self.examples)
+            and groups[pool.seen[pool.mains[i]].behaviour] >= CONFIRM
+            for i, t in pool.full.items()
         )
 
     def best_of(

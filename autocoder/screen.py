@@ -4,11 +4,11 @@ A full trial of a candidate (a scratch copy, ruff, pytest, main.py and the examp
 sandboxed process) costs about a second on 2 cores; a fresh start that samples dozens of
 candidates would spend more time observing than sampling. The screen writes every distinct
 candidate's main.py into a folder of its own and runs them one after another in forks of one
-sandboxed tool process (`_tool.py screen`): the goal's examples' answers when it has examples,
-else main.py's output. That is enough to rank them (examples right, then agreement); only the
-best few get a full trial, and a chosen candidate always has one. Candidates share the sandbox's
-process here, so one could lie about itself or spoil a rival's screen: that changes the ranking
-only, never a verdict.
+sandboxed tool process (`_tool.py screen`): the goal's examples' answers (and answers to probes
+near them, probes.py) when it has examples, else main.py's output. That is enough to rank them
+(examples right, then agreement); only the best few get a full trial, and a chosen candidate
+always has one. Candidates share the sandbox's process here, so one could lie about itself or
+spoil a rival's screen: that changes the ranking only, never a verdict.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ class Screened:
 
 
 def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
-    """The same behaviour string a full trial gives (select.behaviour)."""
-    got = result.get("got")
+    """As select.behaviour (its answers to the examples, else its output), and its answers to
+    the probes after them."""
+    got, probed = result.get("got"), result.get("probes")
     if checks and isinstance(got, list) and got:
-        return "\x1f".join(map(str, got))
+        return "\x1f".join(map(str, got + (probed if isinstance(probed, list) else [])))
     output = result.get("output")
     if not checks and result.get("ok") and isinstance(output, str) and output.strip():
         return f"exit 0\x1f{output}"
@@ -40,10 +41,15 @@ def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
 
 
 def screen(
-    mains: list[str], checks: tuple[Example, ...], *, policy: sandbox.Policy = sandbox.SAFE
+    mains: list[str],
+    checks: tuple[Example, ...],
+    probes: tuple[str, ...] = (),
+    *,
+    policy: sandbox.Policy = sandbox.SAFE,
 ) -> list[Screened] | None:
-    """Each main.py's screen, in order; None when the screen itself failed (then every candidate
-    needs a full trial)."""
+    """Each main.py's screen, in order: the examples it answers right, and its behaviour (with
+    its answers to `probes`, calls near the examples: probes.py); None when the screen itself
+    failed."""
     if not mains:
         return []
     with sandbox.scratch("screen") as tmp:
@@ -56,6 +62,7 @@ def screen(
         job = {
             "folders": folders,
             "checks": [[e.call, e.want] for e in checks],
+            "probes": list(probes) if checks else [],
             "timeout": PER_CANDIDATE,
         }
         limit = PER_CANDIDATE * len(mains) + 10

@@ -412,3 +412,31 @@ def test_a_probe_rejected_with_an_error_status_falls_back_at_once(monkeypatch):
     monkeypatch.setattr(lib, "completion", rejects_all)
     provider = LiteLLMProvider(find_profile("openai/local", api_base="http://127.0.0.1:9/v1"))
     assert provider.codec.name == "instructor" and len(asked) == 2  # rejected twice: no tools
+
+
+class _Together(ScriptedProvider):
+    """Answers several settings in one call, as a local model decodes warm samples together."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.asked: list[list[int]] = []
+
+    def complete(self, messages, actions, settings):
+        return Decision(raw=f"seed {settings.seed}")
+
+    def complete_many(self, messages, actions, settings):
+        self.asked.append([s.seed for s in settings])
+        return [self.complete(messages, actions, s) for s in settings]
+
+
+def test_the_cache_asks_together_only_what_it_has_not_stored(tmp_path):
+    inner = _Together()
+    cached = CachedProvider(inner, open_cache(tmp_path / "cache"))
+    ask = [{"role": "user", "content": "hi"}]
+    warm = [Settings(temperature=0.4, seed=s) for s in (1, 2, 3)]
+    first = cached.complete_many(ask, [], warm[:2])
+    again = cached.complete_many(ask, [], warm)
+    assert inner.asked == [[1, 2], [3]]  # the stored two are not asked again
+    assert [d.raw for d in again] == ["seed 1", "seed 2", "seed 3"]
+    assert [d.cached for d in first] == [0, 0] and [d.cached for d in again] == [1, 1, 0]
+    assert cached.complete(ask, [], warm[2]).cached == 1  # each stored under its own key

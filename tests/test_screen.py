@@ -11,6 +11,7 @@ from autocoder import examples, sampling
 from autocoder import screen as screen_module
 from autocoder.agent import Agent
 from autocoder.config import AgentConfig
+from autocoder.probes import probes
 from autocoder.providers import ScriptedProvider
 from autocoder.providers.batch import looping, pick
 from autocoder.screen import screen
@@ -55,11 +56,11 @@ def test_when_the_shared_screen_fails_each_candidate_is_screened_alone(tmp_path,
     real = screen_module.screen
     alone = []
 
-    def fails_together(mains, checks, *, policy):
+    def fails_together(mains, checks, probes=(), *, policy):
         if len(mains) > 1:
             return None
         alone.append(mains[0])
-        return real(mains, checks, policy=policy)
+        return real(mains, checks, probes, policy=policy)
 
     monkeypatch.setattr(screen_module, "screen", fails_together)
     provider = Parallel(
@@ -151,3 +152,27 @@ def test_sampling_follows_the_default_chain_and_its_seed():
 def test_a_loop_is_seen_and_varied_code_is_not():
     assert looping([1, 2, 3] * 30)
     assert not looping(list(range(200)))
+
+
+def test_probes_nudge_one_literal_argument_keeping_its_type():
+    found = probes(examples.extract("f(2, 'ab') == 1\nf(1, 'x') == 0\ng([1, 2, 3], True) == 2"))
+    assert "f(3, 'ab')" in found and "f(2, 'ba')" in found and "f(2, 'b')" in found
+    assert "g([3, 2, 1], True)" in found or "g([2, 3], True)" in found
+    assert "f(2, 'ab')" not in found and "f(0, 'x')" not in found  # no example, no sign change
+    assert len(found) <= 8 and len(set(found)) == len(found)
+    assert probes(()) == () and probes(examples.extract("h() == 1")) == ()
+
+
+def test_candidates_that_answer_every_example_are_told_apart_on_the_probes(tmp_path):
+    """The first candidate answers both examples by rote; the two later ones answer them and
+    agree on the inputs near them: the agreeing pair wins, and sampling stops once two agree."""
+    rote = "def add(a, b):\n    return {(2, 3): 5, (1, 1): 2}.get((a, b), 0)\n"
+    provider = ScriptedProvider(
+        [fenced(rote), fenced(RIGHT), fenced(RIGHT.replace("a + b", "b + a")), fenced(TIMES)]
+    )
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    row = selection(result)
+    assert [c["examples_right"] for c in row["candidates"]] == [2, 2, 2]  # the fourth not asked
+    assert row["chosen"] == 1 and row["candidates"][1]["agree"] == 2
+    assert "return a + b" in (tmp_path / "main.py").read_text()

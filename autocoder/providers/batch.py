@@ -64,6 +64,7 @@ class Batcher:
 
     def __init__(self, llm: Any, threads: int) -> None:
         import llama_cpp as lib
+        from llama_cpp._utils import suppress_stdout_stderr
 
         self.lib, self.llm = lib, llm
         params = lib.llama_context_default_params()
@@ -72,7 +73,10 @@ class Batcher:
         params.n_seq_max = MAX_SEQUENCES
         params.kv_unified = True  # the prompt's cells are shared, not copied
         params.n_threads = params.n_threads_batch = threads
-        self.ctx = lib.llama_init_from_model(llm._model.model, params)
+        # llama.cpp warns that the shared cells exceed one sequence's trained context: each
+        # sequence stays within it (prompt plus its reply), the cells are only shared
+        with suppress_stdout_stderr(disable=False):
+            self.ctx = lib.llama_init_from_model(llm._model.model, params)
         if self.ctx is None:
             raise MemoryError("llama.cpp could not make a context for parallel sequences")
         self.memory = lib.llama_get_memory(self.ctx)
