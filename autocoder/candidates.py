@@ -31,29 +31,10 @@ STOP = ("\n```\n",)
 _OPENED = re.compile(r"```(?:python)?\n(.*)", re.DOTALL)
 
 
-# Later rounds of candidates widen what the samples cover: another framing of the same ask (on
-# HumanEval/0-75 this system prompt's greedy reply solves /48 and /49, which the plain one
-# misses), and a warmer temperature (samples at 0.4 often repeat each other: on HumanEval/4, 25
-# of 32 behaved the same).
-CAREFUL = "You are a careful Python programmer. You write correct, complete code."
-WIDER_TEMPERATURE = 0.8
-
-
 def ask(goal: str, given: str) -> list[dict[str, str]]:
     """The plain chat turn: complete the code the goal gives, else write main.py for the goal."""
     text = COMPLETE.format(code=given.rstrip("\n")) if given else goal + ASK
     return [{"role": "user", "content": text}]
-
-
-def asks(goal: str, given: str) -> list[list[dict[str, str]]]:
-    """The asks of successive rounds of candidates: the plain one, then the careful framing."""
-    plain = ask(goal, given)
-    return [plain, [{"role": "system", "content": CAREFUL}, *plain]]
-
-
-def round_temperature(round_index: int, floor: float) -> float:
-    """Warm samples: SAMPLE_TEMPERATURE in the first round of each ask, wider after."""
-    return max(floor, SAMPLE_TEMPERATURE if round_index <= 2 else WIDER_TEMPERATURE)
 
 
 def extract(reply: str) -> str:
@@ -81,7 +62,8 @@ def _main_guard(node: ast.stmt) -> bool:
 
 
 def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
-    """A main.py made of the candidate's code: the given code's imports it lacks first; statements
+    """A main.py made of the candidate's code: the given code's imports it lacks first, then the
+    given code's finished helpers it calls but lacks; statements
     outside functions (a demo call, a loop) become main()'s body when it has no main(), and are
     dropped when it has one; with neither, main() prints the first example's call, else the result
     of the candidate's own function that needs no arguments. Nothing is invented beyond that: a
@@ -93,6 +75,8 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
         tree = ast.parse(code)
     except SyntaxError:
         return code
+    helpers = _helpers(given, tree)
+    tree.body[len(missing) : len(missing)] = helpers
     kept, loose = [], []
     for node in tree.body:
         (kept if is_definition(node) else loose).append(node)
@@ -102,7 +86,7 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
         if not body:
             call = examples[0].call if examples else _no_argument_call(kept)
             if not call:
-                return code
+                return ast.unparse(tree) + "\n" if helpers else code
             body = ast.parse(f"print({call})").body
         kept.append(
             ast.FunctionDef(
@@ -117,6 +101,24 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
         )
     module = ast.fix_missing_locations(ast.Module(body=kept, type_ignores=[]))
     return add_main_guard(ast.unparse(module) + "\n")
+
+
+def _helpers(given: str, tree: ast.Module) -> list[ast.stmt]:
+    """The given code's finished functions (a body beyond a docstring) that the candidate calls
+    but does not define: a reply completing one function often leaves out the helpers shown."""
+    try:
+        shown = ast.parse(given).body if given else []
+    except SyntaxError:
+        return []
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return [
+        n
+        for n in shown
+        if isinstance(n, ast.FunctionDef)
+        and n.name in used - defined
+        and not (len(n.body) == 1 and isinstance(n.body[0], ast.Expr))
+    ]
 
 
 def _no_argument_call(nodes: list[ast.stmt]) -> str:

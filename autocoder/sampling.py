@@ -20,7 +20,6 @@ Progress = tuple[int, ...]
 ROUND = 8  # warm candidates asked together (a local model decodes them in parallel)
 FINALISTS = 3  # candidates tried in full after the screen, best first
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
-CONFIRM = 2  # candidates that must behave alike before one answering every example ends sampling
 
 
 def call(
@@ -119,7 +118,7 @@ class Sampler:
         self.trials, self.out_of_time, self.record = trials, out_of_time, record
         self.examples = trials.examples
         self.given = examples.given(goal)  # code the goal gives, for the plain "complete this" ask
-        self.asks = candidates.asks(goal, self.given)
+        self.asked = candidates.ask(goal, self.given)
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
         self.trusted = ""
         # a local model decodes warm samples together; others are asked one by one (each can
@@ -132,16 +131,11 @@ class Sampler:
         (screen.py: the examples and probes near them), try the best few in full in scratch
         copies and choose by execution. Every candidate's score and the reason are recorded."""
         pool = Pool()
-        rounds = 0
-        while len(pool.made) < self.samples and not self._confirmed(pool):
-            if self.out_of_time():
-                break
+        while len(pool.made) < self.samples and not self._met(pool) and not self.out_of_time():
             first = len(pool.made)
             count = 1 if first == 0 else min(self.round, self.samples - first)
-            asked = [self._settings(k, index, rounds) for k in range(first, first + count)]
-            msgs = self.asks[0] if rounds == 0 else self.asks[(rounds - 1) % len(self.asks)]
-            rounds += 1
-            for reply in many(self.provider, msgs, [], asked):
+            asked = [self._settings(k, index) for k in range(first, first + count)]
+            for reply in many(self.provider, self.asked, [], asked):
                 main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
@@ -166,15 +160,13 @@ class Sampler:
         decision = replace(pool.made[chosen], thought=thought, **_totals(pool.replies))
         return decision, trials[chosen].progress
 
-    def _settings(self, k: int, index: int, rounds: int) -> Settings:
+    def _settings(self, k: int, index: int) -> Settings:
         """Candidate k's: the first fresh start's first is the greedy plain call; a restart
         samples all."""
         hot = k or index > 1
-        temperature = self.settings.temperature
+        warm = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)
         update = {
-            "temperature": candidates.round_temperature(rounds, temperature)
-            if hot
-            else temperature,
+            "temperature": warm if hot else self.settings.temperature,
             "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
             "prefix": "",
             "stop": candidates.STOP,
@@ -198,16 +190,11 @@ class Sampler:
         if i not in pool.full:
             pool.full[i] = select.Trial.of(self.trials.attempt(pool.made[i], todo))
 
-    def _confirmed(self, pool: Pool) -> bool:
-        """Sampling can stop: a candidate tried in full is green and answers every example, and
-        another candidate behaves as it does, on the probes too (two or three examples rarely
-        pin a function down)."""
-        groups = pool.groups()
+    def _met(self, pool: Pool) -> bool:
+        """A candidate tried in full is green and answers every example: none can beat it on the
+        facts (among several such in one round, agreement on the probes chose the one tried)."""
         return bool(self.examples) and any(
-            t.progress[0]
-            and t.progress[1] == len(self.examples)
-            and groups[pool.seen[pool.mains[i]].behaviour] >= CONFIRM
-            for i, t in pool.full.items()
+            t.progress[0] and t.progress[1] == len(self.examples) for t in pool.full.values()
         )
 
     def best_of(

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from autocoder import examples, sampling
+from autocoder import candidates, examples, sampling
 from autocoder import screen as screen_module
 from autocoder.agent import Agent
 from autocoder.config import AgentConfig
@@ -164,15 +164,32 @@ def test_probes_nudge_one_literal_argument_keeping_its_type():
 
 
 def test_candidates_that_answer_every_example_are_told_apart_on_the_probes(tmp_path):
-    """The first candidate answers both examples by rote; the two later ones answer them and
-    agree on the inputs near them: the agreeing pair wins, and sampling stops once two agree."""
+    """Three candidates of one round answer both examples: the first by rote, the two later ones
+    agree on the inputs near the examples too. The agreeing pair's first is tried and chosen."""
     rote = "def add(a, b):\n    return {(2, 3): 5, (1, 1): 2}.get((a, b), 0)\n"
-    provider = ScriptedProvider(
-        [fenced(rote), fenced(RIGHT), fenced(RIGHT.replace("a + b", "b + a")), fenced(TIMES)]
-    )
+    also_right = RIGHT.replace("a + b", "b + a")
+    provider = Parallel([fenced(TIMES), fenced(rote), fenced(RIGHT), fenced(also_right)])
     config = AgentConfig(max_steps=1, samples=4, plain_start=True)
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
     row = selection(result)
-    assert [c["examples_right"] for c in row["candidates"]] == [2, 2, 2]  # the fourth not asked
-    assert row["chosen"] == 1 and row["candidates"][1]["agree"] == 2
+    assert [c["examples_right"] for c in row["candidates"]] == [0, 2, 2, 2]
+    assert row["chosen"] == 2 and row["candidates"][2]["agree"] == 2
+    assert row["candidates"][1]["agree"] == 1  # the rote one differs on the probes
     assert "return a + b" in (tmp_path / "main.py").read_text()
+
+
+def test_a_candidate_gets_the_helpers_the_given_code_shows():
+    given = (
+        "def is_even(n: int) -> bool:\n    return n % 2 == 0\n\n\n"
+        'def evens(xs: list) -> list:\n    """The even ones."""'
+    )
+    code = candidates.normalize(
+        "def evens(xs):\n    return [x for x in xs if is_even(x)]\n",
+        given,
+        examples.extract("evens([1, 2]) == [2]"),
+    )
+    assert code.index("def is_even") < code.index("def evens") and code.count("def is_even") == 1
+    own = candidates.normalize(
+        "def is_even(n):\n    return True\n\n\ndef evens(xs):\n    return xs\n", given, ()
+    )
+    assert own.count("def is_even") == 1 and "return True" in own  # its own is kept

@@ -80,13 +80,9 @@ RIGHT = "Here:\n```python\ndef add(a, b):\n    return a + b\n```"
 
 
 def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_choose(tmp_path):
-    """Sampling stops once a candidate answering every example is green and a second one behaves
-    as it does (on the probes near the examples too); the later samples are never asked."""
-    also_right = RIGHT.replace("a + b", "b + a")
-    finish = reply("finish", reason="add works")
-    provider = ScriptedProvider([WRONG, RIGHT, also_right, finish, WRONG, WRONG])
+    provider = ScriptedProvider([WRONG, RIGHT, reply("finish", reason="add works")])
     agent = Agent(
-        provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=2, samples=5, plain_start=True)
+        provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=2, samples=3, plain_start=True)
     )
     result = agent.run()
     assert result.status == "done", result.reason
@@ -97,9 +93,8 @@ def test_a_fresh_start_samples_plain_candidates_and_keeps_the_one_the_examples_c
         lines = [json.loads(x) for x in fh]
     select = next(x for x in lines if x["type"] == "select")
     # stopped early
-    rows = select["candidates"]
-    assert select["chosen"] == 1 and [c["examples_right"] for c in rows] == [0, 2, 2]
-    assert rows[1]["agree"] == 2 and result.model_calls == 4 and len(provider.replies) == 2
+    assert select["chosen"] == 1 and [c["examples_right"] for c in select["candidates"]] == [0, 2]
+    assert "examples right" in select["why"] and result.model_calls == 3
 
 
 def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
