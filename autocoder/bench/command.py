@@ -93,9 +93,15 @@ def bench(
         ),
     ] = False,
     samples: Annotated[
-        int,
-        typer.Option("--samples", min=1, max=64, help="Candidates tried per step (as for run)."),
-    ] = 4,
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            max=64,
+            help="Candidates tried per step, as for run (default: the goal's, else 4; "
+            "humaneval: 32).",
+        ),
+    ] = None,
     max_steps: Annotated[
         int | None,
         typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20)."),
@@ -107,8 +113,13 @@ def bench(
         ),
     ] = None,
     max_tokens: Annotated[
-        int, typer.Option("--max-tokens", min=16, help="Most tokens per model reply.")
-    ] = 1024,
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            min=16,
+            help="Most tokens per model reply (default: the goal's, else 1024; humaneval: 384).",
+        ),
+    ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(

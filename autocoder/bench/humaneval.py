@@ -63,6 +63,11 @@ def goals() -> list[Goal]:
                 # work here; repair steps after it won nothing on this suite in any trace read
                 max_steps=1,
                 timeout_s=300,
+                # many candidates, each capped as the plain baseline's reply: the choice among
+                # them by the examples is what lifts a small model here (32: about 40 minutes
+                # for the 164 with --jobs 2 on 2 cores, embedded model)
+                samples=32,
+                max_tokens=384,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),
                 preamble="".join(
                     f"{line}\n"

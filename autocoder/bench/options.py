@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .goal import Goal
 
 DEFAULT_STEPS = 20
+DEFAULT_SAMPLES, DEFAULT_TOKENS = 4, 1024  # when neither the options nor the goal say
 MAX_LOCAL_JOBS, MAX_CLUSTER_JOBS = 64, 1024
 
 
@@ -26,10 +27,10 @@ class BenchOptions(BaseModel):
     jobs: int = Field(1, ge=1, le=MAX_CLUSTER_JOBS)  # above MAX_LOCAL_JOBS only with `ray`
     single_shot: bool = False
     plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
-    samples: int = Field(4, ge=1, le=64)
+    samples: int | None = Field(None, ge=1, le=64)  # default: the goal's, else DEFAULT_SAMPLES
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
-    max_tokens: int = Field(1024, ge=16)
+    max_tokens: int | None = Field(None, ge=16)  # default: the goal's, else DEFAULT_TOKENS
     # default: the goal's, else run's (180 s embedded, 1800 s others)
     timeout_s: float | None = Field(None, gt=0)
     seed: int = 0
@@ -53,6 +54,12 @@ class BenchOptions(BaseModel):
         if self.temperature is not None:
             return self.temperature
         return 0.0 if self.tries == 1 else 0.7
+
+    def samples_for(self, goal: Goal) -> int:
+        return self.samples or goal.samples or DEFAULT_SAMPLES
+
+    def max_tokens_for(self, goal: Goal) -> int:
+        return self.max_tokens or goal.max_tokens or DEFAULT_TOKENS
 
 
 @dataclass(frozen=True)
