@@ -126,38 +126,63 @@ def _answers(checks: list[list[str]], main: object) -> tuple[int, list[str]]:
 
 
 def _screen_one(folder: str, checks: list[list[str]], probes: list[str], out: int) -> None:
-    """In a forked child: import (or run) one candidate's main.py and write what it did to `out`."""
+    """In a forked child: import (or run) one candidate's main.py and write what it did to `out`,
+    a JSON line after the examples and another after the probes (a probe that hangs or kills the
+    child leaves the examples' line)."""
     import importlib
-    import io
     import runpy
+    import tempfile
 
     os.setsid()  # a group of its own: killing "its group" does not end the screen
     os.chdir(folder)
     sys.path.append(os.getcwd())
+    sys.argv = ["main.py"]  # as `python main.py` would see it
     sys.stdin = open(os.devnull)  # noqa: SIM115 (the child's whole life)
-    captured = io.StringIO()
-    sys.stdout = sys.stderr = captured
+    captured = tempfile.TemporaryFile(dir=os.environ.get("HOME"))  # noqa: SIM115
+    os.dup2(captured.fileno(), 1)
+    os.dup2(captured.fileno(), 2)
+    sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115 (a real file)
     result: dict = {"ok": False, "right": 0, "got": [], "probes": [], "output": ""}
+
+    def send() -> None:
+        os.write(out, (json.dumps(result) + "\n").encode())
+
     try:
         if checks:
             main = importlib.import_module("main")
             result["right"], result["got"] = _answers(checks, main)
+            result["ok"] = True
+            send()
             result["probes"] = _answers([[call, ""] for call in probes], main)[1]
         else:
             runpy.run_path("main.py", run_name="__main__")
-        result["ok"] = True
+            result["ok"] = True
     except BaseException as exc:  # noqa: BLE001 (a crash or exit of the candidate is its result)
-        result["ok"] = isinstance(exc, SystemExit) and exc.code in (0, None)
-    result["output"] = captured.getvalue()[:2000]
-    os.write(out, json.dumps(result).encode())
+        result["ok"] = result["ok"] or (isinstance(exc, SystemExit) and exc.code in (0, None))
+    sys.stdout.flush()
+    captured.seek(0)
+    result["output"] = captured.read(2000).decode("utf-8", errors="replace")
+    send()
     os._exit(0)
+
+
+def _last_line(data: bytes) -> dict:
+    """The last whole JSON line a screened child wrote."""
+    for line in reversed(data.split(b"\n")):
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return {"ok": False, "right": 0, "got": [], "output": ""}
 
 
 def run_screen(job: dict, token: str) -> int:
     """Each candidate folder's main.py in a fork of its own, one after another, each stopped at
-    `timeout` seconds: the examples' answers (and the probes'), or main.py's output when there
-    are no examples.
-    A ranking only (a candidate could lie about itself here): the chosen one is tried in full."""
+    `timeout` seconds with everything it started: the examples' answers (and the probes'), or
+    main.py's output when there are no examples. A ranking only (a candidate could lie about
+    itself here): the chosen one is tried in full."""
     import select
     import signal
     import time
@@ -179,13 +204,14 @@ def run_screen(job: dict, token: str) -> int:
                 break
             data += chunk
         os.close(read)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        for kill in (os.killpg, os.kill):  # its group (what it started), then itself
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        try:
-            results.append(json.loads(data))
-        except ValueError:
-            results.append({"ok": False, "right": 0, "got": [], "output": ""})
+        with contextlib.suppress(ChildProcessError):  # orphans left to this process (PID 1)
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        results.append(_last_line(data))
     _report({"exit": 0, "results": results}, token)
     return 0
 

@@ -111,14 +111,21 @@ def _helpers(given: str, tree: ast.Module) -> list[ast.stmt]:
     except SyntaxError:
         return []
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    return [
-        n
+    finished = {
+        n.name: n
         for n in shown
         if isinstance(n, ast.FunctionDef)
-        and n.name in used - defined
+        and n.name not in defined
         and not (len(n.body) == 1 and isinstance(n.body[0], ast.Expr))
-    ]
+    }
+    added: dict[str, ast.stmt] = {}
+    todo = [tree]
+    while todo:  # a helper may call another helper
+        used = {n.id for n in ast.walk(todo.pop()) if isinstance(n, ast.Name)}
+        for name in sorted(used & finished.keys() - added.keys()):
+            added[name] = finished[name]
+            todo.append(finished[name])
+    return [n for n in shown if n in added.values()]
 
 
 def _no_argument_call(nodes: list[ast.stmt]) -> str:

@@ -57,8 +57,8 @@ def probes(examples: tuple[Example, ...]) -> tuple[str, ...]:
                 text = ast.unparse(ast.Call(call.func, args, call.keywords))
                 if text not in given and text not in found:
                     found.append(text)
-    # spread over the examples: the first variant of each before the second of any
-    return tuple(found[:LIMIT] if len(found) <= LIMIT else _spread(found))
+    # evenly spaced over all that were found, so that every example's calls have probes
+    return tuple(found if len(found) <= LIMIT else _spread(found))
 
 
 def _spread(found: list[str]) -> list[str]:

@@ -73,12 +73,16 @@ class Pool:
         """How many candidates behave each way (the screen's behaviour: examples and probes)."""
         return Counter(self.seen[m].behaviour for m in self.mains if self.seen[m].behaviour)
 
+    def right(self, i: int) -> int:
+        return self.seen[self.mains[i]].right
+
     def ranked(self) -> list[int]:
-        """Distinct candidates, best first: examples right, then how many candidates behave
-        the same, then the earliest; the first of each behaviour before a second of any, so that
-        the few tried in full behave differently."""
+        """Distinct candidates not yet tried in full, best first: examples right, then how many
+        candidates behave the same, then the earliest; the first of each behaviour before a
+        second of any, so that the few tried in full behave differently."""
         groups = self.groups()
-        firsts = [self.mains.index(m) for m in dict.fromkeys(self.mains)]
+        tried = {self.mains[i] for i in self.full}
+        firsts = [self.mains.index(m) for m in dict.fromkeys(self.mains) if m not in tried]
         lead = {self.seen[self.mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}
         leads = set(lead.values())
 
@@ -131,7 +135,9 @@ class Sampler:
         (screen.py: the examples and probes near them), try the best few in full in scratch
         copies and choose by execution. Every candidate's score and the reason are recorded."""
         pool = Pool()
-        while len(pool.made) < self.samples and not self._met(pool) and not self.out_of_time():
+        while not pool.made or (
+            len(pool.made) < self.samples and not self._met(pool) and not self.out_of_time()
+        ):  # the first round always: a choice needs a candidate
             first = len(pool.made)
             count = 1 if first == 0 else min(self.round, self.samples - first)
             asked = [self._settings(k, index) for k in range(first, first + count)]
@@ -141,10 +147,11 @@ class Sampler:
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
                 pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)
             self._screen([m for m in dict.fromkeys(pool.mains[first:]) if m not in pool.seen], pool)
-            for i in pool.ranked()[:FINALISTS]:  # those answering every example, in full now
-                if pool.seen[pool.mains[i]].right == len(self.examples) and self.examples:
+            if self.examples:  # the best that answer every example, in full now
+                every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
+                for i in every[:FINALISTS]:
                     self._try(i, pool, todo)
-        for i in pool.ranked()[:FINALISTS]:  # the best by the screen, in full
+        for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
             self._try(i, pool, todo)
         trials = pool.trials()
         chosen, table, why = select.choose(trials, among=sorted(pool.full))

@@ -52,7 +52,9 @@ def choose(
 
     def score(i: int) -> tuple[Any, ...]:
         t = trials[i]
-        return (max(t.progress[1], 0), groups.get(t.behaviour, 0), t.progress, -i)
+        # green before agreement: probes split candidates that all answer the examples, and a
+        # green one of a smaller group beats one that fails its own checks
+        return (max(t.progress[1], 0), t.progress[0], groups.get(t.behaviour, 0), t.progress, -i)
 
     best = max(among, key=score)
     table = [
@@ -66,10 +68,14 @@ def choose(
         }
         for i, t in enumerate(trials)
     ]
-    right, agree = score(best)[:2]
-    rivals = [score(i)[:2] for i in among if i != best]
+
+    def facts(i: int) -> tuple[int, int]:  # examples right, agreement
+        return score(i)[0], score(i)[2]
+
+    right, agree = facts(best)
+    rivals = [facts(i) for i in among if i != best]
     others = [
-        score(i)[:2]
+        facts(i)
         for i in among
         if trials[i].behaviour != trials[best].behaviour or not trials[i].behaviour
     ]
@@ -78,6 +84,8 @@ def choose(
         why = f"it answers {right} of the goal's examples right, more than any other candidate"
     elif agree > 1 and all(a < agree for a in level):
         why = f"{agree} of {len(trials)} candidates behave as it does"
+    elif right and trials[best].progress[0]:
+        why = f"it answers {right} of the goal's examples right and its checks all pass"
     else:
         why = (
             "no example or agreement told them apart: it got furthest (runs, tests, clean files) "

@@ -193,3 +193,20 @@ def test_a_candidate_gets_the_helpers_the_given_code_shows():
         "def is_even(n):\n    return True\n\n\ndef evens(xs):\n    return xs\n", given, ()
     )
     assert own.count("def is_even") == 1 and "return True" in own  # its own is kept
+
+
+def test_a_probe_that_hangs_keeps_the_examples_answers_and_a_cli_sees_its_own_argv():
+    hangs_off_examples = (
+        "def add(a, b):\n"
+        "    while (a, b) not in ((2, 3), (1, 1)):\n"
+        "        pass\n"
+        "    return a + b\n"
+    )
+    got = screen([hangs_off_examples], CHECKS, ("add(3, 3)",))
+    assert got is not None and got[0].right == 2
+    cli = (
+        "import argparse\n\n\ndef main():\n    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('n', nargs='*')\n    print(len(parser.parse_args().n))\n\n\n"
+        'if __name__ == "__main__":\n    main()\n'
+    )
+    assert [s.behaviour for s in screen([cli], ()) or []] == ["exit 0\x1f0\n"]

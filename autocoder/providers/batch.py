@@ -21,7 +21,8 @@ import numpy as np
 
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama-cpp-python's create_completion defaults
 MAX_SEQUENCES = 16  # sequences decoded together (more buys little on a few cores)
-CONTEXT = 16384  # KV cells shared by the sequences of one round (about 380 MB for 135M)
+CONTEXT = 16384  # KV cells shared by the sequences of one round (about 380 MB for 135M); a round
+# that would not fit (a long prompt, a big reply cap) is asked one reply at a time instead
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Batcher:
         first = self._logits(-1).copy()
         for seq in range(1, n):
             self.lib.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)
-        rngs = [np.random.default_rng(seed) for seed in seeds]
+        rngs = [np.random.default_rng(seed % (1 << 64)) for seed in seeds]  # any seed, as llama.cpp
         out: list[list[int]] = [[pick(first, rngs[s], temperatures[s])] for s in range(n)]
         text = [b"" for _ in range(n)]
         finish = ["length"] * n

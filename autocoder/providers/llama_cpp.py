@@ -279,14 +279,17 @@ class LlamaCppProvider:
         self, messages: list[Message], actions: list[type[Action]], settings: list[Settings]
     ) -> list[Decision]:
         """`complete` for each settings; plain chat turns sampled warm (no actions, no begun
-        reply, temperature above 0) are decoded together over one evaluation of the prompt."""
+        reply, temperature above 0) are decoded together over one evaluation of the prompt.
+        Those that do not fit the parallel context (a long prompt, a big reply cap) are asked
+        one by one."""
         warm = [
             i for i, s in enumerate(settings) if not actions and not s.prefix and s.temperature > 0
         ]
-        out: dict[int, Decision] = {
-            i: self.complete(messages, actions, s) for i, s in enumerate(settings) if i not in warm
-        }
-        while warm:
+        out: dict[int, Decision] = {}
+        batcher = None
+        with contextlib.suppress(MemoryError):  # no room for the parallel context: one by one
+            batcher = self.batcher if warm else None
+        while warm and batcher is not None:
             first = settings[warm[0]]
             budget = min(first.max_tokens, self.n_ctx)
             messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
@@ -296,8 +299,10 @@ class LlamaCppProvider:
                 for i in warm
                 if (settings[i].max_tokens, settings[i].stop) == (first.max_tokens, first.stop)
             ]
-            rnd = same[: max(1, self.batcher.fits(len(tokens), budget))]
-            replies, seconds = self.batcher.sample(
+            rnd = same[: batcher.fits(len(tokens), budget)]
+            if not rnd:
+                break
+            replies, seconds = batcher.sample(
                 tokens,
                 [settings[i].temperature for i in rnd],
                 [settings[i].seed for i in rnd],
@@ -313,4 +318,7 @@ class LlamaCppProvider:
                     cut=reply.finish == "length",
                 )
             warm = [i for i in warm if i not in rnd]
+        for i, s in enumerate(settings):
+            if i not in out:
+                out[i] = self.complete(messages, actions, s)
         return [out[i] for i in range(len(settings))]
