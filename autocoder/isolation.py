@@ -92,9 +92,10 @@ def child_env(home: str, cwd: Path | None = None, network: bool = False) -> dict
 
 
 # ---- which backend works here ------------------------------------------------------------------
-def _works(cmd: list[str]) -> bool:
+def _works(cmd: list[str], cwd: str) -> bool:
     try:
-        return subprocess.run(cmd, capture_output=True, timeout=20, check=False).returncode == 0
+        run = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=20, check=False)
+        return run.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -111,7 +112,9 @@ def available(kind: str) -> bool:
     if not shutil.which(kind):
         return False
     with scratch("probe") as tmp:
-        return _works([*prefix(kind, str(tmp), str(tmp)), "true"])
+        # from the folder it confines, as every sandboxed run starts (autocoder's own folder may
+        # lie in one the sandbox hides: /tmp, /home)
+        return _works([*prefix(kind, str(tmp), str(tmp)), "true"], str(tmp))
 
 
 # ---- what is hidden, what is writable ------------------------------------------------------------

@@ -253,3 +253,17 @@ def test_a_policy_names_a_known_backend():
     assert sandbox.Policy(backend="unshare").kind() == "unshare"
     with pytest.raises(ValueError, match="unknown sandbox backend"):
         sandbox.Policy(backend="docker")
+
+
+def test_the_backend_is_found_from_a_folder_the_sandbox_hides(tmp_path):
+    """Started from a folder under /tmp or /home (which the sandbox hides), autocoder still finds
+    its backend: the probe runs from the folder it confines, as every sandboxed run does."""
+    here = isolation.backend()
+    found = subprocess.run(
+        [sys.executable, "-c", "from autocoder import isolation; print(isolation.backend())"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert found == here
