@@ -43,13 +43,19 @@ def test_without_examples_the_screen_compares_what_main_prints():
     assert [s.behaviour for s in got] == ["exit 0\x1fhi\n", "", "", "exit 0\x1fhi\n"]
 
 
-def test_a_candidate_that_attacks_the_screen_spoils_no_other():
-    """Killing the screen's process (or its group) from a candidate's import leaves the other
-    candidates' answers intact."""
-    kill = "import os, signal\n\nos.kill(os.getppid(), signal.SIGKILL)\n\n\n" + TIMES
+def test_a_candidate_that_attacks_the_screen_spoils_no_other(tmp_path):
+    """Killing "its group" from a candidate's import leaves the others' answers intact (each
+    child has a session of its own); killing the screen's process itself may end the shared
+    screen (where the tool is not the sandbox's PID 1), and the run still finds the right
+    candidate, screened alone."""
     group = "import os, signal\n\nos.killpg(0, signal.SIGKILL)\n\n\n" + TIMES
-    got = screen([kill, RIGHT, group, RIGHT], CHECKS)
+    got = screen([group, RIGHT, group, RIGHT], CHECKS)
     assert got is not None and [s.right for s in got][1::2] == [2, 2]
+    parent = "import os, signal\n\nos.kill(os.getppid(), signal.SIGKILL)\n\n\n" + TIMES
+    provider = Parallel([fenced(TIMES), fenced(parent), fenced(RIGHT), fenced(TIMES)])
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    assert "return a + b" in (tmp_path / "main.py").read_text(), result.reason
 
 
 def test_when_the_shared_screen_fails_each_candidate_is_screened_alone(tmp_path, monkeypatch):
