@@ -85,44 +85,38 @@ def _same(got: object, want: str) -> bool:
     return bool(got == expected)
 
 
+def _check(call: str, want: str, main: object) -> tuple[bool, str, str]:
+    """One call against main's namespace: whether it gives `want`, what it answered (equal
+    answers, equal behaviour: select.py), and the line that says so."""
+    try:
+        answer = eval(call, dict(vars(main)))
+    except Exception as exc:  # noqa: BLE001 (deliberate: see below)
+        # the call runs the project's code: whatever it raises fails the example, reported
+        name = type(exc).__name__
+        return False, f"raised {name}", f"FAIL {call} raised {name}: {exc}; expected {want}"
+    ok = _same(answer, want)
+    line = f"ok   {call} == {want}" if ok else f"FAIL {call} returned {answer!r}; expected {want}"
+    return ok, repr(answer)[:500], line
+
+
 def run_examples(checks: list[list[str]], token: str) -> int:
     """Import main, evaluate each call, compare with what the goal says it gives."""
-    results: list[bool] = []
-    got: list[str] = []  # what each call answered: equal answers, equal behaviour (select.py)
     import main
 
-    for call, want in checks:
-        try:
-            answer = eval(call, dict(vars(main)))
-        except Exception as exc:  # noqa: BLE001 (deliberate: see below)
-            # the call runs the project's code: whatever it raises fails the example, reported
-            results.append(False)
-            got.append(f"raised {type(exc).__name__}")
-            print(f"FAIL {call} raised {type(exc).__name__}: {exc}; expected {want}")
-            continue
-        ok = _same(answer, want)
-        results.append(ok)
-        got.append(repr(answer)[:500])
-        print(
-            f"ok   {call} == {want}" if ok else f"FAIL {call} returned {answer!r}; expected {want}"
-        )
+    done = []
+    for call, want in checks:  # each line as it comes: a call that hangs leaves the earlier ones
+        done.append(_check(call, want, main))
+        print(done[-1][2], flush=True)
+    results = [ok for ok, _, _ in done]
     code = 0 if all(results) else 1
-    _report({"exit": code, "results": results, "got": got}, token)
+    _report({"exit": code, "results": results, "got": [got for _, got, _ in done]}, token)
     return code
 
 
 def _answers(checks: list[list[str]], main: object) -> tuple[int, list[str]]:
     """How many checks a module answers right, and what it answered to each."""
-    right, got = 0, []
-    for call, want in checks:
-        try:
-            answer = eval(call, dict(vars(main)))
-        except Exception as exc:  # noqa: BLE001 (whatever the project's code raises fails it)
-            got.append(f"raised {type(exc).__name__}")
-            continue
-        right += _same(answer, want)
-        got.append(repr(answer)[:500])
-    return right, got
+    done = [_check(call, want, main) for call, want in checks]
+    return sum(ok for ok, _, _ in done), [got for _, got, _ in done]
 
 
 def _screen_one(folder: str, checks: list[list[str]], probes: list[str], out: int) -> None:

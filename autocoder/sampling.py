@@ -5,7 +5,8 @@ one repaired many times (candidates.py makes them, select.py chooses, trials.py 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,28 +23,31 @@ FINALISTS = 3  # candidates tried in full after the screen, best first
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
 
 
-def call(
-    provider: Provider, msgs: list[Message], actions: list[Any], settings: Settings
-) -> Decision:
-    """One model call; a provider's failure ends the run with a clear reason."""
+@contextmanager
+def _model_faults() -> Iterator[None]:
+    """A provider's failure ends the run with a clear reason."""
     try:
-        return provider.complete(msgs, actions, settings)
+        yield
     except StopRun:
         raise
     except Exception as exc:  # any provider fault becomes the run's reason
         raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+
+def call(
+    provider: Provider, msgs: list[Message], actions: list[Any], settings: Settings
+) -> Decision:
+    """One model call."""
+    with _model_faults():
+        return provider.complete(msgs, actions, settings)
 
 
 def many(
     provider: Provider, msgs: list[Message], actions: list[Any], settings: list[Settings]
 ) -> list[Decision]:
     """`call` for several settings at once (base.complete_many)."""
-    try:
+    with _model_faults():
         return complete_many(provider, msgs, actions, settings)
-    except StopRun:
-        raise
-    except Exception as exc:  # any provider fault becomes the run's reason
-        raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _totals(decisions: list[Decision]) -> dict[str, Any]:

@@ -292,8 +292,8 @@ class LlamaCppProvider:
         while warm and batcher is not None:
             first = settings[warm[0]]
             budget = min(first.max_tokens, self.n_ctx)
-            messages = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
-            tokens = self.prompt_tokens(messages)
+            prompt = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
+            tokens = self.prompt_tokens(prompt)
             same = [
                 i
                 for i in warm
