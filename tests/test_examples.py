@@ -172,3 +172,81 @@ def test_right_answers_outrank_a_main_that_runs(tmp_path):
     )
     agent.run()
     assert "a + b" in (tmp_path / "main.py").read_text()
+
+
+def test_a_doctest_that_states_its_own_answer_and_an_assert_line_are_examples():
+    # HumanEval/108, 128, 156: `>>> call == answer` with nothing printed after it
+    goal = (
+        '```python\ndef count(xs):\n    """\n    >>> count([]) == 0\n'
+        '    >>> count([1, 2]) == None\n    assert count([3]) => 1\n    """\n```'
+    )
+    assert extract(goal) == (
+        Example("count([])", "0"),
+        Example("count([1, 2])", "None"),
+        Example("count([3])", "1"),
+    )
+
+
+def test_lower_case_booleans_and_worked_arithmetic_that_ends_in_its_result_are_answers():
+    # HumanEval/76 `is_simple_power(1, 4) => true`, /67 `f("5 a", 19) ->19 - 5 - 6 = 8`
+    assert extract("is_power(1, 4) => true\nis_power(3, 2) => false\n") == (
+        Example("is_power(1, 4)", "True"),
+        Example("is_power(3, 2)", "False"),
+    )
+    assert extract('fruit("5 a and 6 o", 19) ->19 - 5 - 6 = 8') == (
+        Example("fruit('5 a and 6 o', 19)", "8"),
+    )
+    assert extract("f(3) -> 19 - 5 = 8") == ()  # arithmetic that does not come to it is prose
+    assert extract("f(3) -> x = 8") == ()
+
+
+FUNCTION = '''```python
+def window(arr, k):
+    """Largest k.
+
+    {examples}
+    """
+```'''
+
+
+def test_prose_examples_of_the_function_to_complete_are_called_in_its_parameter_order():
+    # HumanEval/78, 84, 112 (`For s = "ab", c = "a", the result should be ...`), /68, 115, 120
+    # (`Input:` ... `Output:` in one line, on lines of their own, or as `name : value` lines)
+    text = "\n    ".join(
+        [
+            "For k = 2, arr = [1, 2] the output should be [2, 1].",
+            "For arr = [5], k = 1, the sum is 5 the result should be [5]",
+            "Input: arr = [-3, -4, 5], k = 3",
+            "Output: [-4, -3, 5]",
+            "Input:",
+            "    grid : [[0, 1]]",
+            "    capacity : 1",
+            "Output: 6 # two trips",
+            "Input: [4, 2], 1",
+            "",
+            "Output: [4]",
+        ]
+    )
+    assert extract(FUNCTION.format(examples=text)) == (
+        Example("window([1, 2], 2)", "[2, 1]"),
+        Example("window([5], 1)", "[5]"),
+        Example("window([-3, -4, 5], 3)", "[-4, -3, 5]"),
+        Example("window([[0, 1]], 1)", "6"),  # other names, as many: in the order given
+        Example("window([4, 2], 1)", "[4]"),
+    )
+
+
+def test_prose_that_does_not_fit_the_function_is_no_example():
+    text = "\n    ".join(
+        [
+            "For n = 3 the output should be 1.",  # no parameter n, and one of two
+            "For arr = [1], k = 2 the output should be the largest.",  # no literal answer
+            "Input: arr = [1], k = 2, j = 3",  # more than the function takes
+            "Output: [1]",
+            "Input: arr = xs",  # not a literal
+            "Output: [1]",
+        ]
+    )
+    assert extract(FUNCTION.format(examples=text)) == ()
+    # without code to complete, prose names nothing to call
+    assert extract("For n = 3 the output should be 1.\nInput: 3\nOutput: 1") == ()
