@@ -148,6 +148,7 @@ class Agent:
             raise Interrupted("stopped by the user in step mode")
         start = time.monotonic()
         self.ws.snapshot()
+        begun = self.ws.newest()  # show's diffs tell each step's change by it
         obs = self.trials.observe()
         if self.installer is not None:
             obs = self.installer.fix(obs, lambda: self.trials.look(self.ws))
@@ -171,7 +172,8 @@ class Agent:
             result, finished = self._keep(score, obs.progress()), False  # as it would here)
         else:
             result, finished = self._act(decision, todo)
-        step = Step(index, todo.phase, obs.summary(), decision, result, time.monotonic() - start)
+        seconds = time.monotonic() - start
+        step = Step(index, todo.phase, obs.summary(), decision, result, seconds, begun)
         self.steps.append(step)
         self._record(step.to_json())
         self.hooks.on_step(step)

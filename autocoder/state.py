@@ -199,9 +199,10 @@ class Step:
     decision: Decision
     result: ActionResult
     seconds: float
+    snapshot: dict[str, str] | None = None  # the project it began with (Workspace.newest)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "type": "step",
             "step": self.index,
             "phase": self.phase,
@@ -210,6 +211,7 @@ class Step:
             "result": asdict(self.result),
             "seconds": round(self.seconds, 3),
         }
+        return {**out, "snapshot": self.snapshot} if self.snapshot else out
 
 
 @dataclass(frozen=True)

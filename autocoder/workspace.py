@@ -157,12 +157,21 @@ class Workspace:
         ]
         return sorted(found, key=lambda p: int(p.stem))
 
+    def newest(self) -> dict[str, str] | None:
+        """The newest snapshot's name and digest (a step records what it began with)."""
+        existing = self.snapshots()
+        return (
+            {"name": existing[-1].stem, "digest": snapshot_digest(existing[-1])}
+            if existing
+            else None
+        )
+
     def snapshot(self) -> Path | None:
         """Zip the project's files unless they equal the newest snapshot; return the new zip."""
         contents = self._contents()
         digest = _digest(contents)
         existing = self.snapshots()
-        if existing and _snapshot_digest(existing[-1]) == digest:
+        if existing and snapshot_digest(existing[-1]) == digest:
             return None
         folder = self.private_dir("snapshots")
         number = int(existing[-1].stem) + 1 if existing else 1
@@ -180,7 +189,7 @@ class Workspace:
         A snapshot that is damaged, or names a path outside the project, is refused whole."""
         current = _digest(self._contents())
         for snap in reversed(self.snapshots()):
-            if _snapshot_digest(snap) == current:
+            if snapshot_digest(snap) == current:
                 snap.unlink()  # identical to now: restoring it would change nothing
                 continue
             saved = self._read_snapshot(snap)
@@ -259,7 +268,8 @@ def _digest(contents: dict[str, bytes]) -> str:
     return h.hexdigest()
 
 
-def _snapshot_digest(path: Path) -> str:
+def snapshot_digest(path: Path) -> str:
+    """The digest a snapshot was made with (its zip comment); "" when it has none."""
     try:
         with zipfile.ZipFile(path) as zf:
             return json.loads(zf.comment or b"{}").get("digest", "")

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -186,16 +187,63 @@ def test_the_page_asks_for_nothing_and_renders_whole_with_no_name_resolving(proj
     assert 'data-ready="1"' in dom and 'id="step-5"' in dom and "</footer>" in dom
 
 
-def test_diffs_follow_the_snapshots_by_time_and_by_content_when_times_are_lost(project, tmp_path):
+def unnamed(project: Path, to: Path) -> Path:
+    """A copy of the project whose trajectory names no snapshot, as runs recorded before steps
+    named them, on a timeline of its own: each step 2 s, 10 ms between steps, each snapshot made
+    as the step that first began with it began (a real run's times depend on the machine's load)."""
+    shutil.copytree(project, to)
+    path = trajectory.latest(to)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    started, steps = trajectory.read(path).started, [r for r in records if r["type"] == "step"]
+    for i, step in reversed(list(enumerate(steps))):
+        made = started + 2.0 * i + 0.01 * (i + 1)
+        os.utime(to / ".autocoder" / "snapshots" / f"{step['snapshot']['name']}.zip", (made, made))
+    path.write_text(
+        "".join(
+            json.dumps({k: v for k, v in r.items() if k != "snapshot"} | {"seconds": 2.0}) + "\n"
+            if r["type"] == "step"
+            else json.dumps(r) + "\n"
+            for r in records
+        )
+    )
+    end = started + 2.0 * len(steps) + 0.01 * (len(steps) + 1)
+    os.utime(path, (end, end))
+    return to
+
+
+def test_diffs_lie_between_the_snapshots_the_steps_began_with(project, tmp_path):
     run = trajectory.read(trajectory.latest(project))
-    timed = diffs.changes(run)
+    assert [s["snapshot"]["name"] for s in run.steps] == ["0001", "0002", "0002", "0002", "0003"]
+    named = diffs.changes(run)
+    assert named[1].before == "snapshot 0001" and named[1].after == "snapshot 0002"
+    assert [f.note for f in named[1].files] == ["new file", "new file"]
+    assert named[3] == "nothing changed: it wrote the files as they were"
+    assert ("add", "+    print(fib(12))") in named[4].files[0].lines
+    assert named[4].after == "snapshot 0003" and 5 not in named  # made as finish began
+    copy = tmp_path / "copy"  # file times do not matter to it
+    shutil.copytree(project, copy)
+    for path in (copy / ".autocoder").rglob("*"):
+        os.utime(path, (1e9, 1e9))
+    assert diffs.changes(trajectory.read(trajectory.latest(copy))) == named
+    # a snapshot remade with other files (undo dropped it, a later run made its number again):
+    # the names no longer tell, time and content do
+    remade = copy / ".autocoder" / "snapshots" / "0003.zip"
+    with zipfile.ZipFile(remade, "w") as zf:
+        zf.comment = json.dumps({"digest": "0" * 64}).encode()
+        zf.writestr("main.py", "print('other')\n")
+    assert diffs.changes(trajectory.read(trajectory.latest(copy)))[4] != named[4]
+
+
+def test_diffs_follow_the_snapshots_by_time_and_by_content_when_times_are_lost(project, tmp_path):
+    old = unnamed(project, tmp_path / "old")
+    timed = diffs.changes(trajectory.read(trajectory.latest(old)))
     assert timed[1].before == "snapshot 0001" and timed[1].after == "snapshot 0002"
     assert [f.note for f in timed[1].files] == ["new file", "new file"]
     assert timed[3] == "nothing changed: it wrote the files as they were"  # by time
     assert ("add", "+    print(fib(12))") in timed[4].files[0].lines
     assert timed[4].after == "snapshot 0003" and 5 not in timed  # made as finish began
     copy = tmp_path / "copy"  # copied without its files' times: matched by content alone
-    shutil.copytree(project, copy)
+    shutil.copytree(old, copy)
     for path in (copy / ".autocoder").rglob("*"):
         os.utime(path, (1e9, 1e9))
     untimed = diffs.changes(trajectory.read(trajectory.latest(copy)))

@@ -1,14 +1,17 @@
 """What each step changed, as unified diffs of the files it names, rebuilt from the workspace's
 snapshots (.autocoder/snapshots/NNNN.zip).
 
-A snapshot is taken at the start of every step whose files differ from the newest one, and the
-trajectory does not name it, so steps are matched to snapshots by time and content: the project
-before the first step is the newest snapshot made by the middle of that step (the run's stamp
-plus the steps' seconds give each step's time); a step that changed files ends in the first later
-snapshot made by the middle of the next step in which one of those files differs (none: it wrote
-them as they were), the last step in the project as it is now. When the files' times cannot tell
-(copied without them), in the first later state in which one of those files differs: a step that
-wrote its files as they were then shows the next change of them, and the step that made it none."""
+A snapshot is taken at the start of every step whose files differ from the newest one, and each
+step records the newest snapshot as it began (name and digest): a step's change lies between its
+own and the next step's (the last step's: the project as it is now). Runs that did not record
+them, or whose snapshots `autocoder undo` dropped or remade, are matched by time and content: the
+project before the first step is the newest snapshot made by the middle of that step (the run's
+stamp plus the steps' seconds give each step's time); a step that changed files ends in the first
+later snapshot made by the middle of the next step in which one of those files differs (none: it
+wrote them as they were), the last step in the project as it is now. When the files' times cannot
+tell (copied without them), in the first later state in which one of those files differs: a step
+that wrote its files as they were then shows the next change of them, and the step that made it
+none."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..workspace import MAX_SNAPSHOT_FILE, Workspace
+from ..workspace import MAX_SNAPSHOT_FILE, Workspace, snapshot_digest
 from .page import number
 from .trajectory import Trajectory
 
@@ -55,6 +58,7 @@ class _State:
     label: str
     time: float
     load: Callable[[], Files]
+    digest: str = ""  # a snapshot's, as its zip says
     _files: Files | None = None
 
     @property
@@ -71,10 +75,47 @@ def changes(run: Trajectory) -> dict[int, Change | str]:
     ws = Workspace(run.project)
     states = [_State("an empty project", float("-inf"), dict)]
     states += [
-        _State(f"snapshot {p.stem}", _mtime(p), lambda p=p: _snapshot(p)) for p in ws.snapshots()
+        _State(f"snapshot {p.stem}", _mtime(p), lambda p=p: _snapshot(p), snapshot_digest(p))
+        for p in ws.snapshots()
     ]
     states.append(_State("the project as it is now", float("inf"), lambda: _live(ws)))
-    return _match(states, run, _drift(run))
+    named = _named(states, run)
+    return named if named is not None else _match(states, run, _drift(run))
+
+
+def _named(states: list[_State], run: Trajectory) -> dict[int, Change | str] | None:
+    """Each step's change between the snapshot it began with and the one the next step began
+    with (the last step's: the project as it is now); None unless every step names a snapshot
+    that is still there as it was (an older run; one `autocoder undo` dropped or remade)."""
+    kept = {s.label.removeprefix("snapshot "): s for s in states[1:-1]}
+    begun = []
+    for step in run.steps:
+        mark = step.get("snapshot")
+        state = kept.get(mark.get("name")) if isinstance(mark, dict) else None
+        if state is None or not state.digest or state.digest != mark.get("digest"):
+            return None
+        begun.append(state)
+    begun.append(states[-1])
+    out: dict[int, Change | str] = {}
+    for n, step in enumerate(run.steps):
+        changed = _changed(step)
+        before, after = begun[n], begun[n + 1]
+        if not changed:
+            continue
+        if all(after.files.get(p) == before.files.get(p) for p in changed):
+            out[step["step"]] = "nothing changed: it wrote the files as they were"
+        else:
+            diffs = [diff(p, before.files.get(p), after.files.get(p)) for p in changed]
+            out[step["step"]] = Change(before.label, after.label, diffs)
+    return out
+
+
+def _changed(step: dict[str, Any]) -> list[str]:
+    """The files a step that succeeded says it changed."""
+    result = step["result"]
+    if not result.get("ok"):
+        return []
+    return [p for p in _list(result.get("changed")) if isinstance(p, str)]
 
 
 def _drift(run: Trajectory) -> float | None:
@@ -95,9 +136,8 @@ def _match(states: list[_State], run: Trajectory, drift: float | None) -> dict[i
     at = _first(states, run.started if timed else None, run.steps)
     ends = list(itertools.accumulate(_number(s.get("seconds")) for s in run.steps))
     for n, step in enumerate(run.steps):
-        result = step["result"]
-        changed = [p for p in _list(result.get("changed")) if isinstance(p, str)]
-        if not result.get("ok") or not changed:
+        changed = _changed(step)
+        if not changed:
             continue
         low, high = float("-inf"), float("inf")
         if timed:
