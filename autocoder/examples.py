@@ -251,14 +251,16 @@ def _defined(code: str) -> set[str] | None:
 
 
 _CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?)\s*")
-_END = re.compile(r"[,;.]|\s+(?:and|or)\b|$")
+_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?|(?P<is>is(?=\s)))\s*")
+_END = re.compile(r"[,;.)]|\s+(?:and|or)\b|$")
 
 
 def _inline(line: str) -> list[Example]:
     """Examples inside a sentence: `... is_even(4) == True, is_even(7) == False.` Each call is
     followed by an arrow and a literal; the literal is the longest text up to a comma, semicolon,
-    full stop or "and" that is one (so `[1, 2]` keeps its comma). Bare `=` is prose here."""
+    full stop, closing bracket or "and" that is one (so `[1, 2]` keeps its comma). Bare `=` is
+    prose here; after "is" (`fib(10) is 55`) the call's arguments must be literals (`f(n) is 0
+    when ...` states a rule, not a fact)."""
     found = []
     for start in _CALL.finditer(line):
         end = _closing(line, start.end() - 1)
@@ -267,12 +269,23 @@ def _inline(line: str) -> list[Example]:
             continue
         rest = line[arrow.end() :]
         cuts = sorted({m.start() for m in _END.finditer(rest)}, reverse=True)
-        want = next((text for c in cuts if (text := rest[:c].strip()) and literal(text)), "")
+        texts = [rest[:c].strip() for c in cuts]  # "4, and ..." is 4, not the tuple (4,)
+        want = next((t for t in texts if t and not t.endswith(",") and literal(t)), "")
         if want.endswith(".") and literal(want[:-1]):
             want = want[:-1]  # the sentence's full stop
-        if want:
-            found.append(Example(line[start.start() : end], want))
+        call = line[start.start() : end]
+        if want and not (arrow["is"] and not _literal_arguments(call)):
+            found.append(Example(call, want))
     return found
+
+
+def _literal_arguments(call: str) -> bool:
+    try:
+        node = ast.parse(call, mode="eval").body
+    except SyntaxError:
+        return False
+    values = [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else []
+    return bool(values) and all(literal(ast.unparse(v)) for v in values)
 
 
 def _closing(text: str, opened: int) -> int | None:
