@@ -85,24 +85,73 @@ def _same(got: object, want: str) -> bool:
     return bool(got == expected)
 
 
+RUN = "__run__"  # examples.RUN: a command line's example calls it
+
+
+def _run(*args: object) -> str:
+    """main.py run as `python main.py ARGS` would run it, with nothing on stdin: what it printed
+    (stripped); an exit is the end of the run, any other error its answer."""
+    import io
+    import runpy
+
+    saved = sys.argv, sys.stdin, sys.stdout
+    out = io.StringIO()
+    sys.argv, sys.stdin, sys.stdout = ["main.py", *map(str, args)], io.StringIO(""), out
+    try:
+        runpy.run_path("main.py", run_name="__main__")
+    except SystemExit:
+        pass
+    finally:
+        sys.argv, sys.stdin, sys.stdout = saved
+    return out.getvalue().strip()
+
+
+def _main_for(checks: list[list[str]]) -> object:
+    """main imported, unless every check runs it as a command (a command line tool may read
+    its arguments, or exit, as it is imported)."""
+    import importlib
+    import types
+
+    if checks and all(call.startswith(f"{RUN}(") for call, _ in checks):
+        return types.SimpleNamespace()
+    return importlib.import_module("main")
+
+
 def _check(call: str, want: str, main: object) -> tuple[bool, str, str]:
     """One call against main's namespace: whether it gives `want`, what it answered (equal
     answers, equal behaviour: select.py), and the line that says so."""
     try:
-        answer = eval(call, dict(vars(main)))
+        answer = eval(call, {**vars(main), RUN: _run})
     except Exception as exc:  # noqa: BLE001 (deliberate: see below)
         # the call runs the project's code: whatever it raises fails the example, reported
         name = type(exc).__name__
-        return False, f"raised {name}", f"FAIL {call} raised {name}: {exc}; expected {want}"
+        return False, f"raised {name}", f"FAIL {_shown(call)} raised {name}: {exc}; expected {want}"
     ok = _same(answer, want)
-    line = f"ok   {call} == {want}" if ok else f"FAIL {call} returned {answer!r}; expected {want}"
+    said = "printed" if call.startswith(f"{RUN}(") else "returned"
+    line = (
+        f"ok   {_shown(call)} == {want}"
+        if ok
+        else f"FAIL {_shown(call)} {said} {answer!r}; expected {want}"
+    )
     return ok, repr(answer)[:500], line
+
+
+def _shown(call: str) -> str:
+    """The call as the goal wrote it: `python main.py 2 3` for a command line's example."""
+    if not call.startswith(f"{RUN}("):
+        return call
+    import shlex
+
+    try:
+        args = ast.literal_eval(call[len(RUN) :].replace("(", "[", 1)[:-1] + "]")
+    except (ValueError, SyntaxError):
+        return call
+    return shlex.join(["python", "main.py", *map(str, args)])
 
 
 def run_examples(checks: list[list[str]], token: str) -> int:
     """Import main, evaluate each call, compare with what the goal says it gives."""
-    import main
-
+    main = _main_for(checks)
     done = []
     for call, want in checks:  # each line as it comes: a call that hangs leaves the earlier ones
         done.append(_check(call, want, main))
@@ -123,7 +172,6 @@ def _screen_one(folder: str, checks: list[list[str]], probes: list[str], out: in
     """In a forked child: import (or run) one candidate's main.py and write what it did to `out`,
     a JSON line after the examples and another after the probes (a probe that hangs or kills the
     child leaves the examples' line)."""
-    import importlib
     import runpy
     import tempfile
 
@@ -143,7 +191,7 @@ def _screen_one(folder: str, checks: list[list[str]], probes: list[str], out: in
 
     try:
         if checks:
-            main = importlib.import_module("main")
+            main = _main_for(checks)
             result["right"], result["got"] = _answers(checks, main)
             result["ok"] = True
             send()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .examples import Example, free_names, literal
+from .examples import RUN, Example, command, free_names, literal
 from .lint import add_main_guard, is_definition
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
@@ -84,7 +84,8 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
     body = [n for n in loose if not _main_guard(n)]
     if not has_main:
         if not body:
-            call = examples[0].call if examples else _no_argument_call(kept)
+            calls = [e.call for e in examples if not command(e)]  # main() never runs main.py
+            call = calls[0] if calls else _no_argument_call(kept)
             if not call:
                 return ast.unparse(tree) + "\n" if helpers else code
             body = ast.parse(f"print({call})").body
@@ -148,11 +149,35 @@ def example_tests(examples: tuple[Example, ...]) -> str:
     definition."""
     kept = [e for e in examples if literal(e.want)]
     names = sorted(set().union(*(free_names(e.call) for e in kept)))
-    lines = [f"from main import {', '.join(names)}" if names else "import main", "", ""]
+    commands = [command(e) for e in kept]
+    lines = []
+    if not all(commands):  # a command line tool is run, never imported
+        lines += [f"from main import {', '.join(names)}" if names else "import main", "", ""]
+    if any(commands):
+        lines += [COMMAND_TESTS.rstrip("\n"), "", ""]
     for n, e in enumerate(kept):
         lines += [f"def test_example_{n}():", f"    assert ({e.call}) == ({e.want})", "", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
+
+# how the tests run main.py as a command, for examples.RUN's calls
+COMMAND_TESTS = f"""import subprocess
+import sys
+
+
+def {RUN}(*args):
+    \"\"\"What `python main.py ARGS` prints, with nothing on stdin.\"\"\"
+    done = subprocess.run(
+        [sys.executable, "main.py", *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return done.stdout.strip()
+
+
+"""
 
 SMOKE_TEST = """import main
 

@@ -4,10 +4,12 @@ A goal often shows what the program must answer: `>>> add(2, 3)` then `5` (docte
 `add(2, 3) == 5`, `add(2, 3) ➞ 5`, `add(2, 3) # returns 5`, each on its own line. Where the goal's
 code leaves one function to complete, its docstring's prose forms count too: `For a = 2, b = 3 the
 output should be 5`, and `Input: a = 2, b = 3` (or `[2, 3]`, or `name : value` lines) followed by
-`Output: 5`; the call is made in the function's parameter order. Each such example
-becomes a check: the call is evaluated in main.py's namespace, in the sandbox, and compared with
-the expected value. They are facts the model was given, so they judge candidates better than the
-tests a small model writes for itself, and a failing one tells the model exactly what to fix.
+`Output: 5`; the call is made in the function's parameter order. A command line's example,
+`` `python main.py 2 3` prints 5 ``, is a call of RUN (`__run__('2', '3')`: what main.py prints,
+run as `python main.py 2 3` with nothing on stdin). Each such example becomes a check: the call
+is evaluated in main.py's namespace, in the sandbox, and compared with the expected value. They
+are facts the model was given, so they judge candidates better than the tests a small model
+writes for itself, and a failing one tells the model exactly what to fix.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ast
 import builtins
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,11 @@ from . import sandbox
 from .state import ProcResult
 
 LIMIT = 20  # examples kept from one goal
+RUN = "__run__"  # the checks' own function: main.py run as a command, what it printed (_tool.py)
+_COMMAND = re.compile(
+    r"[`\"]?python3? main\.py(?P<args>(?: +[^\s`\"]+)*) *[`\"]?,? +(?:prints|outputs|shows)"
+    r"(?: out)? +(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
+)
 TIMEOUT = 10.0
 _LINE = re.compile(
     r"^\s*(?:>>>\s*|assert\s+)?(?P<call>[A-Za-z_][\w.]*\(.*\))\s*"
@@ -64,6 +72,7 @@ def extract(goal: str) -> tuple[Example, ...]:
             found += _inline(line)
     code = given(goal)
     found += _prose(lines, _to_complete(code))
+    found += _commands(goal)
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = _defined(code)
     # the goal gives code: an example calling what it does not define is a typo
@@ -223,11 +232,34 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in [*parts, text[start:]] if p.strip()]
 
 
+def _commands(goal: str) -> list[Example]:
+    """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
+    prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
+    punctuation aside; `prints the total` is prose."""
+    found = []
+    for match in _COMMAND.finditer(goal):
+        try:
+            args = shlex.split(match["args"])
+        except ValueError:
+            continue
+        want = match["want"]
+        quoted = want[0] in '`"'
+        want = want[1:-1] if quoted else want.rstrip(".,;:)")
+        if want and (quoted or (literal(want) and not isinstance(ast.literal_eval(want), str))):
+            found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
+    return found
+
+
+def command(example: Example) -> bool:
+    """Whether the example runs main.py as a command (RUN) rather than calling its code."""
+    return example.call.startswith(f"{RUN}(")
+
+
 def free_names(call: str) -> set[str]:
-    """The names a call needs from the program (builtins aside): {"add", "x"} for
+    """The names a call needs from the program (builtins and RUN aside): {"add", "x"} for
     `add(len(x), 1)`."""
     names = {n.id for n in ast.walk(ast.parse(call, mode="eval")) if isinstance(n, ast.Name)}
-    return names - set(dir(builtins))
+    return names - set(dir(builtins)) - {RUN}
 
 
 def _defined(code: str) -> set[str] | None:
@@ -251,7 +283,9 @@ def _defined(code: str) -> set[str] | None:
 
 
 _CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?|(?P<is>is(?=\s)))\s*")
+_INLINE_ARROW = re.compile(
+    r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?|(?P<is>is(?=\s)))\s*"
+)
 _END = re.compile(r"[,;.)]|\s+(?:and|or)\b|$")
 
 

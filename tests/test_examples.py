@@ -1,7 +1,8 @@
 """The goal's own examples become checks that judge candidates and tell the model what is wrong."""
 
+from autocoder import sandbox, screen
 from autocoder.agent import Agent
-from autocoder.candidates import normalize
+from autocoder.candidates import first_tests, normalize
 from autocoder.config import AgentConfig
 from autocoder.examples import Example, check, extract
 from autocoder.providers.modes import MODES
@@ -263,3 +264,42 @@ def test_a_call_with_literal_arguments_that_is_a_value_is_an_example():
     # a rule over a name is no fact; a number followed by ", and" is no tuple
     assert extract("is_prime(n) is True when n is prime; f(2) is the answer") == ()
     assert extract("Use f(2)==4, and g(1) is 0.") == (Example("f(2)", "4"), Example("g(1)", "0"))
+
+
+CLI_GOAL = (
+    "A command-line tool that sums its arguments: `python main.py 1 2 3.5` prints 6.5, "
+    "`python main.py 2 3` prints 5. Running `python main.py FILE` prints the total; "
+    '"python main.py x" prints "error".'
+)
+SUMS = (
+    "import sys\n\n\ndef main():\n    total = sum(float(a) for a in sys.argv[1:])\n"
+    "    print(int(total) if total == int(total) else total)\n\n\nmain()\n"  # no guard
+)
+
+
+def test_a_command_lines_examples_run_main_py_with_those_arguments(tmp_path):
+    found = extract(CLI_GOAL)
+    assert found == (
+        Example("__run__('1', '2', '3.5')", "'6.5'"),
+        Example("__run__('2', '3')", "'5'"),
+        Example("__run__('x')", "'error'"),
+    )  # "prints the total" is prose, no example
+    (tmp_path / "main.py").write_text(SUMS)  # runs (and reads argv) as it is imported
+    result = check(tmp_path, found)
+    assert passed(result) == 2, result.output
+    assert "ok   python main.py 2 3 == '5'" in result.output
+    assert "FAIL python main.py x raised ValueError" in result.output
+    # the same examples as the candidate's first tests, run by pytest as commands
+    (tmp_path / "main_test.py").write_text(first_tests(found[:2]))
+    tests = sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path)
+    assert tests.ok and tests.report["passed"] == 2, tests.output
+    (tmp_path / "main.py").write_text(SUMS.replace("float(a)", "float(a) + 1"))
+    assert not sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path).ok
+
+
+def test_the_screen_answers_a_command_lines_examples():
+    found = extract(CLI_GOAL)[:2]
+    right, wrong = SUMS, SUMS.replace("sum(", "max(")
+    got = screen.screen([wrong, right], found)
+    assert [s.right for s in got] == [0, 2]
+    assert "print(__run__" not in normalize(SUMS.replace("\n\n\nmain()\n", "\n"), "", found)
