@@ -3,9 +3,10 @@
 Two or three examples rarely pin a function down: on HumanEval a third of the candidates that
 answered every example of their goal failed its hidden tests. Programs that also agree on inputs
 nobody gave an answer for are likelier to be the intended one (MBR-exec; CodeT's agreement): each
-probe is an example's call with one literal argument nudged in a way that keeps its type and its
-shape (a number one larger, a string or list reversed or one item shorter, a flag flipped). The
-answers to probes are never right or wrong, only equal or not between candidates.
+probe is an example's call with one literal argument nudged in a way that keeps its type (a number
+one larger, a string or list reversed, one item shorter or empty, a flag flipped). The answers to
+probes are never right or wrong, only equal or not between candidates; a candidate that raises on
+one, or answers everything alike, is shaky (screen.shaky) and ranks after one that does not.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ def _nudged(node: ast.expr) -> Iterator[ast.expr]:
             yield ast.Constant(value - 1)
     elif isinstance(value, float):
         yield ast.Constant(value + 0.5)
-    elif isinstance(value, str) and len(value) > 1:
-        yield ast.Constant(value[::-1])
-        yield ast.Constant(value[1:])
-    elif isinstance(value, (list, tuple)) and len(value) > 1:
-        for items in (value[::-1], value[1:]):
+    elif isinstance(value, str) and value:
+        if len(value) > 1:
+            yield ast.Constant(value[::-1])
+            yield ast.Constant(value[1:])
+        yield ast.Constant("")
+    elif isinstance(value, (list, tuple)) and value:
+        for items in (value[::-1], value[1:])[: 2 if len(value) > 1 else 0]:
             yield ast.parse(repr(type(value)(items)), mode="eval").body
+        yield ast.parse(repr(type(value)()), mode="eval").body
 
 
 def probes(examples: tuple[Example, ...]) -> tuple[str, ...]:

@@ -90,9 +90,9 @@ class Pool:
         lead = {self.seen[self.mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}
         leads = set(lead.values())
 
-        def rank(i: int) -> tuple[int, int, int, int]:
+        def rank(i: int) -> tuple[int, int, bool, int, int]:
             s = self.seen[self.mains[i]]
-            return (i not in leads, -s.right, -groups.get(s.behaviour, 0), i)
+            return (i not in leads, -s.right, s.shaky, -groups.get(s.behaviour, 0), i)
 
         return sorted(firsts, key=rank)
 
@@ -103,6 +103,7 @@ class Pool:
             select.Trial(
                 self.full[i].progress if i in self.full else (0, self.seen[m].right),
                 self.seen[m].behaviour,
+                self.seen[m].shaky,
             )
             for i, m in enumerate(self.mains)
         ]
@@ -202,10 +203,14 @@ class Sampler:
             pool.full[i] = select.Trial.of(self.trials.attempt(pool.made[i], todo))
 
     def _met(self, pool: Pool) -> bool:
-        """A candidate tried in full is green and answers every example: none can beat it on the
-        facts (among several such in one round, agreement on the probes chose the one tried)."""
+        """A candidate tried in full is green, answers every example and is not shaky (it raised
+        on no probe, nor answered every input alike): none can beat it on the facts (among several
+        such in one round, agreement on the probes chose the one tried)."""
         return bool(self.examples) and any(
-            t.progress[0] and t.progress[1] == len(self.examples) for t in pool.full.values()
+            t.progress[0]
+            and t.progress[1] == len(self.examples)
+            and not pool.seen[pool.mains[i]].shaky
+            for i, t in pool.full.items()
         )
 
     def best_of(

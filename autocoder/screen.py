@@ -26,6 +26,19 @@ PER_CANDIDATE = 5.0  # seconds one candidate may take to answer the examples or 
 class Screened:
     right: int  # the goal's examples it answers right
     behaviour: str  # as select.behaviour: its answers, else its output; "" agrees with nothing
+    shaky: bool = False  # see shaky()
+
+
+def shaky(result: dict) -> bool:
+    """Whether a candidate raised on a probe (an input near the examples: an empty list, a
+    reversed string...) or gave one answer to every example and probe, as if it ignored its input
+    (on HumanEval such candidates answered the examples and failed the hidden tests: `return
+    [0.0, 0.25, 0.5, 0.75, 1.0]`, `min(operations) <= 0` on an empty list)."""
+    got, probed = result.get("got"), result.get("probes")
+    if not isinstance(got, list) or not isinstance(probed, list) or not probed:
+        return False
+    answers = [str(a) for a in got + probed]
+    return any(a.startswith("raised ") for a in answers[len(got) :]) or len(set(answers)) == 1
 
 
 def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
@@ -75,5 +88,5 @@ def screen(
         r = item if isinstance(item, dict) else {}
         right = r.get("right")
         right = right if isinstance(right, int) and 0 <= right <= len(checks) else 0
-        out.append(Screened(right, behaviour(r, checks)))
+        out.append(Screened(right, behaviour(r, checks), shaky(r)))
     return out

@@ -23,6 +23,7 @@ class Trial:
     # Observation.progress(): green, examples right, runs, tests pass, clean
     progress: tuple[int, ...]
     behaviour: str  # what it answered or printed; "" when it did not run (it agrees with nothing)
+    shaky: bool = False  # it raised on a probe or answered all alike (screen.shaky)
 
     @classmethod
     def of(cls, obs: Observation | None) -> Trial:
@@ -52,9 +53,10 @@ def choose(
 
     def score(i: int) -> tuple[Any, ...]:
         t = trials[i]
-        # green before agreement: probes split candidates that all answer the examples, and a
-        # green one of a smaller group beats one that fails its own checks
-        return (max(t.progress[1], 0), t.progress[0], groups.get(t.behaviour, 0), t.progress, -i)
+        # steady before green, green before agreement: probes split candidates that all answer
+        # the examples, and a green one of a smaller group beats one that fails its own checks
+        right, green = max(t.progress[1], 0), t.progress[0]
+        return (right, not t.shaky, green, groups.get(t.behaviour, 0), t.progress, -i)
 
     best = max(among, key=score)
     table = [
@@ -62,6 +64,7 @@ def choose(
             "candidate": i,
             "examples_right": max(t.progress[1], 0),
             "agree": groups.get(t.behaviour, 0),
+            "shaky": t.shaky,
             "progress": list(t.progress),
             "chosen": i == best,
             "tried": i in among,
@@ -70,7 +73,7 @@ def choose(
     ]
 
     def facts(i: int) -> tuple[int, int]:  # examples right, agreement
-        return score(i)[0], score(i)[2]
+        return score(i)[0], score(i)[3]
 
     right, agree = facts(best)
     rivals = [facts(i) for i in among if i != best]
@@ -82,6 +85,15 @@ def choose(
     level = [a for r, a in others if r == right and a]
     if right and all(r < right for r, _ in rivals):
         why = f"it answers {right} of the goal's examples right, more than any other candidate"
+    elif (
+        right
+        and any(trials[i].shaky for i in among if facts(i)[0] == right and i != best)
+        and (not trials[best].shaky)
+    ):
+        why = (
+            f"it answers {right} of the goal's examples right, as others that raised on a probe "
+            "or answered every input alike do"
+        )
     elif agree > 1 and all(a < agree for a in level):
         why = f"{agree} of {len(trials)} candidates behave as it does"
     elif right and trials[best].progress[0]:

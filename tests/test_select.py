@@ -149,3 +149,12 @@ def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_m
     # main.py was not offered: the test was fixed
     assert "return a + b" in (tmp_path / "main.py").read_text()
     assert "== 5" in (tmp_path / "other_test.py").read_text()
+
+
+def test_a_steady_candidate_beats_a_larger_shaky_group_answering_as_many_examples():
+    trials = [Trial((1, 2), "a", shaky=True), Trial((1, 2), "a", shaky=True), Trial((1, 2), "b")]
+    best, table, why = choose(trials)
+    assert best == 2 and [r["shaky"] for r in table] == [True, True, False]
+    assert "raised on a probe or answered every input alike" in why
+    # more examples right still comes first
+    assert choose([Trial((1, 2), "a", shaky=True), Trial((1, 1), "b")])[0] == 0
