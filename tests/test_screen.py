@@ -93,9 +93,11 @@ class Parallel(ScriptedProvider):
     def __init__(self, replies: list[str]) -> None:
         super().__init__(replies)
         self.rounds: list[int] = []
+        self.asks: list[str] = []  # each round's prompt
 
     def complete_many(self, messages, actions, settings):
         self.rounds.append(len(settings))
+        self.asks.append(messages[-1]["content"])
         return [self.complete(messages, actions, s) for s in settings]
 
 
@@ -244,3 +246,19 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
     assert [c["shaky"] for c in row["candidates"]] == [True, True, False, True]
     assert row["chosen"] == 2 and "raised on a probe" in row["why"]
     assert "if xs else 0.0" in (tmp_path / "main.py").read_text()
+
+
+def test_every_fourth_round_asks_the_goal_as_written_for_other_candidates(tmp_path):
+    code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    """'
+    goal = f"Complete add.\n\n```python\n{code}\n```\n"
+    wrong = fenced(TIMES)
+    n = 1 + sampling.ROUND * sampling.ALTERNATE
+    provider = Parallel([wrong] * (n - 1) + [fenced(RIGHT)])
+    config = AgentConfig(max_steps=1, samples=n, plain_start=True)
+    Agent(provider, Workspace(tmp_path), goal, config).run()
+    assert provider.rounds == [1] + [sampling.ROUND] * sampling.ALTERNATE
+    complete = [a.startswith("Complete this Python function") for a in provider.asks]
+    assert complete == [True] * sampling.ALTERNATE + [False]
+    assert (
+        provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
+    )

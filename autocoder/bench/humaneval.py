@@ -64,10 +64,10 @@ def goals() -> list[Goal]:
                 max_steps=1,
                 timeout_s=300,
                 # many candidates, each capped as the plain baseline's reply: the choice among
-                # them by the examples is what lifts a small model here. 25 is the greedy one and
-                # three rounds of 8: in two full runs of 32 (embedded model) every goal passed was
-                # chosen within the first 25, and the fourth round costs a fifth of the run
-                samples=25,
+                # them by the examples is what lifts a small model here. 33: the greedy one, three
+                # rounds of 8, and a round asking the goal as written (sampling.ALTERNATE); a run
+                # of 32 asked the one way chose every goal it passed within the first 25
+                samples=33,
                 max_tokens=384,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),
                 preamble="".join(
