@@ -151,7 +151,13 @@ def _shown(call: str) -> str:
 
 def run_examples(checks: list[list[str]], token: str) -> int:
     """Import main, evaluate each call, compare with what the goal says it gives."""
-    main = _main_for(checks)
+    try:
+        main = _main_for(checks)
+    except BaseException as exc:  # noqa: BLE001 (its import failing is the program's answer)
+        # one line, no traceback: a traceback names this machine's paths, and reaches the prompt
+        print(f"FAIL main.py did not import: {type(exc).__name__}: {exc}", flush=True)
+        _report({"exit": 1, "results": [False] * len(checks), "got": []}, token)
+        return 1
     done = []
     for call, want in checks:  # each line as it comes: a call that hangs leaves the earlier ones
         done.append(_check(call, want, main))
