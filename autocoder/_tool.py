@@ -143,8 +143,8 @@ def _shown(call: str) -> str:
     import shlex
 
     try:
-        args = ast.literal_eval(call[len(RUN) :].replace("(", "[", 1)[:-1] + "]")
-    except (ValueError, SyntaxError):
+        args = [ast.literal_eval(a) for a in ast.parse(call, mode="eval").body.args]
+    except (ValueError, SyntaxError, AttributeError):
         return call
     return shlex.join(["python", "main.py", *map(str, args)])
 

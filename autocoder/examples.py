@@ -19,6 +19,7 @@ import builtins
 import json
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,20 +217,25 @@ def _ordered(call: ast.Call, fn: _Function, named_only: bool) -> list[str] | Non
 
 def _split(text: str) -> list[str]:
     """`text` split at its top-level commas (outside brackets and string literals)."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(text):
+    cuts = [i for i, ch, depth in _code(text, 0) if ch == "," and depth == 0]
+    parts = [text[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _code(text: str, start: int) -> Iterator[tuple[int, str, int]]:
+    """Each character of `text` from `start` outside string literals, with the bracket depth
+    after it."""
+    depth, quote = 0, ""
+    for i in range(start, len(text)):
+        ch = text[i]
         if quote:
             quote = "" if ch == quote and text[i - 1] != "\\" else quote
-        elif ch in "'\"":
+            continue
+        if ch in "'\"":
             quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return [p.strip() for p in [*parts, text[start:]] if p.strip()]
+            continue
+        depth += (ch in "([{") - (ch in ")]}")
+        yield i, ch, depth
 
 
 def _commands(goal: str) -> list[Example]:
@@ -283,11 +289,7 @@ def _defined(code: str) -> set[str] | None:
 
 
 _CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-# `fib(10) is 55` (the is group) is off: with it the committed bench cassette replays
-# differently from another checkout's path; re-enable it with a re-recorded cassette
-_INLINE_ARROW = re.compile(
-    r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?|(?P<is>(?!x)x))\s*"
-)
+_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?)\s*")
 _END = re.compile(r"[,;.)]|\s+(?:and|or)\b|$")
 
 
@@ -295,8 +297,7 @@ def _inline(line: str) -> list[Example]:
     """Examples inside a sentence: `... is_even(4) == True, is_even(7) == False.` Each call is
     followed by an arrow and a literal; the literal is the longest text up to a comma, semicolon,
     full stop, closing bracket or "and" that is one (so `[1, 2]` keeps its comma). Bare `=` is
-    prose here; after "is" (`fib(10) is 55`) the call's arguments must be literals (`f(n) is 0
-    when ...` states a rule, not a fact)."""
+    prose here."""
     found = []
     for start in _CALL.finditer(line):
         end = _closing(line, start.end() - 1)
@@ -309,37 +310,14 @@ def _inline(line: str) -> list[Example]:
         want = next((t for t in texts if t and not t.endswith(",") and literal(t)), "")
         if want.endswith(".") and literal(want[:-1]):
             want = want[:-1]  # the sentence's full stop
-        call = line[start.start() : end]
-        if want and not (arrow["is"] and not _literal_arguments(call)):
-            found.append(Example(call, want))
+        if want:
+            found.append(Example(line[start.start() : end], want))
     return found
-
-
-def _literal_arguments(call: str) -> bool:
-    try:
-        node = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        return False
-    values = [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else []
-    return bool(values) and all(literal(ast.unparse(v)) for v in values)
 
 
 def _closing(text: str, opened: int) -> int | None:
     """The index after the bracket that closes the one at `opened`, outside string literals."""
-    depth, quote = 0, ""
-    for i in range(opened, len(text)):
-        ch = text[i]
-        if quote:
-            quote = "" if ch == quote and text[i - 1] != "\\" else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
+    return next((i + 1 for i, ch, depth in _code(text, opened) if depth == 0), None)
 
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
