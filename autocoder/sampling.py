@@ -18,11 +18,18 @@ from .state import Decision, Usage
 from .trials import Trials
 
 Progress = tuple[int, ...]
-ROUND = 8  # warm candidates asked together (a local model decodes them in parallel)
-# every ALTERNATE-th round after the greedy one asks the goal as written (candidates.ask without
-# the code) rather than "complete this function": on HumanEval/40-61 each shape found candidates
-# answering every example where the other found none (16 samples each)
-ALTERNATE = 4
+# warm candidates asked together (a local model decodes them in parallel: on one thread 16 cost
+# 0.56 s a candidate against 0.67 s for 8, see providers/batch.py)
+ROUND = 16
+# every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
+# (candidates.ask without the code) rather than "complete this function": on HumanEval/40-61 each
+# shape found candidates answering every example where the other found none (16 samples each).
+# A candidate's prompt and seed follow from its number alone, whatever the rounds.
+BLOCK, ALTERNATE = 8, 4
+# a warm candidate may write REACH times as much as the first reply (at least FLOOR tokens, at
+# most the cap): a sample running far past it is rambling or looping, and a round lasts as long
+# as its longest reply, decoded alone at the end at twice the cost a token
+REACH, FLOOR = 2, 256
 FINALISTS = 3  # candidates tried in full after the screen, best first
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
 
@@ -47,11 +54,11 @@ def call(
 
 
 def many(
-    provider: Provider, msgs: list[Message], actions: list[Any], settings: list[Settings]
+    provider: Provider, asks: list[tuple[list[Message], Settings]], actions: list[Any]
 ) -> list[Decision]:
-    """`call` for several settings at once (base.complete_many)."""
+    """`call` for several (messages, settings) at once (base.complete_many)."""
     with _model_faults():
-        return complete_many(provider, msgs, actions, settings)
+        return complete_many(provider, asks, actions)
 
 
 def _totals(decisions: list[Decision]) -> dict[str, Any]:
@@ -144,16 +151,18 @@ class Sampler:
         make each a project (its code as main.py, the goal's examples as tests), screen them all
         (screen.py: the examples and probes near them), try the best few in full in scratch
         copies and choose by execution. Every candidate's score and the reason are recorded."""
-        pool, rounds = Pool(), 0
+        pool = Pool()
         while not pool.made or (
             len(pool.made) < self.samples and not self._met(pool) and not self.out_of_time()
         ):  # the first round always: a choice needs a candidate
             first = len(pool.made)
             count = 1 if first == 0 else min(self.round, self.samples - first)
-            asked = [self._settings(k, index) for k in range(first, first + count)]
-            msgs = self.other if rounds and rounds % ALTERNATE == 0 else self.asked
-            rounds += 1
-            for reply in many(self.provider, msgs, [], asked):
+            reach = self._reach(pool)
+            asked = [
+                (self._messages(k), self._settings(k, index, reach))
+                for k in range(first, first + count)
+            ]
+            for reply in many(self.provider, asked, []):
                 main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
@@ -179,12 +188,25 @@ class Sampler:
         decision = replace(pool.made[chosen], thought=thought, **_totals(pool.replies))
         return decision, trials[chosen].progress
 
-    def _settings(self, k: int, index: int) -> Settings:
+    def _messages(self, k: int) -> list[Message]:
+        """Candidate k's prompt: the plain ask, or in each ALTERNATE-th block the goal as said."""
+        other = k > 0 and (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1
+        return self.other if other else self.asked
+
+    def _reach(self, pool: Pool) -> int:
+        """The most tokens a candidate after the first may write (REACH)."""
+        cap = self.settings.max_tokens
+        if not pool.replies or pool.replies[0].cut:
+            return cap
+        return min(cap, max(FLOOR, REACH * pool.replies[0].usage.completion_tokens))
+
+    def _settings(self, k: int, index: int, reach: int) -> Settings:
         """Candidate k's: the first fresh start's first is the greedy plain call; a restart
-        samples all."""
+        samples all. Those after the first write at most `reach` tokens."""
         hot = k or index > 1
         warm = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)
         update = {
+            "max_tokens": reach if k else self.settings.max_tokens,
             "temperature": warm if hot else self.settings.temperature,
             "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
             "prefix": "",

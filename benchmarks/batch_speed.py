@@ -31,7 +31,9 @@ def main(n: int = 6, k: int = 8, threads: int = 2) -> None:
         ]
         plain.append(model.complete(ask, [], Settings(max_tokens=384)).seconds)
         one.append(sum(model.complete(ask, [], s).seconds for s in warm) / k)
-        together.append(sum(d.seconds for d in model.complete_many(ask, [], warm)) / k)
+        together.append(
+            sum(d.seconds for d in model.complete_many([(ask, s) for s in warm], [])) / k
+        )
     print(f"{n} prompts, {k} warm samples each, {threads} threads")
     print(f"plain greedy call (with its prose):  median {statistics.median(plain):.2f} s")
     print(f"warm candidate one by one:           median {statistics.median(one):.2f} s")

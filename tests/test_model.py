@@ -198,13 +198,24 @@ def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
         Settings(temperature=0.8, seed=s, max_tokens=120, stop=candidates.STOP) for s in (1, 2, 3)
     ]
     greedy = Settings(max_tokens=120, stop=candidates.STOP)
-    replies = model.complete_many(ask, [], [greedy, *warm])
+    replies = model.complete_many([(ask, s) for s in (greedy, *warm)], [])
     assert replies[0].raw == model.complete(ask, [], greedy).raw  # temperature 0: one by one
     assert all(d.raw and not d.action and not d.error for d in replies)
     assert all("\n```\n" not in d.raw and 0 < d.usage.completion_tokens <= 120 for d in replies)
     # the prompt is evaluated once for the three warm replies
     assert [d.usage.evaluated_tokens for d in replies[1:]][1:] == [1, 1]
     assert len({d.raw for d in replies[1:]}) > 1  # different seeds, different samples
-    again = model.complete_many(ask, [], warm)
+    again = model.complete_many([(ask, s) for s in warm], [])
     assert [d.raw for d in again] == [d.raw for d in replies[1:]]
     assert any("def add" in d.raw for d in replies)
+    # two prompts in one round: each evaluated once, each reply as if asked in a round of its own
+    other = [
+        {
+            "role": "user",
+            "content": "Write a Python function mul(a, b). Reply in a ```python block.",
+        }
+    ]
+    mixed = model.complete_many([(ask, warm[0]), (other, warm[1]), (ask, warm[2])], [])
+    alone = model.complete_many([(other, warm[1])], [])
+    assert [d.raw for d in mixed] == [replies[1].raw, alone[0].raw, replies[3].raw]
+    assert [d.usage.evaluated_tokens > 1 for d in mixed] == [True, True, False]

@@ -424,9 +424,9 @@ class _Together(ScriptedProvider):
     def complete(self, messages, actions, settings):
         return Decision(raw=f"seed {settings.seed}")
 
-    def complete_many(self, messages, actions, settings):
-        self.asked.append([s.seed for s in settings])
-        return [self.complete(messages, actions, s) for s in settings]
+    def complete_many(self, asks, actions):
+        self.asked.append([s.seed for _, s in asks])
+        return [self.complete(messages, actions, s) for messages, s in asks]
 
 
 def test_the_cache_asks_together_only_what_it_has_not_stored(tmp_path):
@@ -434,8 +434,8 @@ def test_the_cache_asks_together_only_what_it_has_not_stored(tmp_path):
     cached = CachedProvider(inner, open_cache(tmp_path / "cache"))
     ask = [{"role": "user", "content": "hi"}]
     warm = [Settings(temperature=0.4, seed=s) for s in (1, 2, 3)]
-    first = cached.complete_many(ask, [], warm[:2])
-    again = cached.complete_many(ask, [], warm)
+    first = cached.complete_many([(ask, s) for s in warm[:2]], [])
+    again = cached.complete_many([(ask, s) for s in warm], [])
     assert inner.asked == [[1, 2], [3]]  # the stored two are not asked again
     assert [d.raw for d in again] == ["seed 1", "seed 2", "seed 3"]
     assert [d.cached for d in first] == [0, 0] and [d.cached for d in again] == [1, 1, 0]

@@ -93,12 +93,12 @@ class Parallel(ScriptedProvider):
     def __init__(self, replies: list[str]) -> None:
         super().__init__(replies)
         self.rounds: list[int] = []
-        self.asks: list[str] = []  # each round's prompt
+        self.asks: list[str] = []  # each candidate's prompt
 
-    def complete_many(self, messages, actions, settings):
-        self.rounds.append(len(settings))
-        self.asks.append(messages[-1]["content"])
-        return [self.complete(messages, actions, s) for s in settings]
+    def complete_many(self, asks, actions):
+        self.rounds.append(len(asks))
+        self.asks.extend(messages[-1]["content"] for messages, _ in asks)
+        return [self.complete(messages, actions, s) for messages, s in asks]
 
 
 def selection(result) -> dict:
@@ -123,7 +123,7 @@ def test_a_fresh_start_screens_every_candidate_and_tries_only_the_best_few_in_fu
     )
     config = AgentConfig(max_steps=1, samples=9, plain_start=True)
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
-    assert provider.rounds == [1, sampling.ROUND]
+    assert provider.rounds == [1, 8]  # the rest of the samples together
     assert "return a + b" in (tmp_path / "main.py").read_text()
     chosen = selection(result)
     rows = chosen["candidates"]
@@ -248,17 +248,19 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
     assert "if xs else 0.0" in (tmp_path / "main.py").read_text()
 
 
-def test_every_fourth_round_asks_the_goal_as_written_for_other_candidates(tmp_path):
+def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path):
+    """Candidates 25-32 ask the goal as written; a round of a local model holds both prompts."""
     code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
     wrong = fenced(TIMES)
-    n = 1 + sampling.ROUND * sampling.ALTERNATE
+    n = 1 + sampling.BLOCK * sampling.ALTERNATE
     provider = Parallel([wrong] * (n - 1) + [fenced(RIGHT)])
     config = AgentConfig(max_steps=1, samples=n, plain_start=True)
     Agent(provider, Workspace(tmp_path), goal, config).run()
-    assert provider.rounds == [1] + [sampling.ROUND] * sampling.ALTERNATE
+    assert provider.rounds == [1, sampling.ROUND, n - 1 - sampling.ROUND]
     complete = [a.startswith("Complete this Python function") for a in provider.asks]
-    assert complete == [True] * sampling.ALTERNATE + [False]
+    plain = 1 + sampling.BLOCK * (sampling.ALTERNATE - 1)
+    assert complete == [True] * plain + [False] * sampling.BLOCK
     assert (
         provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
     )

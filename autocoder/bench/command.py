@@ -99,7 +99,7 @@ def bench(
             min=1,
             max=64,
             help="Candidates tried per step, as for run (default: the goal's, else 4; "
-            "humaneval: 32).",
+            "humaneval: 33).",
         ),
     ] = None,
     max_steps: Annotated[

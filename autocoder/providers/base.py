@@ -57,16 +57,16 @@ class Provider(Protocol):
 
 def complete_many(
     provider: Provider,
-    messages: list[Message],
+    asks: list[tuple[list[Message], Settings]],
     actions: list[type[Action]],
-    settings: list[Settings],
 ) -> list[Decision]:
-    """One Decision per settings, for the same messages: together where the provider can (a
-    local model decodes warm samples in parallel), else one call after another."""
+    """One Decision per (messages, settings): together where the provider can (a local model
+    decodes warm samples in parallel, each distinct prompt evaluated once), else one call after
+    another."""
     many = getattr(provider, "complete_many", None)
     if many is not None:
-        return many(messages, actions, settings)
-    return [provider.complete(messages, actions, s) for s in settings]
+        return many(asks, actions)
+    return [provider.complete(messages, actions, s) for messages, s in asks]
 
 
 def trim(

@@ -1,13 +1,16 @@
-"""Many replies to one prompt at once: parallel sequences over a shared KV prefix (llama.cpp).
+"""Many replies at once: parallel sequences over shared KV prefixes (llama.cpp).
 
-A fresh start asks the same plain chat turn for many candidates that differ only in their seed.
-Asked one by one, each reply decodes a single token per forward pass; here the prompt is evaluated
-once, its KV cells are shared by every sequence (`llama_memory_seq_cp` on a unified cache), and
-each forward pass decodes one token of every sequence still writing. On 2 cores SmolLM2-135M
-decodes up to 1.7x more tokens per second this way at 8-32 sequences; as sequences end at
-different times, a warm HumanEval candidate costs 0.45 s against 0.57 s one by one
-(benchmarks/batch_speed.py, median of 8 prompts x 8 samples; a plain call costs 1.19 s). A sequence
-ends at its stop string, the end of its turn, a loop, or its token cap, as a single
+A fresh start asks the same plain chat turn (or two shapes of it) for many candidates that differ
+only in their seed. Asked one by one, each reply decodes a single token per forward pass; here each
+distinct prompt is evaluated once, its KV cells are shared by every sequence asking it
+(`llama_memory_seq_cp` on a unified cache), and each forward pass decodes one token of every
+sequence still writing. On 2 cores SmolLM2-135M decodes up to 1.7x more tokens per second this
+way at 8-32 sequences; as sequences end at different times, a warm HumanEval candidate costs
+0.45 s against 0.57 s one by one (benchmarks/batch_speed.py, median of 8 prompts x 8 samples; a
+plain call costs 1.19 s). On one thread (a worker of `bench --jobs 2`), 16 sequences cost 0.56 s
+a candidate against 0.67 s for 8, and 32 buy nothing more (HumanEval/0-54, every 6th); each
+sequence's reply is the same in a round of any size. A sequence ends at its stop string, the end
+of its turn, a loop, or its token cap, as a single
 reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95, min-p 0.05 on the
 untempered distribution, then the temperature), each sequence with its own seeded generator.
 """
@@ -93,9 +96,9 @@ class Batcher:
             self.lib.llama_free(self.ctx)
             self.ctx = None
 
-    def fits(self, prompt: int, max_tokens: int) -> int:
-        """How many sequences of `max_tokens` fit beside a prompt of `prompt` tokens."""
-        return max(0, min(MAX_SEQUENCES, (CONTEXT - prompt) // max(max_tokens, 1)))
+    def fits(self, prompts: int, max_tokens: int) -> int:
+        """How many sequences of `max_tokens` fit beside prompts of `prompts` tokens in all."""
+        return max(0, min(MAX_SEQUENCES, (CONTEXT - prompts) // max(max_tokens, 1)))
 
     def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
         b = self.batch
@@ -114,39 +117,40 @@ class Batcher:
 
     def sample(
         self,
-        prompt: list[int],
+        prompts: list[list[int]],
         temperatures: list[float],
         seeds: list[int],
         max_tokens: int,
         stop: tuple[str, ...],
     ) -> tuple[list[Reply], float]:
-        """One reply per (temperature, seed), decoded together; and the seconds it took."""
+        """One reply per (prompt, temperature, seed), decoded together; and the seconds it took.
+        Sequences asking the same prompt share its one evaluation."""
         start = time.monotonic()
         n = len(seeds)
-        assert 0 < n <= self.fits(len(prompt), max_tokens), "too many sequences for one round"
+        owner = {tuple(p): s for s, p in reversed(list(enumerate(prompts)))}  # its first asker
+        cells = sum(len(p) for p in owner)
+        assert 0 < n <= self.fits(cells, max_tokens), "too many sequences for one round"
         self.lib.llama_memory_clear(self.memory, True)
-        for at in range(0, len(prompt), 512):  # the prompt once, in sequence 0
-            chunk = prompt[at : at + 512]
-            last = at + len(chunk) == len(prompt)
-            self._decode(
-                [(t, at + i, 0, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
-            )
-        first = self._logits(-1).copy()
-        for seq in range(1, n):
-            self.lib.llama_memory_seq_cp(self.memory, 0, seq, -1, -1)
+        first: dict[int, np.ndarray] = {}
+        for prompt, seq in owner.items():  # each prompt once, in its first asker's sequence
+            for at in range(0, len(prompt), 512):
+                chunk = prompt[at : at + 512]
+                last = at + len(chunk) == len(prompt)
+                self._decode(
+                    [(t, at + i, seq, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
+                )
+            first[seq] = self._logits(-1).copy()
+        owners = [owner[tuple(p)] for p in prompts]
+        for seq, held in enumerate(owners):
+            if seq != held:
+                self.lib.llama_memory_seq_cp(self.memory, held, seq, -1, -1)
         rngs = [np.random.default_rng(seed % (1 << 64)) for seed in seeds]  # any seed, as llama.cpp
-        out: list[list[int]] = [[pick(first, rngs[s], temperatures[s])] for s in range(n)]
+        out = [[pick(first[owners[s]], rngs[s], temperatures[s])] for s in range(n)]
         text = [b"" for _ in range(n)]
         finish = ["length"] * n
-        alive = []
-        for s in range(n):
-            if self._ended(s, out, text, finish, stop, max_tokens):
-                continue
-            alive.append(s)
-        pos = len(prompt)
+        alive = [s for s in range(n) if not self._ended(s, out, text, finish, stop, max_tokens)]
         while alive:
-            self._decode([(out[s][-1], pos, s, True) for s in alive])
-            pos += 1
+            self._decode([(out[s][-1], len(prompts[s]) + len(out[s]) - 1, s, True) for s in alive])
             still = []
             for i, s in enumerate(alive):
                 out[s].append(pick(self._logits(i), rngs[s], temperatures[s]))

@@ -92,18 +92,18 @@ class CachedProvider:
         return decision
 
     def complete_many(
-        self, messages: list[Message], actions: list[type[Action]], settings: list[Settings]
+        self, asks: list[tuple[list[Message], Settings]], actions: list[type[Action]]
     ) -> list[Decision]:
         """Each request answered from disk when it was asked before; the rest asked of the inner
         provider together (see base.complete_many), each stored under its own key."""
-        keys = [request_key(self.identity, messages, actions, s) for s in settings]
+        keys = [request_key(self.identity, m, actions, s) for m, s in asks]
         found = {i: d for i, key in enumerate(keys) if (d := self._lookup(key)) is not None}
-        missing = [i for i in range(len(settings)) if i not in found]
-        asked = complete_many(self.inner, messages, actions, [settings[i] for i in missing])
+        missing = [i for i in range(len(asks)) if i not in found]
+        asked = complete_many(self.inner, [asks[i] for i in missing], actions)
         for i, decision in zip(missing, asked, strict=True):
             self.store.set(keys[i], decision.to_json())
             found[i] = decision
-        return [found[i] for i in range(len(settings))]
+        return [found[i] for i in range(len(asks))]
 
     def _lookup(self, key: str) -> Decision | None:
         start = time.monotonic()

@@ -276,41 +276,48 @@ class LlamaCppProvider:
         return replace(decision, usage=usage, seconds=seconds)
 
     def complete_many(
-        self, messages: list[Message], actions: list[type[Action]], settings: list[Settings]
+        self, asks: list[tuple[list[Message], Settings]], actions: list[type[Action]]
     ) -> list[Decision]:
-        """`complete` for each settings; plain chat turns sampled warm (no actions, no begun
-        reply, temperature above 0) are decoded together over one evaluation of the prompt.
-        Those that do not fit the parallel context (a long prompt, a big reply cap) are asked
-        one by one."""
+        """`complete` for each (messages, settings); plain chat turns sampled warm (no actions, no
+        begun reply, temperature above 0) are decoded together, each distinct prompt evaluated
+        once. Those that do not fit the parallel context (long prompts, a big reply cap) are
+        asked one by one."""
         warm = [
-            i for i, s in enumerate(settings) if not actions and not s.prefix and s.temperature > 0
+            i for i, (_, s) in enumerate(asks) if not actions and not s.prefix and s.temperature > 0
         ]
         out: dict[int, Decision] = {}
         batcher = None
         with contextlib.suppress(MemoryError):  # no room for the parallel context: one by one
             batcher = self.batcher if warm else None
         while warm and batcher is not None:
-            first = settings[warm[0]]
+            first = asks[warm[0]][1]
             budget = min(first.max_tokens, self.n_ctx)
-            prompt = trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
-            tokens = self.prompt_tokens(prompt)
             same = [
                 i
                 for i in warm
-                if (settings[i].max_tokens, settings[i].stop) == (first.max_tokens, first.stop)
+                if (asks[i][1].max_tokens, asks[i][1].stop) == (first.max_tokens, first.stop)
             ]
-            rnd = same[: batcher.fits(len(tokens), budget)]
+            tokens = {i: self._prompt(asks[i][0], budget) for i in same}
+            rnd: list[int] = []
+            for i in same:  # as many as fit, each prompt's cells counted once
+                cells = {tuple(tokens[j]): len(tokens[j]) for j in [*rnd, i]}
+                if len(rnd) + 1 > batcher.fits(sum(cells.values()), budget):
+                    break
+                rnd.append(i)
             if not rnd:
                 break
             replies, seconds = batcher.sample(
-                tokens,
-                [settings[i].temperature for i in rnd],
-                [settings[i].seed for i in rnd],
+                [tokens[i] for i in rnd],
+                [asks[i][1].temperature for i in rnd],
+                [asks[i][1].seed for i in rnd],
                 budget,
                 first.stop,
             )
-            for n, (i, reply) in enumerate(zip(rnd, replies, strict=True)):
-                usage = Usage(len(tokens), reply.tokens, len(tokens) if n == 0 else 1)
+            evaluated: set[tuple[int, ...]] = set()
+            for i, reply in zip(rnd, replies, strict=True):
+                prompt = tuple(tokens[i])  # the first asking a prompt counts its evaluation
+                usage = Usage(len(prompt), reply.tokens, 1 if prompt in evaluated else len(prompt))
+                evaluated.add(prompt)
                 out[i] = Decision(
                     raw=reply.text,
                     usage=usage,
@@ -318,7 +325,13 @@ class LlamaCppProvider:
                     cut=reply.finish == "length",
                 )
             warm = [i for i in warm if i not in rnd]
-        for i, s in enumerate(settings):
+        for i, (messages, s) in enumerate(asks):
             if i not in out:
                 out[i] = self.complete(messages, actions, s)
-        return [out[i] for i in range(len(settings))]
+        return [out[i] for i in range(len(asks))]
+
+    def _prompt(self, messages: list[Message], budget: int) -> list[int]:
+        """The tokens of `messages`, trimmed to leave `budget` for the reply."""
+        return self.prompt_tokens(
+            trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
+        )
