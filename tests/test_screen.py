@@ -12,9 +12,10 @@ from autocoder import screen as screen_module
 from autocoder.agent import Agent
 from autocoder.config import AgentConfig
 from autocoder.probes import probes
-from autocoder.providers import ScriptedProvider
+from autocoder.providers import ScriptedProvider, Settings
 from autocoder.providers.batch import looping, pick
 from autocoder.screen import screen
+from autocoder.state import Decision, Usage
 from autocoder.workspace import Workspace
 
 CHECKS = examples.extract("add(2, 3) == 5\nadd(1, 1) == 2")
@@ -94,10 +95,12 @@ class Parallel(ScriptedProvider):
         super().__init__(replies)
         self.rounds: list[int] = []
         self.asks: list[str] = []  # each candidate's prompt
+        self.caps: list[int] = []  # each candidate's most tokens
 
     def complete_many(self, asks, actions):
         self.rounds.append(len(asks))
         self.asks.extend(messages[-1]["content"] for messages, _ in asks)
+        self.caps.extend(s.max_tokens for _, s in asks)
         return [self.complete(messages, actions, s) for messages, s in asks]
 
 
@@ -249,7 +252,8 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
 
 
 def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path):
-    """Candidates 25-32 ask the goal as written; a round of a local model holds both prompts."""
+    """Candidates 26-33 (the greedy one is 1) ask the goal as written; one round of a local
+    model holds both prompts."""
     code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
     wrong = fenced(TIMES)
@@ -264,3 +268,16 @@ def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path)
     assert (
         provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
     )
+
+
+def test_warm_candidates_write_at_most_twice_the_first_reply(tmp_path):
+    """A round lasts as long as its longest reply: those after the first may write twice its
+    tokens (at least sampling.FLOOR, at most the cap); a first reply cut at the cap caps none."""
+    for first, cut, reach in [(300, False, 600), (20, False, sampling.FLOOR), (20, True, 1000)]:
+        greedy = Decision(raw=fenced(TIMES), usage=Usage(10, first, 10), cut=cut)
+        provider = Parallel([greedy, fenced(TIMES), fenced(RIGHT)])
+        config = AgentConfig(
+            max_steps=1, samples=3, plain_start=True, settings=Settings(max_tokens=1000)
+        )
+        Agent(provider, Workspace(tmp_path / str(first) / str(cut)), GOAL, config).run()
+        assert provider.caps == [1000, reach, reach]
