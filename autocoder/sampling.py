@@ -19,7 +19,7 @@ from .trials import Trials
 
 Progress = tuple[int, ...]
 # warm candidates asked together (a local model decodes them in parallel: on one thread 16 cost
-# 0.56 s a candidate against 0.67 s for 8, see providers/batch.py)
+# 0.58 s a candidate against 0.71 s for 8, see providers/batch.py)
 ROUND = 16
 # every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
 # (candidates.ask without the code) rather than "complete this function": on HumanEval/40-61 each

@@ -7,8 +7,8 @@ distinct prompt is evaluated once, its KV cells are shared by every sequence ask
 sequence still writing. On 2 cores SmolLM2-135M decodes up to 1.7x more tokens per second this
 way at 8-32 sequences; as sequences end at different times, a warm HumanEval candidate costs
 0.45 s against 0.57 s one by one (benchmarks/batch_speed.py, median of 8 prompts x 8 samples; a
-plain call costs 1.19 s). On one thread (a worker of `bench --jobs 2`), 16 sequences cost 0.56 s
-a candidate against 0.67 s for 8, and 32 buy nothing more (HumanEval/0-54, every 6th); a
+plain call costs 1.19 s). On one thread (a worker of `bench --jobs 2`), 16 sequences cost 0.58 s
+a candidate against 0.71 s for 8, and 32 buy nothing more (HumanEval/0-54, every 6th); a
 sequence's reply is the same in a round of 8, 16 or 32 asking one prompt. (Starting the next
 reply in a sequence as soon as one ends, so that a round never waits on its longest reply at low
 occupancy, was tried: 0.96x the time of rounds of 8, slower than rounds of 16, and it changed the
@@ -120,7 +120,7 @@ class Batcher:
 
     def sample(
         self,
-        prompts: list[list[int]],
+        prompts: list[tuple[int, ...]],
         temperatures: list[float],
         seeds: list[int],
         max_tokens: int,
@@ -130,7 +130,7 @@ class Batcher:
         Sequences asking the same prompt share its one evaluation."""
         start = time.monotonic()
         n = len(seeds)
-        owner = {tuple(p): s for s, p in reversed(list(enumerate(prompts)))}  # its first asker
+        owner = {p: s for s, p in reversed(list(enumerate(prompts)))}  # each prompt's first asker
         cells = sum(len(p) for p in owner)
         assert 0 < n <= self.fits(cells, max_tokens), "too many sequences for one round"
         self.lib.llama_memory_clear(self.memory, True)
@@ -143,7 +143,7 @@ class Batcher:
                     [(t, at + i, seq, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
                 )
             first[seq] = self._logits(-1).copy()
-        owners = [owner[tuple(p)] for p in prompts]
+        owners = [owner[p] for p in prompts]
         for seq, held in enumerate(owners):
             if seq != held:
                 self.lib.llama_memory_seq_cp(self.memory, held, seq, -1, -1)

@@ -297,13 +297,18 @@ class LlamaCppProvider:
                 for i in warm
                 if (asks[i][1].max_tokens, asks[i][1].stop) == (first.max_tokens, first.stop)
             ]
-            tokens = {i: self._prompt(asks[i][0], budget) for i in same}
+            rendered: dict[int, tuple[int, ...]] = {}  # each prompt rendered once, by id(messages)
+            for i in same:
+                if id(asks[i][0]) not in rendered:
+                    rendered[id(asks[i][0])] = self._prompt(asks[i][0], budget)
+            tokens = {i: rendered[id(asks[i][0])] for i in same}
             rnd: list[int] = []
-            for i in same:  # as many as fit, each prompt's cells counted once
-                cells = {tuple(tokens[j]): len(tokens[j]) for j in [*rnd, i]}
-                if len(rnd) + 1 > batcher.fits(sum(cells.values()), budget):
+            held: set[tuple[int, ...]] = set()  # the round's prompts: each one's cells once
+            for i in same:
+                if len(rnd) + 1 > batcher.fits(sum(map(len, held | {tokens[i]})), budget):
                     break
                 rnd.append(i)
+                held.add(tokens[i])
             if not rnd:
                 break
             replies, seconds = batcher.sample(
@@ -315,7 +320,7 @@ class LlamaCppProvider:
             )
             evaluated: set[tuple[int, ...]] = set()
             for i, reply in zip(rnd, replies, strict=True):
-                prompt = tuple(tokens[i])  # the first asking a prompt counts its evaluation
+                prompt = tokens[i]  # the first asking a prompt counts its evaluation
                 usage = Usage(len(prompt), reply.tokens, 1 if prompt in evaluated else len(prompt))
                 evaluated.add(prompt)
                 out[i] = Decision(
@@ -330,8 +335,10 @@ class LlamaCppProvider:
                 out[i] = self.complete(messages, actions, s)
         return [out[i] for i in range(len(asks))]
 
-    def _prompt(self, messages: list[Message], budget: int) -> list[int]:
+    def _prompt(self, messages: list[Message], budget: int) -> tuple[int, ...]:
         """The tokens of `messages`, trimmed to leave `budget` for the reply."""
-        return self.prompt_tokens(
-            trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
+        return tuple(
+            self.prompt_tokens(
+                trim(messages, lambda m: len(self.prompt_tokens(m)), self.n_ctx - budget)
+            )
         )
