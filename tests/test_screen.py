@@ -21,6 +21,7 @@ from autocoder.workspace import Workspace
 CHECKS = examples.extract("add(2, 3) == 5\nadd(1, 1) == 2")
 RIGHT = "def add(a, b):\n    return a + b\n"
 TIMES = "def add(a, b):\n    return a * b\n"
+ONE_RIGHT = "def add(a, b):\n    return a + 1\n"  # add(1, 1) == 2 only
 
 
 def test_the_screen_answers_for_each_candidate_and_a_hang_or_crash_spoils_only_itself():
@@ -254,9 +255,9 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
 def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path):
     """Candidates 26-33 (the greedy one is 1) ask the goal as written; one round of a local
     model holds both prompts."""
-    code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    """'
+    code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    add(1, 1) == 2\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
-    wrong = fenced(TIMES)
+    wrong = fenced(ONE_RIGHT)  # one example right: the sampling goes on
     n = 1 + sampling.BLOCK * sampling.ALTERNATE
     provider = Parallel([wrong] * (n - 1) + [fenced(RIGHT)])
     config = AgentConfig(max_steps=1, samples=n, plain_start=True)
@@ -268,6 +269,24 @@ def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path)
     assert (
         provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
     )
+
+
+def test_sampling_ends_after_a_round_in_which_no_candidate_answers_any_example(tmp_path):
+    """The greedy candidate and a round answer none of the examples: no more rounds are asked
+    (the right candidate the script holds after them is never reached); one example right in the
+    first round is enough to go on and find it."""
+    n = 1 + 2 * sampling.ROUND
+    for first, rounds, right in [
+        (TIMES, [1, sampling.ROUND], False),
+        (ONE_RIGHT, [1, sampling.ROUND, sampling.ROUND], True),
+    ]:
+        script = [fenced(first)] + [fenced(TIMES)] * (sampling.BARREN - 1) + [fenced(RIGHT)] * 16
+        provider = Parallel(script)
+        project = tmp_path / str(right)
+        config = AgentConfig(max_steps=1, samples=n, plain_start=True)
+        Agent(provider, Workspace(project), GOAL, config).run()
+        assert provider.rounds == rounds
+        assert ("return a + b" in (project / "main.py").read_text()) is right
 
 
 def test_warm_candidates_write_at_most_twice_the_first_reply(tmp_path):
