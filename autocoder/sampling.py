@@ -23,16 +23,18 @@ Progress = tuple[int, ...]
 ROUND = 16
 # every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
 # (candidates.ask without the code) rather than "complete this function": on HumanEval/40-61 each
-# shape found candidates answering every example where the other found none (16 samples each).
-# A candidate's prompt and seed follow from its number alone, whatever the rounds.
+# shape found candidates answering every example where the other found none (16 samples each;
+# they are reached only when one of the first BARREN answers some example). A candidate's prompt
+# and seed follow from its number alone, whatever the rounds.
 BLOCK, ALTERNATE = 8, 4
 # a warm candidate may write REACH times as much as the first reply (at least FLOOR tokens, at
 # most the cap): a sample running far past it is rambling or looping, and a round lasts as long
 # as its longest reply, decoded alone at the end at twice the cost a token
 REACH, FLOOR = 2, 256
-# when the first BARREN candidates (the greedy one and a round) answer none of the goal's
-# examples, more samples of the same model rarely do: on HumanEval-164, 57 goals had none of 17
-# answering any example; the next 16 found one answering some example for 7, and none passed
+# when the first BARREN candidates (on a local model the first one and a round) answer none of
+# the goal's examples, more samples of the same model rarely do: on HumanEval-164, 57 goals had
+# none of 17 answering any example; the next 16 found one answering some example for 7, and none
+# passed
 BARREN = 1 + ROUND
 FINALISTS = 3  # candidates tried in full after the screen, best first
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
@@ -254,7 +256,7 @@ class Sampler:
         return (
             bool(self.examples)
             and len(pool.made) >= BARREN
-            and not any(pool.right(i) for i in range(len(pool.made)))
+            and not any(pool.seen[m].right for m in pool.mains)
         )
 
     def best_of(

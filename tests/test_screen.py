@@ -289,6 +289,19 @@ def test_sampling_ends_after_a_round_in_which_no_candidate_answers_any_example(t
         assert ("return a + b" in (project / "main.py").read_text()) is right
 
 
+def test_the_barren_stop_needs_examples_and_counts_candidates_not_rounds(tmp_path):
+    """A goal without examples has nothing to be barren on: every round is asked. A provider
+    asked one candidate at a time stops after sampling.BARREN of them, as a local model does."""
+    n = 1 + 2 * sampling.ROUND
+    provider = Parallel([fenced(TIMES)] * n)
+    config = AgentConfig(max_steps=1, samples=n, plain_start=True)
+    Agent(provider, Workspace(tmp_path / "prose"), "Write add(a, b).", config).run()
+    assert provider.rounds == [1, sampling.ROUND, sampling.ROUND]
+    alone = ScriptedProvider([fenced(TIMES)] * n)
+    Agent(alone, Workspace(tmp_path / "alone"), GOAL, config).run()
+    assert len(alone.calls) == sampling.BARREN
+
+
 def test_warm_candidates_write_at_most_twice_the_first_reply(tmp_path):
     """A round lasts as long as its longest reply: those after the first may write twice its
     tokens (at least sampling.FLOOR, at most the cap); a first reply cut at the cap caps none."""

@@ -64,9 +64,9 @@ def goals() -> list[Goal]:
                 max_steps=1,
                 timeout_s=300,
                 # many candidates, each capped as the plain baseline's reply: the choice among
-                # them by the examples is what lifts a small model here. 33: the greedy one, three
-                # rounds of 8, and a round asking the goal as written (sampling.ALTERNATE); a run
-                # of 32 asked the one way chose every goal it passed within the first 25
+                # them by the examples is what lifts a small model here. 33: the greedy one and two
+                # rounds of 16 (the second only when one of the first 17 answers some example,
+                # sampling.BARREN), candidates 26-33 asking the goal as written
                 samples=33,
                 max_tokens=384,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),
