@@ -1,18 +1,19 @@
-"""Inside fresh user, mount, PID and network namespaces (made by `unshare`): hide the secret
-places, make every mount read-only but the writable folders, drop every capability, then exec.
+"""Inside fresh user, mount, PID, IPC, UTS and network namespaces (made by `unshare`): build the
+program's root from an allow-list, make every mount read-only but the writable folders, drop
+every capability, load the seccomp filter, then exec.
 
-    python -I _jail.py POLICY_JSON -- COMMAND [ARG...]
+    python -I -S _jail.py POLICY_JSON -- COMMAND [ARG...]
 
-POLICY_JSON holds lists of absolute paths: "rw" (writable: the project, the scratch HOME), "ro"
-(folders inside a writable one that stay read-only: autocoder's own state), "hide" (folders
-covered by an empty read-only tmpfs: homes, temporary folders, secret stores), "blank" (files
-covered by /dev/null: /etc/shadow...) and "keep" (folders under a hidden one that must stay
-readable: the Python that runs the command).
+POLICY_JSON is isolation.rules(): "binds" ([ro|rw, source, target], parents first), "covered"
+(folders shown empty), "writable" (the rw targets), "shm_size", "seccomp" (the filter as hex)
+and "pivot_root" (its system call number here).
 
-We are root of our own user namespace only until exec: with every capability dropped (bounding
-set, effective, permitted, inheritable, ambient) and no_new_privs set, the command cannot remount
-anything read-write, and in a user namespace of its own every mount it inherits is locked. The
-command runs as the namespace's PID 1, so when it ends the kernel kills all it left behind.
+The new root is an empty tmpfs holding only the bound folders, a fresh /dev, /proc and /tmp; the
+old root is unmounted, so nothing else is reachable. We are root of our own user namespace only
+until exec: with every capability dropped (bounding set, effective, permitted, inheritable,
+ambient), no_new_privs set and the filter denying new namespaces, the command cannot remount
+anything, and in a user namespace of its own every mount it inherits is locked. The command runs
+as the namespace's PID 1, so when it ends the kernel kills all it left behind.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ SKIP = ("/proc",)
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # all /dev holds (as bwrap's --dev)
 SHM = "/dev/shm"  # a private, writable tmpfs: POSIX semaphores and shared memory work, unshared
+# where the new root is made (a folder every system has), where the old one waits to be unmounted
+NEW_ROOT, OLD = "/tmp", "/.old"
+MNT_DETACH = 2
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_VERSION_3 = 0x20080522
@@ -80,29 +85,25 @@ def _inside(path: str, folders: list[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
-def _bind_from(fd: int, target: str) -> None:
-    """Bind the folder or file held open as `fd` at `target`, making the mount point if needed."""
+def _bind(source: str, target: str) -> None:
+    """Bind `source` (a path under the old root) at `target`, making the mount point if needed."""
     if not os.path.lexists(target):
-        if os.path.isdir(f"/proc/self/fd/{fd}"):
+        if os.path.isdir(source):
             os.makedirs(target)
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             open(target, "w").close()
-    _mount(f"/proc/self/fd/{fd}", target, MS_BIND | MS_REC)
+    _mount(source, target, MS_BIND)
 
 
 def _private_dev() -> None:
     """A /dev of the harmless devices only: a read-only mount does not stop writes to a disk's
     device node, and the program is root of its namespace (the owner of the host's nodes)."""
-    held = {
-        name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC)
-        for name in DEVICES
-        if os.path.exists(f"/dev/{name}")
-    }
+    os.mkdir("/dev")
     _mount("tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "tmpfs", "mode=755,size=1m")
-    for name, fd in held.items():
-        _bind_from(fd, f"/dev/{name}")
-        os.close(fd)
+    for name in DEVICES:
+        if os.path.exists(f"{OLD}/dev/{name}"):
+            _bind(f"{OLD}/dev/{name}", f"/dev/{name}")
     for name, target in (
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -110,48 +111,47 @@ def _private_dev() -> None:
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, f"/dev/{name}")
-    os.mkdir(SHM)
-    _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV, "tmpfs", "mode=1777,size=64m")
 
 
-def confine(policy: dict[str, list[str]]) -> None:
-    rw, ro, hide = policy["rw"], policy["ro"], policy["hide"]
+def _tmpfs(target: str, mode: str, size: int, flags: int = MS_NOSUID | MS_NODEV) -> None:
+    os.makedirs(target, exist_ok=True)
+    _mount("tmpfs", target, flags, "tmpfs", f"mode={mode},size={size}")
+
+
+def confine(policy: dict) -> None:
+    here = os.getcwd()
     _mount(None, "/", MS_REC | MS_PRIVATE)  # nothing we do here reaches the host's mounts
-    # Hold what must stay reachable before hiding what it lies under.
-    held = {
-        p: os.open(p, os.O_PATH | os.O_CLOEXEC)
-        for p in dict.fromkeys(policy["keep"] + rw)
-        if os.path.exists(p)
-    }
-    for folder in hide:
-        _mount("tmpfs", folder, MS_NOSUID | MS_NODEV, "tmpfs", "mode=755,size=1m")
-    for path in policy["blank"]:
-        _mount("/dev/null", path, MS_BIND)
-    _private_dev()
-    # every writable folder gets its own mount, so it stays writable below
-    for path, fd in held.items():
-        if path in rw or _inside(path, hide):
-            _bind_from(fd, path)
-        os.close(fd)
+    # the new root: an empty tmpfs, swapped with /
+    _tmpfs(NEW_ROOT, "755", 1 << 20)
+    os.mkdir(NEW_ROOT + OLD)
+    _check(
+        _libc.syscall(policy["pivot_root"], NEW_ROOT.encode(), (NEW_ROOT + OLD).encode()),
+        "pivot_root",
+    )
+    os.chdir("/")
+    os.mkdir("/proc")
+    _mount(f"{OLD}/proc", "/proc", MS_BIND | MS_REC)  # the PID namespace's own (--mount-proc)
     for path in PROC_READ_ONLY:
         if os.path.exists(path):
             _mount(path, path, MS_BIND | MS_REC)
+    _private_dev()
+    _tmpfs(SHM, "1777", policy["shm_size"])
+    _tmpfs("/tmp", "755", 65536)  # empty and read-only: TMPDIR is the scratch HOME
+    for _kind, source, target in policy["binds"]:
+        _bind(OLD + source, target)
+    for place in policy["covered"]:
+        _tmpfs(place, "755", 4096)
+    _check(_libc.umount2(OLD.encode(), MNT_DETACH), "unmount the old root")
+    os.rmdir(OLD)
+    writable = [*policy["writable"], SHM]
     for point, flags in _mounts():
-        if _inside(point, [*rw, SHM]) or (
+        if (point in writable and point != "/") or (
             _inside(point, list(SKIP)) and not _inside(point, list(PROC_READ_ONLY))
         ):
             continue
-        try:
-            _mount(None, point, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
-        except OSError:
-            if point == "/" or point in hide:
-                raise  # the root must be read-only and the hidden folders empty, or nothing holds
-    mounts = dict(_mounts())
-    for folder in rw:  # the bind mounts read-only'd as children of a parent: make them rw again
-        _mount(None, folder, MS_BIND | MS_REMOUNT | mounts.get(folder, 0))
-    for folder in ro:
-        _mount(folder, folder, MS_BIND | MS_REC)
-        _mount(None, folder, MS_BIND | MS_REMOUNT | MS_RDONLY | dict(_mounts()).get(folder, 0))
+        _mount(None, point, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
+    _check(_libc.sethostname(b"sandbox", 7), "hostname")  # the host's name is not its business
+    os.chdir(here)  # the project, through its writable bind
 
 
 class _CapHeader(ctypes.Structure):
@@ -180,6 +180,19 @@ def drop_privileges() -> None:
     _check(_libc.capset(ctypes.byref(header), data), "capset")
 
 
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def filter_calls(program: bytes) -> None:
+    """Load the seccomp filter (seccomp.py): it holds for the command and all it starts."""
+    if not program:
+        return
+    code = ctypes.create_string_buffer(program, len(program))
+    prog = _Program(len(program) // 8, ctypes.cast(code, ctypes.c_void_p))
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
         sys.exit("usage: python -I _jail.py POLICY_JSON -- COMMAND...")
@@ -187,9 +200,9 @@ def main(argv: list[str]) -> None:
     try:
         confine(policy)
         drop_privileges()
+        filter_calls(bytes.fromhex(policy["seccomp"]))
     except OSError as exc:
         sys.exit(f"autocoder sandbox: cannot confine the program: {exc}")
-    os.chdir(os.getcwd())  # re-enter the folder through the new writable mount, not the one below
     os.execvp(command[0], command)
 
 

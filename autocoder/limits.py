@@ -1,7 +1,7 @@
 """What one sandboxed run may use and what it may leave: rlimits on memory, CPU, file size and
-processes, a pids cgroup where the system lets us make one, death with autocoder (a parent-death
-signal), killing its whole tree, its scratch folders, and sweeping at the next start what a killed
-autocoder left on disk.
+processes, pids and memory cgroups where the system lets us make them, death with autocoder (a
+parent-death signal), killing its whole tree, its scratch folders, and sweeping at the next start
+what a killed autocoder left on disk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,17 @@ MEMORY_LIMIT = 2 * 1024**3  # address space, bytes
 FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
 # processes and threads of one run (pids cgroup; rlimit above what the user runs)
 PROCESS_LIMIT = 128
-CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # v1 pids controller, or a v2 hierarchy
+# every process of one run together, what it keeps in its tmpfs folders included (memory cgroup)
+MEMORY_TOTAL = 3 * 1024**3
+# v1 pids and memory controllers, or a v2 hierarchy
+CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup")
+CGROUP_LIMITS = {  # a file a controller lacks here is skipped: the others still hold
+    "pids.max": str(PROCESS_LIMIT),
+    "memory.limit_in_bytes": str(MEMORY_TOTAL),  # v1; then swap included
+    "memory.memsw.limit_in_bytes": str(MEMORY_TOTAL),
+    "memory.max": str(MEMORY_TOTAL),  # v2
+    "memory.swap.max": "0",
+}
 PR_SET_PDEATHSIG = 1
 
 
@@ -78,34 +88,49 @@ def user_processes() -> int:
         return 0
 
 
-def cgroup() -> Path | None:
-    """A fresh pids cgroup limited to PROCESS_LIMIT, where the system lets us create one."""
-    for root in CGROUP_ROOTS:
-        group = Path(root) / f"autocoder-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            group.mkdir()
-        except OSError:
-            continue
-        try:
-            (group / "pids.max").write_text(str(PROCESS_LIMIT))
-            return group
-        except OSError:
+def _group(root: str) -> Path | None:
+    """A fresh cgroup under `root` with the limits its controllers offer, if we may make one."""
+    group = Path(root) / f"autocoder-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        group.mkdir()
+    except OSError:
+        return None
+    limited = False
+    for name, value in CGROUP_LIMITS.items():
+        with contextlib.suppress(OSError):
+            (group / name).write_text(value)
+            limited = True
+    if not limited:
+        with contextlib.suppress(OSError):
             group.rmdir()
-    return None
+        return None
+    return group
 
 
-def preexec(cpu_s: int, nproc: int, group: Path | None, parent: int) -> Callable[[], None]:
+def cgroups() -> list[Path]:
+    """Fresh cgroups limiting the processes (PROCESS_LIMIT) and the memory (MEMORY_TOTAL) of one
+    run, where the system lets us make them: the v1 controllers' own, or one in a v2 hierarchy."""
+    v1 = [g for root in CGROUP_ROOTS[:2] if os.path.isdir(root) and (g := _group(root))]
+    if v1 or any(os.path.isdir(root) for root in CGROUP_ROOTS[:2]):
+        return v1
+    unified = _group(CGROUP_ROOTS[2])
+    return [unified] if unified else []
+
+
+def preexec(cpu_s: int, nproc: int, groups: list[Path], parent: int) -> Callable[[], None]:
     """What the child does between fork and exec: die with autocoder, join the cgroup, take the
     rlimits. Built here, in the parent, so that the child loads nothing."""
     prctl = ctypes.CDLL(None, use_errno=True).prctl
+    joins = [str(group / "cgroup.procs") for group in groups]
 
     def limit() -> None:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # autocoder killed: the run dies with it
         if os.getppid() != parent:  # it died before the line above took effect
             os._exit(137)
-        if group is not None:
-            with contextlib.suppress(OSError):  # the rlimit and the namespaces still hold
-                (group / "cgroup.procs").write_text(str(os.getpid()))
+        for join in joins:
+            # where it cannot join, the rlimits and the namespaces still hold
+            with contextlib.suppress(OSError), open(join, "w") as fh:
+                fh.write(str(os.getpid()))
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))

@@ -12,6 +12,7 @@ as a stream of which only head and tail are kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -26,7 +27,7 @@ from typing import IO, Literal
 from . import isolation, limits
 from ._tool import REPORT
 from .exceptions import AutocoderError
-from .isolation import available, backend, child_env, prefix
+from .isolation import available, backend, child_env, confinement
 from .limits import scratch, sweep
 from .state import ProcResult
 
@@ -143,32 +144,40 @@ def run(
     readable: tuple[str, ...] = (),
     *,
     policy: Policy = SAFE,
+    pass_fds: tuple[int, ...] = (),
 ) -> ProcResult:
     """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends.
     `network` is for package installs only: model-written programs never get it. `report` names a
     file the command writes in its scratch HOME; its JSON comes back as the result's `report`.
-    `readable`: folders that stay visible (read-only) even where they lie in a hidden one."""
+    `readable`: folders that stay visible (read-only) even where they lie in a hidden one.
+    `pass_fds`: descriptors the program inherits (a socket to another sandboxed run)."""
     start = time.monotonic()
     kind = policy.kind()
     cwd = Path(cwd).resolve()
     with scratch("home") as home_path:
         home = str(home_path)
-        group = limits.cgroup()
+        groups = limits.cgroups()
         nproc = limits.user_processes() + limits.PROCESS_LIMIT
-        confine = prefix(kind, str(cwd), home, network, readable) if kind else []
+        confined = (
+            confinement(kind, str(cwd), home, network, readable)
+            if kind
+            else contextlib.nullcontext(([], ()))
+        )
         # The parent-death signal and the rlimits can only be set between fork and exec: a hook
         # built here, so that the child only calls prctl, setrlimit and one write.
-        hook = limits.preexec(int(timeout) + 1, nproc, group, os.getpid())
-        proc = subprocess.Popen(
-            [*confine, *args],
-            cwd=cwd,
-            env=child_env(home, cwd, network),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=hook,  # noqa: PLW1509 (see the hook above: there is no other way)
-        )
+        hook = limits.preexec(int(timeout) + 1, nproc, groups, os.getpid())
+        with confined as (confine, fds):
+            proc = subprocess.Popen(
+                [*confine, *args],
+                cwd=cwd,
+                env=child_env(home, cwd, network),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(*pass_fds, *fds),
+                preexec_fn=hook,  # noqa: PLW1509 (see the hook above: there is no other way)
+            )
         reader = _Tail(proc.stdout)
         try:
             proc.stdin.write(stdin.encode())
@@ -182,7 +191,7 @@ def run(
             timed_out = True
         finally:
             limits.kill_group(proc.pid)  # the child's group, and leftovers that outlived it
-            if group is not None:
+            for group in groups:
                 limits.kill_cgroup(group)
             proc.wait()
         reader.thread.join(timeout=5)  # a descendant that escaped every kill cannot hold us here
@@ -215,7 +224,13 @@ def python(
 
 
 def tool(
-    args: list[str], cwd: Path, timeout: float = 20.0, stdin: str = "", *, policy: Policy = SAFE
+    args: list[str],
+    cwd: Path,
+    timeout: float = 20.0,
+    stdin: str = "",
+    *,
+    policy: Policy = SAFE,
+    pass_fds: tuple[int, ...] = (),
 ) -> ProcResult:
     """Run one of autocoder's own checks on the project (see _tool.py: pytest, examples), shielded
     from everything the project holds. Passing needs the check's own report: a program that exits
@@ -230,6 +245,7 @@ def tool(
         stdin=f"{token}\n{stdin}",
         report=REPORT,
         policy=policy,
+        pass_fds=pass_fds,
     )
     report = result.report if result.report and result.report.get("token") == token else {}
     failed = (

