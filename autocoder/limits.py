@@ -10,14 +10,14 @@ import contextlib
 import ctypes
 import os
 import resource
-import shutil
 import signal
-import stat
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from . import leftovers, tree
 
 MEMORY_LIMIT = 2 * 1024**3  # address space, bytes
 FILE_LIMIT = 64 * 1024**2  # largest file the child may write, bytes
@@ -42,8 +42,13 @@ PR_SET_PDEATHSIG = 1
 def scratch(kind: str) -> Iterator[Path]:
     """A private temporary folder named for this process, so that one a SIGKILL left behind is
     recognised and removed by the next start (`sweep`)."""
-    with tempfile.TemporaryDirectory(prefix=f"autocoder-{kind}-{os.getpid()}-") as tmp:
+    # not TemporaryDirectory: its clean-up recurses, and stops on what a program can leave
+    # (a thousand nested folders, a path past PATH_MAX)
+    tmp = tempfile.mkdtemp(prefix=f"autocoder-{kind}-{os.getpid()}-")
+    try:
         yield Path(tmp)
+    finally:
+        tree.rmtree(tmp)
 
 
 def _dead(pid_text: str) -> bool:
@@ -67,7 +72,7 @@ def sweep() -> None:
         except OSError:
             continue
         if mine and _dead(parts[2]):
-            shutil.rmtree(path, ignore_errors=True)
+            tree.rmtree(path)
     for root in CGROUP_ROOTS:
         for group in Path(root).glob("autocoder-*-*"):
             if _dead(group.name.split("-")[1]):
@@ -166,15 +171,13 @@ def kill_cgroup(group: Path) -> None:
         group.rmdir()
 
 
-def defuse(root: Path) -> None:
-    """Clear setuid and setgid bits the program set on files it left: run by a root autocoder it
-    owns what it writes, and a setuid-root copy of a shell would outlive the run."""
-    for folder, dirs, files in os.walk(root):
-        for name in files + dirs:
-            path = os.path.join(folder, name)
-            try:
-                mode = os.lstat(path).st_mode
-                if mode & (stat.S_ISUID | stat.S_ISGID) and not stat.S_ISLNK(mode):
-                    os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))
-            except OSError:
-                pass
+def survey(root: Path) -> leftovers.Survey:
+    """What of the project is the user's before a run (see `defuse`)."""
+    return leftovers.survey(root)
+
+
+def defuse(root: Path, before: leftovers.Survey) -> list[str]:
+    """Undo what the program left for later (`leftovers`): setuid and setgid bits it set (run by
+    a root autocoder it owns what it writes, and a setuid-root shell would outlive the run), and
+    repository-control folders it made (`.git` with hooks, for the user's next `git status`)."""
+    return leftovers.defuse(root, before)

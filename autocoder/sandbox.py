@@ -156,6 +156,7 @@ def run(
     cwd = Path(cwd).resolve()
     with scratch("home") as home_path:
         home = str(home_path)
+        before = limits.survey(cwd)  # what is the user's: defuse leaves it alone
         groups = limits.cgroups()
         nproc = limits.user_processes() + limits.PROCESS_LIMIT
         confined = (
@@ -195,7 +196,7 @@ def run(
                 limits.kill_cgroup(group)
             proc.wait()
         reader.thread.join(timeout=5)  # a descendant that escaped every kill cannot hold us here
-        limits.defuse(cwd)
+        limits.defuse(cwd, before)
         found = _read_report(home_path / report) if report else None
     text = reader.text()
     # Paths relative to the project: the model needs no machine paths, and the same project in

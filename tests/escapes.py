@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import socket
+import stat
 import sys
 import threading
 from pathlib import Path
@@ -185,6 +186,26 @@ for path in ["/srv", "/run", "/opt", "/mnt", "/media", "/home", "/var/tmp", "/bo
     if not (OUTSIDE + "/").startswith(path + "/") and not sys.prefix.startswith(path + "/"):
         try_read(path)
 """,
+    # what the program leaves for later: a repository whose config git obeys when the user enters
+    # the folder, and a setuid copy of the interpreter where a walk of paths cannot reach it
+    "leftovers": """
+import shutil, stat
+for folder in ("sub/.git", "sub/deeper/.hg"):
+    os.makedirs(folder + "/hooks", exist_ok=True)
+    with open(folder + "/config", "w") as fh:
+        fh.write("[core]\\n\\tfsmonitor = touch pwned\\n")
+os.makedirs("linked", exist_ok=True)
+with open("linked/.git", "w") as fh:
+    fh.write("gitdir: ../sub/.git\\n")
+top = os.open(".", os.O_RDONLY)
+for depth, name in ((1100, "d"), (50, "n" * 100)):  # past 1,000 levels; past PATH_MAX
+    for _ in range(depth):
+        os.mkdir(name)
+        os.chdir(name)
+    shutil.copyfile(sys.executable, "sh")
+    os.chmod("sh", 0o6755)
+    os.fchdir(top)
+""",
     "network": """
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
@@ -206,6 +227,63 @@ for path in glob.glob("/proc/*/environ"):
         pass
 """,
 }
+
+
+def walk(root: Path):
+    """(folder fd, name, lstat, depth) of everything under `root`, by descriptors: no depth or
+    path length stops it, no link is followed. The fds are closed once their folder is done."""
+    stack = [(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), 0)]
+    while stack:
+        fd, depth = stack.pop()
+        try:
+            for entry in list(os.scandir(fd)):
+                st = entry.stat(follow_symlinks=False)
+                yield fd, entry.name, st, depth
+                if stat.S_ISDIR(st.st_mode):
+                    with contextlib.suppress(OSError):
+                        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+                        stack.append((os.open(entry.name, flags, dir_fd=fd), depth + 1))
+        finally:
+            os.close(fd)
+
+
+def remove(root: Path) -> None:
+    """Remove `root` and all under it, however deep (the attacks leave 1,100 levels): down by
+    descriptors, back up through "..", one folder's descriptor open at a time."""
+    flags = os.O_RDONLY | os.O_DIRECTORY
+    fd, names = os.open(root, flags | os.O_NOFOLLOW), []
+    while True:
+        with os.scandir(fd) as entries:
+            sub = next((e.name for e in entries if e.is_dir(follow_symlinks=False)), None)
+        if sub is not None:
+            inner = os.open(sub, flags | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            names.append(sub)
+            continue
+        with os.scandir(fd) as entries:
+            for name in [e.name for e in entries]:
+                os.unlink(name, dir_fd=fd)
+        if not names:
+            break
+        parent = os.open("..", flags, dir_fd=fd)
+        os.close(fd)
+        fd = parent
+        os.rmdir(names.pop(), dir_fd=fd)
+    os.close(fd)
+    os.rmdir(root)
+
+
+def _left_for_later(project: Path) -> list[str]:
+    """What the attacks left that the user would run later: a control folder beyond the user's
+    own .git, a setuid or setgid file anywhere."""
+    found = set()
+    for _, name, st, depth in walk(project):
+        if name in (".git", ".hg", ".svn", ".bzr") and not (name == ".git" and depth == 0):
+            found.add(f"BROKE left a {name}")
+        if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and not stat.S_ISDIR(st.st_mode):
+            found.add("BROKE left a setuid/setgid file")
+    return sorted(found)
 
 
 def _answer_key() -> str:
@@ -312,6 +390,8 @@ def main(backend: str, work: Path) -> dict[str, str]:
     verdicts["state_unchanged"] = (
         "held" if state == ["runs", "snapshots"] else f"BROKE .autocoder holds {state}"
     )
+    left = _left_for_later(project)
+    verdicts["leftovers"] = "; ".join(left) if left else verdicts["leftovers"]
     git = sorted(str(p.relative_to(project)) for p in (project / ".git").rglob("*"))
     verdicts["git_unchanged"] = (
         "held" if git == [".git/config", ".git/hooks"] else f"BROKE .git holds {git}"

@@ -83,7 +83,7 @@ def work():
     folder = Path(tempfile.mkdtemp(prefix="autocoder-escapes-", dir=_visible_base()))
     escapes.prepare(folder)
     yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    escapes.remove(folder)
 
 
 @pytest.mark.parametrize("user", _users())
