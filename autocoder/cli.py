@@ -140,18 +140,21 @@ def undo(
     ] = Path("."),
 ) -> None:
     """Restore the project's files to the newest snapshot that differs from them now."""
+    from .progress import printable
     from .workspace import Workspace
 
     with user_errors():
         if not project_dir.is_dir():
             raise AutocoderError(f"{project_dir} is not a folder")
         try:
-            snap = Workspace(project_dir).undo()
+            restored = Workspace(project_dir).undo()
         except FileNotFoundError:
             raise AutocoderError(
                 f"nothing to undo in {project_dir}: no snapshot in .autocoder/snapshots"
             ) from None
-    typer.echo(f"restored {project_dir} to snapshot {snap.stem}")
+    typer.echo(f"restored {project_dir} to snapshot {restored.snapshot.stem}")
+    for note in restored.notes:
+        typer.echo(printable(note))
 
 
 @app.command()

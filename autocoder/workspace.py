@@ -3,29 +3,49 @@ it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-import tempfile
-import zipfile
-import zlib
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
+from . import snapshots, tree
 from .exceptions import AutocoderError
 from .lint import format_code
+from .snapshots import MAX_SNAPSHOT_FILE, Restored, snapshot_digest
+
+__all__ = [
+    "MAX_SNAPSHOT_FILE",
+    "PathRefused",
+    "Restored",
+    "Scan",
+    "Workspace",
+    "atomic_write",
+    "snapshot_digest",
+]
 
 STATE_DIR = ".autocoder"
 PROTECTED = frozenset({"main.py", "main_test.py"})  # never deleted by the model
+# repository-control folders: git, hg... obey what is in them, so the model never writes there
+CONTROL = frozenset({".git", ".hg", ".svn", ".bzr"})
 SKIP_DIRS = frozenset(
-    {STATE_DIR, ".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"}
+    {STATE_DIR, *CONTROL, "__pycache__", ".venv", "venv", ".pytest_cache", ".ruff_cache"}
 )
-MAX_SNAPSHOT_FILE = 5 * 1024 * 1024
-SNAPSHOT_NAME = re.compile(r"\d{4,9}\.zip")
+# A program can nest folders without end: what lies deeper is not the project's text, and every
+# path autocoder reads stays far below PATH_MAX.
+MAX_DEPTH = 32
+MAX_PATH = 1024  # bytes of a path inside the project
 
 
 class PathRefused(ValueError):
     """A path that would leave the project or touch what the model may not write."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The project's files as they are now, and notes on what was left out and why."""
+
+    files: list[str]
+    skipped: list[str]
 
 
 class Workspace:
@@ -37,43 +57,56 @@ class Workspace:
 
     # ---- paths -------------------------------------------------------------------------------
     def resolve(self, rel: str) -> Path:
-        """Real path of `rel` inside the project, or PathRefused."""
-        if not rel or "\x00" in rel:
-            raise PathRefused(f"invalid path {rel!r}")
-        p = Path(rel)
-        if not p.parts or p.name in ("", "."):
-            raise PathRefused(f"path {rel!r} names no file; use a relative path like main.py")
-        if p.is_absolute() or ".." in p.parts:
-            raise PathRefused(
-                f"path {rel!r} is outside the project; use a relative path like main.py"
-            )
-        if p.parts[0] in (STATE_DIR, ".git"):
-            raise PathRefused(f"path {rel!r} is reserved")
-        full = self.root / p
-        if full.is_symlink():  # also catches dangling links, which resolve() would follow silently
-            raise PathRefused(f"path {rel!r} is a symbolic link")
-        real = full.resolve()
-        if real != self.root and self.root not in real.parents:
-            raise PathRefused(f"path {rel!r} leads outside the project")
-        return real
+        """Path of `rel` inside the project, reached through real folders only, or PathRefused."""
+        parts = parts_of(rel)
+        if self.root.is_dir():
+            top = tree.open_folder(str(self.root), None)
+            try:
+                blocked = tree.obstacle(top, parts)
+            finally:
+                os.close(top)
+            if blocked and not blocked.endswith("is a folder"):
+                raise PathRefused(f"path {rel!r} is refused: {blocked} (autocoder follows none)")
+        return self.root.joinpath(*parts)
 
     def exists(self, rel: str) -> bool:
         return self.resolve(rel).is_file()
 
     def files(self) -> list[str]:
         """Every regular file of the project, sorted, skipping tool and cache folders."""
-        out = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
-            )
-            for name in filenames:
-                full = Path(dirpath) / name
+        return self.scan().files
+
+    def scan(self) -> Scan:
+        """The project's files, and notes on what a user would miss: names that are not UTF-8
+        (no file action can name them), folders nested deeper than MAX_DEPTH, paths too long."""
+        found: list[str] = []
+        skipped: list[str] = []
+        if not self.root.is_dir():
+            return Scan([], [])
+
+        def enter(e: tree.Entry) -> bool:
+            if e.name in SKIP_DIRS or e.name.endswith(".egg-info") or not _utf8(e.name):
+                return False
+            if e.depth + 1 >= MAX_DEPTH:
+                skipped.append(f"{_shown(e)}/: deeper than {MAX_DEPTH} folders, not read")
+                return False
+            return True
+
+        try:
+            for e in tree.walk(self.root, enter):
+                if not _utf8(e.name):
+                    skipped.append(f"{_shown(e)}: its name is not UTF-8, not read")
+                elif not stat.S_ISREG(e.stat.st_mode):
+                    continue
+                elif len(e.path().encode()) > MAX_PATH:
+                    skipped.append(f"{_shown(e)}: its path is longer than {MAX_PATH} bytes")
                 # regular files we can read: a FIFO, a device or a chmod 000 file the program
                 # left is not the project's text
-                if full.is_file() and not full.is_symlink() and os.access(full, os.R_OK):
-                    out.append(full.relative_to(self.root).as_posix())
-        return sorted(out)
+                elif os.access(e.name, os.R_OK, dir_fd=e.fd, follow_symlinks=False):
+                    found.append(e.path())
+        except OSError as exc:  # tree.Moved: something changes the project as we read it
+            skipped.append(f"the project changed while it was read ({exc}): read again")
+        return Scan(sorted(found), skipped)
 
     # ---- reading and writing -----------------------------------------------------------------
     def read(self, rel: str) -> str:
@@ -89,8 +122,16 @@ class Workspace:
             text = format_code(text)
         if text and not text.endswith("\n"):
             text += "\n"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, text.encode("utf-8"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        top = tree.open_folder(str(self.root), None)
+        try:
+            parent = tree.open_parent(top, parts_of(rel), make=True)
+        finally:
+            os.close(top)
+        try:
+            tree.write_at(parent, path.name, text.encode("utf-8"))
+        finally:
+            os.close(parent)
 
     def delete(self, rel: str) -> None:
         path = self.resolve(rel)
@@ -100,7 +141,7 @@ class Workspace:
 
     def copy_to(self, target: Path) -> Workspace:
         """A scratch copy of the project's files (no tool state), to try an action on."""
-        for rel, data in self._contents().items():
+        for rel, data in self.contents().items():
             dest = target / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
@@ -108,6 +149,22 @@ class Workspace:
         if (self.root / ".venv").is_dir():  # the project's installed packages, shared read-only
             (target / ".venv").symlink_to(self.root / ".venv")
         return Workspace(target)
+
+    def contents(self, files: list[str] | None = None) -> dict[str, bytes]:
+        """The bytes of every project file (or of `files`) small enough to snapshot."""
+        out = {}
+        for rel in self.files() if files is None else files:
+            try:
+                fd = os.open(self.root / rel, tree.FILE)
+            except OSError:  # gone, or a link now: not the project's file
+                continue
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue
+                data = fh.read(MAX_SNAPSHOT_FILE + 1)
+            if len(data) <= MAX_SNAPSHOT_FILE:
+                out[rel] = data
+        return out
 
     # ---- autocoder's own state ----------------------------------------------------------------
     def private_dir(self, *parts: str) -> Path:
@@ -134,28 +191,12 @@ class Workspace:
 
     def fingerprint(self) -> str:
         """A digest of every project file's path and bytes: equal fingerprints, equal projects."""
-        return _digest(self._contents())
-
-    def _contents(self) -> dict[str, bytes]:
-        out = {}
-        for rel in self.files():
-            path = self.root / rel
-            if path.stat().st_size <= MAX_SNAPSHOT_FILE:
-                out[rel] = path.read_bytes()
-        return out
+        return snapshots.digest(self.contents())
 
     def snapshots(self) -> list[Path]:
         """The snapshots, oldest first: plain files named NNNN.zip (anything else there is not
         ours)."""
-        folder = self.snapshot_dir
-        if self.state_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
-            return []
-        found = [
-            p
-            for p in folder.iterdir()
-            if SNAPSHOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()
-        ]
-        return sorted(found, key=lambda p: int(p.stem))
+        return snapshots.listed(self.state_dir)
 
     def newest(self) -> dict[str, str] | None:
         """The newest snapshot's name and digest (a step records what it began with)."""
@@ -168,110 +209,85 @@ class Workspace:
 
     def snapshot(self) -> Path | None:
         """Zip the project's files unless they equal the newest snapshot; return the new zip."""
-        contents = self._contents()
-        digest = _digest(contents)
+        files = self.files()
+        contents = self.contents(files)
+        left_out = [rel for rel in files if rel not in contents]  # too large: undo keeps them
         existing = self.snapshots()
-        if existing and snapshot_digest(existing[-1]) == digest:
+        if (
+            existing
+            and snapshot_digest(existing[-1]) == snapshots.digest(contents)
+            and snapshots.unsaved(existing[-1]) == set(left_out)
+        ):
             return None
         folder = self.private_dir("snapshots")
         number = int(existing[-1].stem) + 1 if existing else 1
         target = folder / f"{number:04d}.zip"
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.comment = json.dumps({"digest": digest}).encode()
-            for rel, data in contents.items():
-                zf.writestr(rel, data)
-        os.replace(tmp, target)
+        snapshots.write(target, contents, left_out)
         return target
 
-    def undo(self) -> Path:
+    def undo(self) -> Restored:
         """Restore the newest snapshot that differs from the project now; drop it once used.
-        A snapshot that is damaged, or names a path outside the project, is refused whole."""
-        current = _digest(self._contents())
+        A snapshot that is damaged, or names a path outside the project or one reached through
+        a link, is refused whole; a file the snapshot holds no bytes of is kept, with a note."""
+        scan = self.scan()
+        now = self.contents(scan.files)
+        current = snapshots.digest(now)
         for snap in reversed(self.snapshots()):
             if snapshot_digest(snap) == current:
                 snap.unlink()  # identical to now: restoring it would change nothing
                 continue
-            saved = self._read_snapshot(snap)
+            saved = snapshots.read(snap, self.root, parts_of)
             try:
-                for rel in self._contents():
-                    if rel not in saved:
-                        self.resolve(rel).unlink()
-                for target, data in saved.values():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write(target, data)
-            except OSError as exc:  # a file where the snapshot has a folder, a full disk...
+                notes = snapshots.restore(self.root, snap, saved, now)
+            except OSError as exc:  # a full disk, a folder that vanished...
                 raise AutocoderError(
                     f"undo stopped: {exc}; the snapshot {snap.name} is kept, try again"
                 ) from None
             snap.unlink()
-            return snap
+            if scan.skipped:  # deep folders, undecodable names: never read, never touched
+                more = f" (and {len(scan.skipped) - 1} more)" if len(scan.skipped) > 1 else ""
+                notes.append(f"left as they are: {scan.skipped[0]}{more}")
+            return Restored(snap, notes)
         raise FileNotFoundError(f"no snapshot to restore in {self.snapshot_dir}")
 
-    def _read_snapshot(self, snap: Path) -> dict[str, tuple[Path, bytes]]:
-        """Every file of a snapshot with where it goes, checked before anything is written."""
-        where = snap.relative_to(self.root)
-        try:
-            with zipfile.ZipFile(snap) as zf:
-                members = [m for m in zf.infolist() if not m.is_dir()]
-                if any(m.file_size > MAX_SNAPSHOT_FILE for m in members):
-                    raise AutocoderError(
-                        f"{where} holds a file larger than autocoder snapshots: not ours; "
-                        "nothing restored"
-                    )
-                saved = {}
-                for m in members:
-                    try:
-                        saved[m.filename] = (self.resolve(m.filename), zf.read(m))
-                    except PathRefused as exc:
-                        raise AutocoderError(
-                            f"{where} is refused, nothing restored: {exc}"
-                        ) from None
-                return saved
-        except (
-            zipfile.BadZipFile,
-            OSError,
-            EOFError,
-            ValueError,
-            NotImplementedError,
-            RuntimeError,
-            zlib.error,
-        ) as exc:
-            raise AutocoderError(
-                f"{where} is damaged ({exc}); nothing restored: remove it to undo further back"
-            ) from None
+
+def parts_of(rel: str) -> list[str]:
+    """The names of a path the model gave, or PathRefused when it leaves the project or names
+    autocoder's folder or a repository's."""
+    if not rel or "\x00" in rel:
+        raise PathRefused(f"invalid path {rel!r}")
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PathRefused(f"path {rel!r} is not valid text") from None
+    p = Path(rel)
+    if not p.parts or p.name in ("", "."):
+        raise PathRefused(f"path {rel!r} names no file; use a relative path like main.py")
+    if p.is_absolute() or ".." in p.parts:
+        raise PathRefused(f"path {rel!r} is outside the project; use a relative path like main.py")
+    if p.parts[0] == STATE_DIR or CONTROL.intersection(p.parts):
+        raise PathRefused(f"path {rel!r} is reserved")
+    return list(p.parts)
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return False
+    return True
+
+
+def _shown(e: tree.Entry) -> str:
+    """A path fit to print: undecodable bytes as escapes, a long trail cut in the middle."""
+    text = e.path().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text if len(text) <= 120 else f"{text[:40]}...{text[-60:]}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temp file, fsync and rename: a crash leaves the old file intact."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd = os.open(Path(path).parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _digest(contents: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(contents):
-        h.update(rel.encode() + b"\0" + hashlib.sha256(contents[rel]).digest())
-    return h.hexdigest()
-
-
-def snapshot_digest(path: Path) -> str:
-    """The digest a snapshot was made with (its zip comment); "" when it has none."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return json.loads(zf.comment or b"{}").get("digest", "")
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return ""
+        tree.write_at(fd, Path(path).name, data)
+    finally:
+        os.close(fd)

@@ -49,7 +49,7 @@ def test_code_that_does_not_parse_is_kept_as_written():
 def test_a_failed_write_leaves_the_old_file_intact(ws, monkeypatch):
     ws.write("data.txt", "old\n")
 
-    def crash(*args):
+    def crash(*args, **kwargs):
         raise OSError("disk died mid-write")
 
     monkeypatch.setattr(os, "replace", crash)
@@ -68,7 +68,7 @@ def test_undo_restores_the_last_snapshot_byte_for_byte(ws):
     (ws.root / "keep.txt").write_bytes(b"clobbered")
     ws.write("new.py", "y = 1\n")
     restored = ws.undo()
-    assert restored.name == first.name
+    assert restored.snapshot.name == first.name
     assert ws.read("main.py") == "x = 1\n"
     assert (ws.root / "keep.txt").read_bytes() == b"user data \x00\xff\n"
     assert not (ws.root / "new.py").exists()
