@@ -4,7 +4,7 @@ every capability, load the seccomp filter, then exec.
 
     python -I -S _jail.py POLICY_JSON -- COMMAND [ARG...]
 
-POLICY_JSON is isolation.rules(): "binds" ([ro|rw, source, target], parents first), "covered"
+POLICY_JSON is visible.rules(): "binds" ([ro|rw, source, target], parents first), "covered"
 (folders shown empty), "writable" (the rw targets), "shm_size", "seccomp" (the filter as hex)
 and "pivot_root" (its system call number here).
 

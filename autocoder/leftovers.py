@@ -52,6 +52,16 @@ class Survey:
     saved: dict[str, bytes] = field(default_factory=dict)  # small control files, to put back
 
 
+def folders(survey: Survey) -> tuple[str, ...]:
+    """The user's repository-control folders below the top (a nested .git): the sandbox keeps
+    them read-only, as it keeps the project's own .git."""
+    return tuple(
+        path
+        for path, mark in survey.control.items()
+        if "/" in path and stat.S_ISDIR(mark.mode) and path.rsplit("/", 1)[-1] in CONTROL
+    )
+
+
 def _watched(e: tree.Entry) -> bool:
     return e.name in CONTROL or e.name in BARE or (e.depth == 0 and e.name == STATE_DIR)
 

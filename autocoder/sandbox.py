@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from . import isolation, limits
+from . import isolation, leftovers, limits
 from ._tool import REPORT
 from .exceptions import AutocoderError
 from .isolation import available, backend, child_env, confinement
@@ -160,7 +160,7 @@ def run(
         groups = limits.cgroups()
         nproc = limits.user_processes() + limits.PROCESS_LIMIT
         confined = (
-            confinement(kind, str(cwd), home, network, readable)
+            confinement(kind, str(cwd), home, network, readable, leftovers.folders(before))
             if kind
             else contextlib.nullcontext(([], ()))
         )

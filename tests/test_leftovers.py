@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import limits, sandbox
+from autocoder import limits, sandbox, tree
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
 from autocoder.workspace import MAX_SNAPSHOT_FILE, PathRefused, Workspace
@@ -24,6 +24,14 @@ BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
 DEEP = 1100  # nested folders: past Python's recursion limit
 LONG = 25  # folders of 200 characters: a path past PATH_MAX (4096)
 FSMONITOR = '[core]\n\tfsmonitor = "touch ../PWNED; touch PWNED; false"\n'
+
+
+@pytest.fixture(autouse=True)
+def _removed_after(tmp_path):
+    """The deep trees made here go with the test: pytest's own clean-up of old temporary folders
+    recurses (shutil.rmtree), and 1,100 levels left there would stop a later session's run."""
+    yield
+    tree.rmtree(tmp_path)
 
 
 @pytest.fixture(params=BACKENDS or ["none"])
@@ -285,3 +293,20 @@ def test_the_undo_command_says_what_it_kept(tmp_path):
     assert result.exit_code == 0, result.output
     assert "kept data.bin" in result.output
     assert (tmp_path / "data.bin").read_bytes() == b"small"
+
+
+def test_a_nested_repository_of_the_users_stays_read_only(tmp_path, policy):
+    project = tmp_path / "project"
+    (project / "vendored" / ".git" / "hooks").mkdir(parents=True)
+    (project / "vendored" / ".git" / "config").write_text("[core]\n")
+    code = f"""
+        for path in ("vendored/.git/config", "vendored/.git/hooks/post-checkout"):
+            try:
+                with open(path, "a") as fh:
+                    fh.write({FSMONITOR!r})
+            except OSError:
+                pass
+        """
+    _run(project, code, policy)
+    assert (project / "vendored" / ".git" / "config").read_text() == "[core]\n"
+    assert sorted(os.listdir(project / "vendored" / ".git" / "hooks")) == []
