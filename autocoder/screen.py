@@ -7,8 +7,9 @@ candidate's main.py into a folder of its own and runs them one after another in 
 sandboxed tool process (`_tool.py screen`): the goal's examples' answers (and answers to probes
 near them, probes.py) when it has examples, else main.py's output. That is enough to rank them
 (examples right, then agreement); only the best few get a full trial, and a chosen candidate
-always has one. Candidates share the sandbox's process here, so one could lie about itself or
-spoil a rival's screen: that changes the ranking only, never a verdict.
+always has one. Each candidate's answers come back as plain data and are compared here, in
+autocoder's process (plain.py); how candidates are kept from spoiling each other's screen is
+_screen.py's. The screen is a ranking only: a verdict always comes from a full trial.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from . import sandbox
+from . import plain, sandbox
 from .examples import Example
 
 PER_CANDIDATE = 5.0  # seconds one candidate may take to answer the examples or run
@@ -61,32 +62,46 @@ def screen(
     policy: sandbox.Policy = sandbox.SAFE,
 ) -> list[Screened] | None:
     """Each main.py's screen, in order: the examples it answers right, and its behaviour (with
-    its answers to `probes`, calls near the examples: probes.py); None when the screen itself
-    failed."""
+    its answers to `probes`, calls near the examples: probes.py). Results stream: those a spoiled
+    screen (a candidate killed it) did not reach are screened one by one, and a candidate whose
+    own screen fails answers nothing."""
+    done = _together(mains, checks, probes, policy)
+    for i in range(len(done), len(mains)):
+        alone = _together([mains[i]], checks, probes, policy) if len(mains) > 1 else []
+        done.append(alone[0] if alone else Screened(0, ""))
+    return [_read(item, checks) if isinstance(item, dict) else item for item in done]
+
+
+def _together(
+    mains: list[str], checks: tuple[Example, ...], probes: tuple[str, ...], policy: sandbox.Policy
+) -> list:
+    """What one shared screen reported for each candidate, as far as it got."""
     if not mains:
         return []
+    job = {
+        "mains": mains,
+        "calls": [e.call for e in checks],
+        "probes": list(probes) if checks else [],
+        "timeout": PER_CANDIDATE,
+        "confined": bool(policy.kind()),
+    }
+    limit = PER_CANDIDATE * len(mains) + 10
     with sandbox.scratch("screen") as tmp:
-        folders = []
-        for i, main in enumerate(mains):
-            folder = tmp / f"c{i}"
-            folder.mkdir()
-            (folder / "main.py").write_text(main, encoding="utf-8")
-            folders.append(folder.name)
-        job = {
-            "folders": folders,
-            "checks": [[e.call, e.want] for e in checks],
-            "probes": list(probes) if checks else [],
-            "timeout": PER_CANDIDATE,
-        }
-        limit = PER_CANDIDATE * len(mains) + 10
         result = sandbox.tool(["screen"], tmp, limit, stdin=json.dumps(job), policy=policy)
     results = (result.report or {}).get("results")
-    if not isinstance(results, list) or len(results) != len(mains):
-        return None
-    out = []
-    for item in results:
-        r = item if isinstance(item, dict) else {}
-        right = r.get("right")
-        right = right if isinstance(right, int) and 0 <= right <= len(checks) else 0
-        out.append(Screened(right, behaviour(r, checks), shaky(r)))
-    return out
+    return list(results[: len(mains)]) if isinstance(results, list) else []
+
+
+def _read(item: dict, checks: tuple[Example, ...]) -> Screened:
+    """A candidate's screen from the plain data it sent: compared here, where it never ran."""
+    answers = item.get("answers") if isinstance(item.get("answers"), list) else []
+    probed = item.get("probes") if isinstance(item.get("probes"), list) else []
+    got = [plain.answer(a) for a in answers[: len(checks)]]
+    right = sum(plain.matches(a, e.want) for a, e in zip(got, checks, strict=False))
+    result = {
+        "ok": item.get("ok") is True,
+        "got": [plain.shown(a) for a in got],
+        "probes": [plain.shown(plain.answer(a)) for a in probed[:100]],
+        "output": item.get("output"),
+    }
+    return Screened(right, behaviour(result, checks), shaky(result))

@@ -13,15 +13,13 @@ from typing import Any
 
 from .. import candidates, sandbox
 from ..config import AgentConfig, default_time_limit
-from ..observe import PYTEST_ARGS
 from ..providers.base import Settings
 from ..state import Usage
 from ..workspace import Workspace
 from .cap import Capped, Slots
 from .goal import Goal
+from .judge import judge
 from .options import DEFAULT_STEPS, BenchOptions, Task
-
-JUDGE_TIMEOUT = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,29 +196,3 @@ def make_provider(
         secrets = (options.api_key,)
         provider = CassetteProvider(provider, Path(options.cassette), record=True, secrets=secrets)
     return provider
-
-
-def judge(
-    project: Path, goal: Goal, policy: sandbox.Policy = sandbox.SAFE
-) -> tuple[bool, float, str]:
-    """Copy the produced project, add the acceptance files, run pytest on them in the sandbox.
-    The agent's folder never holds them; pass means pytest exits 0."""
-    start = time.monotonic()
-    if not (project / "main.py").is_file():
-        return False, 0.0, "no main.py"
-    with sandbox.scratch("judge") as tmp:
-        copy = Workspace(project).copy_to(tmp / "project")
-        for rel in copy.files():  # the project's own pytest hooks never judge it
-            if rel.rsplit("/", 1)[-1] == "conftest.py":
-                copy.delete(rel)
-        for name, data in goal.files.items():
-            (copy.root / name).write_bytes(data)
-        tests = [f"./{n}" for n in goal.files if n.endswith(".py") and n != "conftest.py"]
-        result = sandbox.tool(
-            ["pytest", *PYTEST_ARGS, "--tb=line", *tests],
-            copy.root,
-            JUDGE_TIMEOUT,
-            policy=policy,
-        )
-    tail = "" if result.ok else sandbox.cap(result.output, 600)
-    return result.ok, time.monotonic() - start, tail

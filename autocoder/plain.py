@@ -1,0 +1,94 @@
+"""Answers compared in autocoder's own process, as plain data a check sent back (_codec.py).
+
+A check runs the project's code in a sandboxed child; what comes back is data, never an object, so
+no `__eq__`, int subclass or patched builtin of the project takes part in the comparison here.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+
+from . import _codec
+
+
+@dataclass(frozen=True, eq=False)
+class Opaque:
+    """An answer that was not plain data (or could not be read): it equals nothing."""
+
+    kind: str
+
+    def __repr__(self) -> str:
+        return f"<not plain data: {self.kind}>"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A call that raised instead of answering."""
+
+    name: str
+    message: str = ""
+
+
+def answer(data: object) -> object:
+    """What one call answered: a value, Opaque or Raised (from a check's report)."""
+    if type(data) is dict and set(data) == {"raised"} and type(data["raised"]) is list:
+        name, message = [*map(str, data["raised"]), "", ""][:2]
+        return Raised(name[:100], message[:500])
+    if type(data) is dict and set(data) == {"value"}:
+        try:
+            return _codec.decode(data["value"], Opaque)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            return Opaque("unreadable")
+    return Opaque("unreadable")
+
+
+def same(got: object, want: object) -> bool:
+    """Whether `got` is `want` as plain data: exact types (bool is not int, a str subclass is not
+    str), a float within a relative 1e-6 of a number."""
+    numbers = (int, float)
+    if type(got) in numbers and type(want) in numbers and float in (type(got), type(want)):
+        try:
+            return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
+        except OverflowError:
+            return False
+    if type(got) is not type(want) or isinstance(got, (Opaque, Raised)):
+        return False
+    if type(got) in (list, tuple):
+        return len(got) == len(want) and all(map(same, got, want))
+    if type(got) is dict:
+        return got.keys() == want.keys() and all(same(got[k], want[k]) for k in got)
+    return bool(got == want)  # both the same builtin type: a builtin's own ==
+
+
+def matches(got: object, want: str) -> bool:
+    """Whether an answer is what the goal says (`want` a literal, else text to compare with)."""
+    try:
+        expected = ast.literal_eval(want)
+    except Exception:  # noqa: BLE001 (literal_eval fails in many ways: each means "as text")
+        return not isinstance(got, (Opaque, Raised)) and want in (repr(got), str(got))
+    return same(got, expected)
+
+
+def shown(got: object) -> str:
+    """An answer as the check's lines and the behaviour (select.py) show it."""
+    if isinstance(got, Raised):
+        return f"raised {got.name}"
+    return repr(got)[:500]
+
+
+RUN = "__run__"  # examples.RUN: a command line's example calls it
+
+
+def call_text(call: str) -> str:
+    """The call as the goal wrote it: `python main.py 2 3` for a command line's example."""
+    if not call.startswith(f"{RUN}("):
+        return call
+    import shlex
+
+    try:
+        args = [ast.literal_eval(a) for a in ast.parse(call, mode="eval").body.args]
+    except (ValueError, SyntaxError, AttributeError, TypeError, RecursionError, MemoryError):
+        return call
+    return shlex.join(["python", "main.py", *map(str, args)])
