@@ -13,13 +13,10 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
 import hashlib
 import json
-import os
-import re
 import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Iterable
@@ -30,9 +27,9 @@ from .actions import Action, tool_schema
 from .exceptions import AutocoderError
 from .providers.base import Message, Settings
 from .providers.modes import MODES
+from .scrub import SCRUBBED, Scrubber
 from .state import Decision
 
-SCRUBBED = "<scrubbed>"
 SECRET_HEADERS = (
     "authorization",
     "api-key",
@@ -62,48 +59,7 @@ VOLATILE_HEADERS = (
     "x-ratelimit-reset-tokens",
     "server",
 )
-_SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|_SECRET|_KEY)$")
 RERECORD = "python -m pytest tests/test_server.py --record-mode=rewrite"
-
-
-class Scrubber:
-    """What one recorder removes before anything is saved: the secrets it was given (an --api-key,
-    a key a provider read from ./.env) and the values of key-like environment variables."""
-
-    def __init__(self, given: Iterable[str | None] = ()) -> None:
-        self.given = frozenset(v for v in given if v and len(v) >= 6)
-
-    def secrets(self) -> list[str]:
-        found = set(self.given)
-        found.update(v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6)
-        return sorted(found, key=len, reverse=True)
-
-    def text(self, text: str) -> str:
-        for secret in self.secrets():
-            for form in _forms(secret):
-                text = text.replace(form, SCRUBBED)
-        return text
-
-    def body(self, body: Any) -> Any:
-        if body is None:
-            return None
-        if isinstance(body, bytes):
-            text = self.text(body.decode("utf-8", "surrogateescape"))
-            return text.encode("utf-8", "surrogateescape")
-        return self.text(str(body))
-
-
-def _forms(secret: str) -> list[str]:
-    """The secret as written, URL-encoded, and base64 (as in Basic auth)."""
-    raw = secret.encode()
-    forms = {
-        secret,
-        urllib.parse.quote(secret, safe=""),
-        urllib.parse.quote_plus(secret),
-        base64.b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode(),
-    }
-    return sorted((f for f in forms if f), key=len, reverse=True)
 
 
 # ---- HTTP layer: vcrpy hooks -------------------------------------------------------------------

@@ -10,14 +10,14 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from . import examples, lint, sandbox
+from . import examples, lint, sandbox, scrub
 from ._version import __version__
 from .lint import is_definition, is_main_guard
 from .packages import installed
-from .state import FileReport, Observation
+from .state import FileReport, Observation, ProcResult
 from .workspace import Workspace
 
-OBSERVATION_VERSION = 3  # bump when what `observe` reports changes
+OBSERVATION_VERSION = 4  # bump when what `observe` reports changes (4: outputs scrubbed)
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
@@ -142,7 +142,26 @@ def observe(
     if "main.py" in files:
         main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT, policy=policy)
     checked = examples.check(ws.root, goal_examples, policy=policy) if main is not None else None
-    return Observation(tuple(files), tuple(reports), test_result, main, checked)
+    return scrubbed(Observation(tuple(files), tuple(reports), test_result, main, checked), ws)
+
+
+def scrubbed(obs: Observation, ws: Workspace) -> Observation:
+    """`obs` with what its programs printed and its problems free of secrets and of this
+    machine's places in any spelling (the sandbox replaced only the plain ones): the prompt, the
+    trajectory and the cache all read it from here. The files' own text stays as written."""
+    clean = scrub.for_project(ws.root).text
+
+    def output(result: ProcResult | None) -> ProcResult | None:
+        return None if result is None else replace(result, output=clean(result.output))
+
+    reports = tuple(replace(f, error=clean(f.error)) if f.error else f for f in obs.python)
+    return replace(
+        obs,
+        python=reports,
+        tests=output(obs.tests),
+        main=output(obs.main),
+        examples=output(obs.examples),
+    )
 
 
 def observe_cached(

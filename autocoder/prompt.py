@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 
+from . import scrub
 from .actions import (
     Action,
     CreateFile,
@@ -172,7 +173,16 @@ def _env():
 
 
 def _trim(result: ProcResult | None) -> ProcResult | None:
-    return None if result is None else replace(result, output=cap(result.output, OUTPUT_CHARS))
+    if result is None:
+        return None
+    return replace(result, output=cap(_clean(result.output), OUTPUT_CHARS))
+
+
+def _clean(text: str) -> str:
+    """Secrets and the user's home and name out of text for the model (observe.scrubbed has
+    already made the project's paths relative; an install's note or a step's message may hold
+    more)."""
+    return scrub.Scrubber(places=scrub.home_places()).text(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -195,7 +205,9 @@ def messages(
     instruction and says whether the text-format examples are shown (tool calls and JSON replies
     are shaped by their schemas)."""
     env = _env()
-    python = [replace(f, content=cap(f.content, FILE_CHARS)) for f in obs.python]
+    python = [
+        replace(f, content=cap(f.content, FILE_CHARS), error=_clean(f.error)) for f in obs.python
+    ]
     user = env.get_template("step.j2").render(
         goal=goal,
         files=obs.files,
@@ -203,7 +215,7 @@ def messages(
         tests=_trim(obs.tests),
         main=_trim(obs.main),
         examples=_trim(obs.examples),
-        history=history_lines(steps),
+        history=[_clean(line) for line in history_lines(steps)],
         task=next_.task,
         actions=next_.actions,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..actions import Action
 from ..exceptions import AutocoderError, ModelFailed
+from ..scrub import Scrubber
 from ..state import Decision, Usage
 from .base import Message, Settings, trim
 from .choose import Rejected, choose, known_tool_choice, probe, probe_key
@@ -113,8 +114,8 @@ class LiteLLMProvider:
             raise
 
     def scrub(self, text: str) -> str:
-        key = self._api_key
-        return text.replace(key, "***") if key and len(key) > 3 else text
+        """`text` (the endpoint's error) without the key, in any spelling, or a key's shape."""
+        return Scrubber((self._api_key,)).text(text)
 
     # ---- calls ---------------------------------------------------------------------------------
     def _endpoint(self) -> dict[str, Any]:
