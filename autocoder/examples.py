@@ -27,6 +27,13 @@ from . import sandbox
 from .state import ProcResult
 
 LIMIT = 20  # examples kept from one goal
+# What extraction reads, so that its time and memory stay linear in the goal whatever its shape
+# (a goal of one 96 KB line took 1.5 GB): the first MAX_SCAN characters of the goal, the first
+# MAX_LINE of each line (cut at a space), an inline answer within MAX_ANSWER characters.
+# HumanEval's longest line is 259 characters.
+MAX_SCAN = 256 * 1024
+MAX_LINE = 2000
+MAX_ANSWER = 500
 RUN = "__run__"  # the checks' own function: main.py run as a command, what it printed (_tool.py)
 _COMMAND = re.compile(
     r"[`\"]?python3? main\.py(?P<args>(?: +[^\s`\"]+)*) *[`\"]?,? +(?:prints|outputs|shows)"
@@ -35,8 +42,8 @@ _COMMAND = re.compile(
 TIMEOUT = 10.0
 _LINE = re.compile(
     r"^\s*(?:>>>\s*|assert\s+)?(?P<call>[A-Za-z_][\w.]*\(.*\))\s*"
-    r"(?:==>|==|➞|=>|->|→|=|#\s*(?:returns?|=>|->)|should (?:return|be))\s*(?P<want>.+?)\s*$"
-)
+    r"(?:==>|==|➞|=>|->|→|=|#\s*(?:returns?|=>|->)|should (?:return|be))\s*(?P<want>.+)$"
+)  # `want` is greedy, stripped after: a lazy one before `\s*$` is quadratic in a run of spaces
 
 
 @dataclass(frozen=True)
@@ -48,20 +55,10 @@ class Example:
 def extract(goal: str) -> tuple[Example, ...]:
     """Doctest examples (`>>> call` and the lines after it), then `call <arrow> literal` lines."""
     found: list[Example] = []
-    lines = goal.splitlines()
+    lines = [_scanned(line) for line in goal[:MAX_SCAN].splitlines()]
     for i, line in enumerate(lines):
         if (at := line.find(">>> ")) >= 0 and not line[:at].strip():
-            want = []
-            for after in lines[i + 1 :]:
-                text = after.strip()
-                if (
-                    not text
-                    or text.startswith(">>>")
-                    or text in ('"""', "'''")
-                    or len(after) - len(after.lstrip()) < at
-                ):
-                    break
-                want.append(text)
+            want = _printed(lines, i + 1, at)
             arrowed = _arrowed(line[at + 4 :])  # `>>> add(2, 3) == 5`, nothing printed after
             if arrowed and not (len(want) == 1 and literal(want[0])):
                 found.append(arrowed)
@@ -73,13 +70,40 @@ def extract(goal: str) -> tuple[Example, ...]:
             found += _inline(line)
     code = given(goal)
     found += _prose(lines, _to_complete(code))
-    found += _commands(goal)
+    found += [e for line in lines for e in _commands(line)]
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = _defined(code)
     # the goal gives code: an example calling what it does not define is a typo
     if names is not None:
         kept = [e for e in kept if free_names(e.call) <= names]
     return tuple(dict.fromkeys(kept))[:LIMIT]
+
+
+def _scanned(line: str) -> str:
+    """The part of a line extraction reads: all of it, or its first MAX_LINE characters cut at a
+    space (never inside a number or a word, which would make another answer)."""
+    if len(line) <= MAX_LINE:
+        return line
+    cut = line.rfind(" ", 0, MAX_LINE)
+    return line[: max(0, cut)]
+
+
+def _printed(lines: list[str], start: int, indent: int) -> list[str]:
+    """What a doctest prints: the lines from `start` up to a blank line, the next `>>>`, the
+    docstring's end or a line indented less than `indent`. Only one such line makes an example,
+    so reading stops at the second."""
+    want: list[str] = []
+    for after in lines[start : start + 2]:
+        text = after.strip()
+        if (
+            not text
+            or text.startswith(">>>")
+            or text in ('"""', "'''")
+            or len(after) - len(after.lstrip()) < indent
+        ):
+            break
+        want.append(text)
+    return want
 
 
 _WORDS = {"true": "True", "false": "False", "null": "None", "none": "None"}  # JSON's, prose's
@@ -91,7 +115,7 @@ def _arrowed(line: str) -> Example | None:
     match = _LINE.match(line)
     if match is None:
         return None
-    want = match["want"].rstrip(".,;")
+    want = match["want"].strip().rstrip(".,;")
     want = _WORDS.get(want, want)
     if not literal(want) and "=" in want:
         worked, _, result = want.rpartition("=")
@@ -141,8 +165,10 @@ def _to_complete(code: str) -> _Function | None:
 
 
 _FOR = re.compile(
-    r"^\s*(?:for|when|if)\s+(?P<args>.+?)\s*[,:]?\s+(?:the\s+)?(?:output|result|answer)\s+"
-    r"(?:should\s+be|will\s+be|is)\s+(?P<want>.+?)\s*$",
+    # args end at a non-space and the spaces after them are taken whole (possessive): a run of
+    # spaces is read once, not once per space
+    r"^\s*(?:for|when|if)\s+(?P<args>.*?\S)[,:]?\s++(?:the\s++)?(?:output|result|answer)\s++"
+    r"(?:should\s++be|will\s++be|is)\s++(?P<want>.+)$",
     re.IGNORECASE,
 )
 _INPUT = re.compile(r"^\s*inputs?\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
@@ -184,7 +210,9 @@ def _example(fn: _Function, args: str, want: str, *, sentence: bool) -> Example 
     if not literal(want):
         return None
     parts = _split(args.strip().rstrip(",;"))
-    for end in range(len(parts), 0 if sentence else len(parts) - 1, -1):
+    # a call with more arguments than the function's parameters never fits it: not tried
+    longest = min(len(parts), len(fn.params)) if sentence else len(parts)
+    for end in range(longest, 0 if sentence else len(parts) - 1, -1):
         try:
             call = ast.parse(f"f({', '.join(parts[:end])})", mode="eval").body
         except SyntaxError:
@@ -238,12 +266,12 @@ def _code(text: str, start: int) -> Iterator[tuple[int, str, int]]:
         yield i, ch, depth
 
 
-def _commands(goal: str) -> list[Example]:
+def _commands(line: str) -> list[Example]:
     """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
     prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
     punctuation aside; `prints the total` is prose."""
     found = []
-    for match in _COMMAND.finditer(goal):
+    for match in _COMMAND.finditer(line):
         try:
             args = shlex.split(match["args"])
         except ValueError:
@@ -289,8 +317,19 @@ def _defined(code: str) -> set[str] | None:
 
 
 _CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_INLINE_ARROW = re.compile(r"\s*(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?)\s*")
-_END = re.compile(r"[,;.)]|\s+(?:and|or)\b|$")
+_ARROWS = r"(?:==>|==|➞|=>|->|→|should (?:return|be)|returns?)"
+_INLINE_ARROW = re.compile(rf"\s*{_ARROWS}\s*")
+_ANY_ARROW = re.compile(_ARROWS)  # searched without the spaces: a run of them is read once
+# What an inline answer is read as, token by token: a string literal, a word, a bracket, a cut
+# (`,` `;` `.`), a comment, a character no literal holds outside a string, anything else.
+_ANSWER = re.compile(
+    r"""(?P<str>[rbuRBU]{0,2}(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"))"""
+    r"|(?P<word>(?<![\w.])[A-Za-z_]\w*)|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<cut>[,;.])"
+    r"|(?P<comment>\#)|(?P<bad>['\"=<>!`?$\\@])|[^'\"\w()\[\]{},;.\#=<>!`?$\\@]+|\w+"
+)
+_LITERAL_WORDS = frozenset({"True", "False", "None"})
+# brackets outside string literals; a lone quote is a string that never ends
+_BRACKETS = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|(?P<lone>['"])|[()\[\]{}]""")
 
 
 def _inline(line: str) -> list[Example]:
@@ -298,16 +337,19 @@ def _inline(line: str) -> list[Example]:
     followed by an arrow and a literal; the literal is the longest text up to a comma, semicolon,
     full stop, closing bracket or "and" that is one (so `[1, 2]` keeps its comma). Bare `=` is
     prose here."""
-    found = []
+    found: list[Example] = []
+    if not _ANY_ARROW.search(line):
+        return found
+    closes: dict[int, int | None] = {}
     for start in _CALL.finditer(line):
-        end = _closing(line, start.end() - 1)
+        opened = start.end() - 1
+        if opened not in closes:  # inside a string of the passes so far: a pass of its own
+            closes.update(_closings(line, opened))
+        end = closes.get(opened)
         arrow = _INLINE_ARROW.match(line, end) if end else None
         if arrow is None:
             continue
-        rest = line[arrow.end() :]
-        cuts = sorted({m.start() for m in _END.finditer(rest)}, reverse=True)
-        texts = [rest[:c].strip() for c in cuts]  # "4, and ..." is 4, not the tuple (4,)
-        want = next((t for t in texts if t and not t.endswith(",") and literal(t)), "")
+        want = _answer(line, arrow.end())
         if want.endswith(".") and literal(want[:-1]):
             want = want[:-1]  # the sentence's full stop
         if want:
@@ -315,9 +357,60 @@ def _inline(line: str) -> list[Example]:
     return found
 
 
-def _closing(text: str, opened: int) -> int | None:
-    """The index after the bracket that closes the one at `opened`, outside string literals."""
-    return next((i + 1 for i, ch, depth in _code(text, opened) if depth == 0), None)
+def _answer(line: str, at: int) -> str:
+    """The longest literal from `at` to a cut ("4, and ..." is 4, not the tuple (4,)), read
+    within MAX_ANSWER characters: only cuts outside strings and brackets, and before anything
+    no literal holds (a name, an operator: the next example), are tried."""
+    stop = min(len(line), at + MAX_ANSWER)
+    cuts, depth = [], 0
+    for token in _ANSWER.finditer(line, at, stop):
+        kind, here = token.lastgroup, token.start() - at
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                cuts.append(here)
+                break
+        elif depth == 0 and kind == "cut":
+            cuts.append(here)
+        elif kind == "word" and token.group() in ("and", "or") and depth == 0:
+            cuts.append(len(line[at : at + here].rstrip()))
+            break
+        elif kind == "comment" and depth == 0:
+            cuts.append(here)  # `[1, 5] # the odd ones`
+            break
+        elif kind in ("comment", "bad") or (kind == "word" and token.group() not in _LITERAL_WORDS):
+            break
+    else:
+        if stop == len(line):
+            cuts.append(stop - at)  # the line's end
+    rest = line[at:stop]
+    for cut in sorted(set(cuts), reverse=True):
+        text = rest[:cut].strip()
+        if text and not text.endswith(",") and literal(text):
+            return text
+    return ""
+
+
+def _closings(line: str, opened: int) -> dict[int, int | None]:
+    """For each bracket a pass from the one at `opened` reaches (outside string literals): the
+    index after the bracket that closes it, None when none does. One pass serves every call
+    inside it, so the line is read once, not once per call."""
+    found: dict[int, int | None] = {}
+    stack: list[int] = []
+    for token in _BRACKETS.finditer(line, opened):
+        if token.group("lone"):
+            break  # a string that never ends: nothing after it closes
+        ch = token.group()
+        if ch in "([{":
+            stack.append(token.start())
+            found[token.start()] = None
+        elif ch in ")]}":
+            if not stack:
+                break
+            found[stack.pop()] = token.end()
+    return found
 
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)

@@ -294,3 +294,28 @@ def test_the_screen_answers_a_command_lines_examples():
     got = screen.screen([wrong, right], found)
     assert [s.right for s in got] == [0, 2]
     assert "print(__run__" not in normalize(SUMS.replace("\n\n\nmain()\n", "\n"), "", found)
+
+
+def test_extraction_stays_linear_on_a_goal_of_one_long_line_or_many():
+    # issue 24: a goal of one 96 KB line took 1.5 GB and minutes (a slice per call, per cut)
+    import time
+    import tracemalloc
+
+    shapes = [
+        "Write f(x). " + "f(1) == 2, " * 8_700,  # one 96 KB line
+        "f(" * 48_000,
+        ("f(1) == 2, " * 180 + "\n") * 48,  # 96 KB of long lines just under the cap
+        ("f(" * 660 + ") == 1\n") * 48,
+        ("for x output is 1" + " " * 1_970 + "y\n") * 48,
+        ">>> f(1)\n" * 10_000,
+    ]
+    for goal in shapes:
+        tracemalloc.start()
+        start = time.perf_counter()
+        extract(goal)
+        took = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert took < 5 and peak < 50_000_000, (goal[:30], took, peak)
+    # what a long line still yields: its examples within the part that is read
+    assert extract("Write f(x). f(1) == 2, " + "and so on " * 10_000) == (Example("f(1)", "2"),)
