@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,10 @@ class Change:
     files: list[FileDiff]
 
 
+class Unreadable(Exception):
+    """A snapshot or the project that cannot be read: its message says which member and why."""
+
+
 @dataclass
 class _State:
     label: str
@@ -60,12 +65,24 @@ class _State:
     load: Callable[[], Files]
     digest: str = ""  # a snapshot's, as its zip says
     _files: Files | None = None
+    unreadable: str = ""  # why its files could not be read (they count as none)
 
     @property
     def files(self) -> Files:
         if self._files is None:
-            self._files = self.load()
+            try:
+                self._files = self.load()
+            except Unreadable as exc:
+                self._files, self.unreadable = {}, str(exc)
         return self._files
+
+
+def _unreadable(*states: _State) -> str:
+    """A step's note when either end of its change cannot be read; "" when both can."""
+    for state in states:
+        if state.files is not None and state.unreadable:
+            return f"{state.label} cannot be read ({state.unreadable}): no diff shown"
+    return ""
 
 
 def changes(run: Trajectory) -> dict[int, Change | str]:
@@ -102,7 +119,9 @@ def _named(states: list[_State], run: Trajectory) -> dict[int, Change | str] | N
         before, after = begun[n], begun[n + 1]
         if not changed:
             continue
-        if all(after.files.get(p) == before.files.get(p) for p in changed):
+        if note := _unreadable(before, after):
+            out[step["step"]] = note
+        elif all(after.files.get(p) == before.files.get(p) for p in changed):
             out[step["step"]] = "nothing changed: it wrote the files as they were"
         else:
             diffs = [diff(p, before.files.get(p), after.files.get(p)) for p in changed]
@@ -162,8 +181,11 @@ def _match(states: list[_State], run: Trajectory, drift: float | None) -> dict[i
                 else "no snapshot shows this change (removed by `autocoder undo`?)"
             )
             continue
-        diffs = [diff(p, before.get(p), states[found].files.get(p)) for p in changed]
-        out[step["step"]] = Change(states[at].label, states[found].label, diffs)
+        if note := _unreadable(states[at], states[found]):
+            out[step["step"]] = note
+        else:
+            diffs = [diff(p, before.get(p), states[found].files.get(p)) for p in changed]
+            out[step["step"]] = Change(states[at].label, states[found].label, diffs)
         at = found
     return out
 
@@ -201,9 +223,9 @@ def diff(path: str, before: bytes | None, after: bytes | None) -> FileDiff:
 
 
 def _snapshot(path: Path) -> Files:
-    """A snapshot's files; a damaged one is an empty project (it shows as everything new). Read
-    in bounded pieces: a member's header may understate what it inflates to (a zip bomb the
-    program planted in .autocoder/snapshots), and so may the sum of them."""
+    """A snapshot's files, or Unreadable naming the member that is damaged. Read in bounded
+    pieces: a member's header may understate what it inflates to (a zip bomb the program planted
+    in .autocoder/snapshots), and so may the sum of them."""
     out: Files = {}
     left = MAX_SNAPSHOT_BYTES
     try:
@@ -211,20 +233,39 @@ def _snapshot(path: Path) -> Files:
             for m in zf.infolist():
                 if m.is_dir() or m.file_size > MAX_SNAPSHOT_FILE:
                     continue
-                with zf.open(m) as fh:
-                    data = fh.read(min(MAX_SNAPSHOT_FILE, left) + 1)
-                if len(data) > min(MAX_SNAPSHOT_FILE, left):
-                    return {}  # more than it said, or than a snapshot holds: not ours
-                out[m.filename] = data
-                left -= len(data)
-    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, EOFError):
-        return {}
+                out[m.filename] = _member(zf, m, min(MAX_SNAPSHOT_FILE, left))
+                left -= len(out[m.filename])
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, EOFError, zlib.error) as exc:
+        raise Unreadable(f"{path.name} is damaged: {_why(exc)}") from None
     return out
 
 
+def _member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> bytes:
+    """One member's bytes, at most `most` of them, or Unreadable naming it."""
+    name = member.filename.encode("utf-8", "backslashreplace").decode()
+    try:
+        with zf.open(member) as fh:
+            data = fh.read(most + 1)
+    # a damaged deflate stream, a bad CRC, a method zipfile lacks, an encrypted member
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+        raise Unreadable(f"its member {name!r} is unreadable: {_why(exc)}") from None
+    if len(data) > most:
+        raise Unreadable(f"its member {name!r} inflates past what a snapshot holds")
+    return data
+
+
+def _why(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _live(ws: Workspace) -> Files:
+    try:
+        names = ws.files()
+    # a tree deeper than a walk goes, names the system refuses: say so rather than stop the page
+    except (OSError, RecursionError, ValueError) as exc:
+        raise Unreadable(f"the project's files: {_why(exc)}") from None
     out, left = {}, MAX_SNAPSHOT_BYTES  # as much as a snapshot holds, however many files
-    for rel in ws.files():
+    for rel in names:
         path = ws.root / rel
         try:
             size = path.stat().st_size
