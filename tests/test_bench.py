@@ -273,3 +273,68 @@ def test_a_pool_workers_local_model_gets_its_share_of_the_cores(monkeypatch, tmp
     worker = Worker.start(options, "suite", tmp_path, SAFE, pool.threads_per_worker(options.jobs))
     assert asked["threads"] == 2 and asked["model"] == "smollm2" and asked["store"] is None
     assert worker.policy is SAFE and worker.provider.name == "scripted"
+
+
+def test_bench_out_that_is_a_file_or_a_system_folder_is_one_line(tmp_path):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("mine")
+    suite = str(suite_folder(tmp_path))
+    for out, why in ((taken, "is a file"), (Path("/"), "root folder"), (Path("/etc"), "system")):
+        result = CliRunner().invoke(app, ["bench", suite, "--out", str(out)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert len(result.stderr.strip().splitlines()) == 1 and why in result.stderr
+    assert taken.read_text() == "mine"
+
+
+@pytest.mark.parametrize("plant", ["folder", "fifo", "link"])
+def test_a_broken_goal_is_skipped_in_one_line_and_never_stops_the_bench(tmp_path, plant):
+    # issue 24: a folder named like a goal's acceptance file stopped the whole bench, and again
+    # on every --resume
+    import os
+
+    suite = suite_folder(tmp_path)
+    broken = suite / "broken"
+    broken.mkdir()
+    (broken / "goal.toml").write_text('goal = "x"\n')
+    where = broken / "test_hidden.py"
+    if plant == "folder":
+        where.mkdir()
+        (where / "x.py").write_text(HIDDEN)
+    elif plant == "fifo":
+        os.mkfifo(where)
+    else:
+        where.symlink_to("/etc/passwd")
+    loaded = load(str(suite))
+    assert [g.name for g in loaded.goals] == ["right", "wrong"]
+    (line,) = loaded.skipped
+    assert str(where) in line and "\n" not in line
+    out = tmp_path / "out"
+    for resume, replies in ((False, solve(RIGHT) + solve(WRONG)), (True, [])):
+        coder = Coder(out, replies)
+        records = run_suite(load(str(suite)), BenchOptions(samples=1), out, resume, provider=coder)
+        assert sorted(r["goal"] for r in records) == ["right", "wrong"]
+
+
+def test_a_goal_that_fails_to_run_or_be_judged_is_its_own_record(tmp_path, monkeypatch):
+    from autocoder.bench import worker
+
+    def unjudgeable(project, goal, policy):
+        raise IsADirectoryError(21, "Is a directory", str(project / "test_hidden.py"))
+
+    real = Worker._agent
+
+    def agent(self, goal, project, settings):
+        if goal.name == "right":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(self, goal, project, settings)
+
+    monkeypatch.setattr(worker, "judge", unjudgeable)
+    monkeypatch.setattr(Worker, "_agent", agent)
+    out = tmp_path / "out"
+    suite = load(str(suite_folder(tmp_path)))
+    records = run_suite(suite, BenchOptions(samples=1), out, provider=Coder(out, solve(WRONG)))
+    by_goal = {r["goal"]: r for r in records}
+    assert by_goal["right"]["status"] == "error" and not by_goal["right"]["passed"]
+    assert by_goal["right"]["error"] == "RecursionError: maximum recursion depth exceeded"
+    assert by_goal["wrong"]["judge_output"].startswith("the judge could not run: [Errno 21]")
+    assert read_records(out) == records  # each a valid record: --resume reads them back

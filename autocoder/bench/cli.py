@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..exceptions import AutocoderError
-from ..progress import safe
+from ..progress import printable, safe
 from . import report
 from .options import BenchOptions
 from .runner import run_suite
@@ -47,6 +47,8 @@ def bench(
         transient=True,
     )
     bar = progress.add_task(f"{suite.name} · {options.model}", total=None)
+    for line in suite.skipped:
+        console.print(f"skipped: {printable(line)}", highlight=False, markup=False)
 
     def started(count: int) -> None:
         progress.update(bar, total=count)

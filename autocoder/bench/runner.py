@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import sandbox
+from .. import places, sandbox
 from ..exceptions import AutocoderError
 from . import pool
 from .cap import Slots, local_slots
@@ -45,11 +45,12 @@ def run_suite(
     `provider` (tests, a replay) serves the run in this process; a pool's workers make their own,
     and so do a Ray cluster's (`options.ray`)."""
     _refuse(options)
+    _usable_out(out)
     # on a cluster each worker checks isolation on its own node; this driver runs no model code
     policy = sandbox.SAFE if options.ray else sandbox.require(options.unsafe)
     cluster = _connect(options.ray) if options.ray else None  # before anything is written
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        _make_out(out)
         todo = tasks_to_run(suite, options, out, resume)
         set_aside_cut_line(out)
         same_settings(out, options)
@@ -88,6 +89,21 @@ def _refuse(options: BenchOptions) -> None:
             f"--jobs {options.jobs} is more than one machine runs ({MAX_LOCAL_JOBS} at most):"
             " add --ray ADDRESS to run them on a cluster"
         )
+
+
+def _usable_out(out: Path) -> None:
+    """The output folder, refused in one line before anything is written: a file, a system
+    folder, the home folder or above it (the bench writes records.jsonl and projects/ there)."""
+    places.refuse(out, "the bench output folder")
+    if out.exists() and not out.is_dir():
+        raise AutocoderError(f"the bench output folder {out} is a file: give --out a folder")
+
+
+def _make_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AutocoderError(f"cannot make the bench output folder {out}: {exc.strerror}") from None
 
 
 def _connect(address: str) -> Cluster:

@@ -74,6 +74,15 @@ class Worker:
     def run(self, task: Task) -> dict[str, Any]:
         """The record of one goal and try, saying where it ran."""
         start = time.monotonic()
+        try:
+            return self._run(task, start)
+        # Deliberately blind: one goal's failure (a tree left that cannot be removed, a bug of
+        # ours) is that goal's record, status "error"; the bench goes on, and --resume does not
+        # stop at it again.
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(task, start, exc)
+
+    def _run(self, task: Task, start: float) -> dict[str, Any]:
         project = project_dir(self.out, task)
         if project.exists():  # left by an interrupted run: start afresh
             shutil.rmtree(project)
@@ -85,7 +94,10 @@ class Worker:
         )
         made = self._plain if self.options.plain else self._agent
         outcome = made(task.goal, project, settings)
-        passed, judge_s, judged = judge(project, task.goal, self.policy)
+        try:
+            passed, judge_s, judged = judge(project, task.goal, self.policy)
+        except OSError as exc:  # the project holds a folder where an acceptance file goes...
+            passed, judge_s, judged = False, 0.0, f"the judge could not run: {_line(exc)}"
         wall, model_s = time.monotonic() - start, outcome["model_s"]
         return {
             "suite": self.suite,
@@ -99,6 +111,31 @@ class Worker:
             "harness_s": round(wall - model_s, 3),
             "judge_s": round(judge_s, 3),
             "judge_output": judged,
+        } | dataclasses.asdict(self.place)
+
+    def _failed(self, task: Task, start: float, exc: Exception) -> dict[str, Any]:
+        """The record of a task that could not run to its end: failed, saying why in one line."""
+        wall = round(time.monotonic() - start, 3)
+        zeros = dict.fromkeys(
+            ("steps", "model_calls", "cache_hits", "prompt_tokens", "completion_tokens"), 0
+        )
+        return {
+            "suite": self.suite,
+            "goal": task.goal.name,
+            "try": task.attempt,
+            "model": self.provider.name,
+            "tool_mode": getattr(self.provider, "tool_mode", ""),
+            "passed": False,
+            "status": "error",
+            **zeros,
+            "malformed_actions": 0,
+            "cost_usd": 0.0,
+            "wall_s": wall,
+            "model_s": 0.0,
+            "harness_s": wall,
+            "judge_s": 0.0,
+            "judge_output": "",
+            "error": f"{type(exc).__name__}: {_line(exc)}",
         } | dataclasses.asdict(self.place)
 
     def _plain(self, goal: Goal, project: Path, settings: Settings) -> dict[str, Any]:
@@ -156,6 +193,11 @@ class Worker:
             "malformed_actions": result.malformed_actions,
             "error": result.reason if result.status in ("error", "malformed") else "",
         }
+
+
+def _line(exc: BaseException) -> str:
+    """An exception's message, on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def project_dir(out: Path, task: Task) -> Path:
