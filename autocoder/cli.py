@@ -42,7 +42,8 @@ def _root(
 def run(
     goal: Annotated[str, typer.Argument(help="What the program should do.")],
     project_dir: Annotated[
-        Path | None,
+        # a str, not a Path: typer makes Path("") of -d '', the current folder
+        str | None,
         typer.Option("--project-dir", "-d", help="Project folder (default: named after the goal)."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Project name.")] = None,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from . import sandbox
+from . import places, sandbox
 from .exceptions import AutocoderError
 from .providers import DEFAULT_MODEL
 from .providers.base import Settings
@@ -81,6 +81,16 @@ class RunConfig(BaseModel):
         if mode not in requestable():
             raise ValueError(f"unknown tool mode {mode!r}: use {', '.join(requestable())}")
         return mode
+
+    @field_validator("project_dir", mode="before")
+    @classmethod
+    def _project_dir(cls, value: Any) -> Any:
+        # before pydantic makes it a Path: Path("") is the current folder
+        if isinstance(value, str | os.PathLike) and "\x00" not in os.fspath(value):
+            why = places.problem(value)
+            if why is not None:
+                raise ValueError(f"{os.fspath(value)!r} {why}: choose a folder of its own")
+        return value
 
     @field_validator("project_dir", "name", "model", "api_base")
     @classmethod
@@ -162,6 +172,7 @@ def slug(text: str) -> str:
 
 def check_project_dir(path: Path) -> None:
     """Refuse a project folder we could not use, before anything is written."""
+    places.refuse(path, "project dir")
     if path.exists() and not path.is_dir():
         raise AutocoderError(f"project dir {path} is a file: choose a folder")
     probe = (

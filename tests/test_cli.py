@@ -197,3 +197,80 @@ def test_replay_of_a_sampled_run_gives_the_same_project_and_counts(tmp_path):
         == ("done", 2, 3)
     )
     assert (out / "main_test.py").read_text() == (src / "main_test.py").read_text()
+
+
+def _home(tmp_path, monkeypatch):
+    """A home folder of the test's own, as $HOME."""
+    home = tmp_path / "home" / "me"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.mark.parametrize(
+    "folder, why",
+    [
+        ("", "is empty"),
+        ("/", "root folder"),
+        ("~", "home folder itself"),
+        ("HOME", "home folder itself"),
+        ("HOME/..", "holds your home folder"),
+        ("/usr/local/p", "system folder"),
+        ("/etc", "system folder"),
+        ("/opt", "top-level"),
+    ],
+)
+def test_run_refuses_a_project_folder_that_is_no_project_of_its_own(
+    tmp_path, monkeypatch, folder, why
+):
+    # issue 24: `-d ''` was the current folder (from home, the program wrote ~/.bashrc)
+    home = _home(tmp_path, monkeypatch)
+    (home / ".bashrc").write_text("mine")
+    monkeypatch.chdir(home)
+    folder = folder.replace("HOME", str(home))
+    res = runner.invoke(app, ["run", GOAL, "-d", folder, "-m", "replay:none.jsonl"])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and why in lines[0], res.stderr
+    assert sorted(p.name for p in home.iterdir()) == [".bashrc"]
+    assert (home / ".bashrc").read_text() == "mine"
+    with pytest.raises(AutocoderError, match=why):
+        autocoder({"goal": GOAL, "project_dir": folder, "model": "replay:none.jsonl"})
+
+
+def test_a_project_folder_inside_home_or_tmp_is_fine(tmp_path, monkeypatch, recorded):
+    home = _home(tmp_path, monkeypatch)
+    for folder in (home / "p", tmp_path / "q"):
+        res = runner.invoke(app, ["run", GOAL, "-d", str(folder), "-m", f"replay:{recorded}"])
+        assert res.exit_code == 0, res.output
+        assert (folder / "main.py").is_file()
+
+
+def test_the_cache_folder_is_made_private_and_a_given_one_keeps_its_mode(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(tmp_path / "new" / "cache"))
+    assert runner.invoke(app, ["cache", "stats"]).exit_code == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "cache").st_mode) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(shared))
+    assert runner.invoke(app, ["cache", "stats"]).exit_code == 0
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o755  # never chmodded
+
+
+@pytest.mark.parametrize("folder", ["/", "/etc", "/usr/lib", "HOME", "HOME/.."])
+def test_a_cache_folder_that_is_a_system_or_home_folder_is_refused(tmp_path, monkeypatch, folder):
+    import os
+
+    home = _home(tmp_path, monkeypatch)
+    before = os.stat(folder.replace("HOME", str(home))).st_mode
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", folder.replace("HOME", str(home)))
+    for command in (["cache", "stats"], ["cache", "clear"]):
+        res = runner.invoke(app, command)
+        assert res.exit_code == 2 and "response cache folder" in res.stderr, res.output
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert os.stat(folder.replace("HOME", str(home))).st_mode == before
+    assert list(home.iterdir()) == []

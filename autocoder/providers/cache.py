@@ -21,6 +21,7 @@ from typing import Any
 
 from ..actions import Action, tool_schema
 from ..exceptions import AutocoderError
+from ..places import refuse
 from ..state import Decision
 from .base import Message, Provider, Settings, complete_many
 
@@ -36,21 +37,35 @@ def cache_dir() -> Path:
 
 
 def open_cache(path: Path | None = None) -> Any:
-    """The cache, in a folder only its owner can read; a damaged one is one clear line."""
+    """The cache; a folder it makes, only its owner can read; a damaged one is one clear line."""
     import sqlite3
 
     import diskcache
 
-    path = path or cache_dir()
+    path = usable_dir(path or cache_dir())
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(path, 0o700)
+        if not path.exists():
+            path.mkdir(parents=True, mode=0o700)
+            # the mode mkdir takes passes through the umask; ours is made private whatever it is
+            os.chmod(path, 0o700)
         return diskcache.Cache(str(path), disk=diskcache.JSONDisk, disk_compress_level=1)
     except (sqlite3.Error, OSError) as exc:
         raise AutocoderError(
             f"the response cache at {path} cannot be used ({exc}): run `autocoder cache clear` "
             "to start it afresh, or pass --no-cache"
         ) from None
+
+
+def usable_dir(path: Path) -> Path:
+    """`path`, unless it is a system folder, the home folder or above it (AUTOCODER_CACHE_DIR=~
+    would fill the home folder with the cache's files, and `cache clear` would empty it), or not a
+    folder. An existing folder keeps its mode: it may be shared on purpose."""
+    refuse(path, "the response cache folder")
+    if path.exists() and not path.is_dir():
+        raise AutocoderError(
+            f"the response cache folder {path} is not a folder: set AUTOCODER_CACHE_DIR to one"
+        )
+    return path
 
 
 def request_key(
@@ -133,7 +148,7 @@ def stats(path: Path | None = None) -> dict[str, Any]:
 
 def clear(path: Path | None = None) -> int:
     """Empty the cache; a damaged one is removed file by file (only diskcache's own files)."""
-    path = path or cache_dir()
+    path = usable_dir(path or cache_dir())
     try:
         cache = open_cache(path)
         with cache:
