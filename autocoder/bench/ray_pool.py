@@ -8,7 +8,6 @@ record is written once. Ray is imported here only, and only when --ray is given.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from collections import Counter, deque
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from .. import tree
 from .._version import __version__
 from ..exceptions import AutocoderError
 from .cap import ClusterSlots
@@ -91,7 +91,7 @@ class Serve:
         return record, take_files(project_dir(self.worker.out, task))
 
     def close(self) -> None:
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        tree.rmtree(self.scratch)
 
 
 def take_files(folder: Path) -> dict[str, bytes]:
@@ -104,14 +104,14 @@ def take_files(folder: Path) -> dict[str, bytes]:
             path = Path(root, name)
             if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_FILE:
                 files[path.relative_to(folder).as_posix()] = path.read_bytes()
-    shutil.rmtree(folder, ignore_errors=True)
+    tree.rmtree(folder)
     return files
 
 
 def put_files(folder: Path, files: dict[str, bytes]) -> None:
     """A project received from a node, written afresh under `folder` (nothing outside it)."""
     if folder.exists():  # left by an interrupted run
-        shutil.rmtree(folder)
+        tree.rmtree(folder)
     folder.mkdir(parents=True)
     for name, data in files.items():
         rel = PurePosixPath(name)

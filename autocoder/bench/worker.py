@@ -5,13 +5,12 @@ shares (the options, a provider, the sandbox policy) and turns a task into its r
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from .. import candidates, sandbox
+from .. import candidates, sandbox, tree
 from ..config import AgentConfig, default_time_limit
 from ..providers.base import Settings
 from ..state import Usage
@@ -84,8 +83,8 @@ class Worker:
 
     def _run(self, task: Task, start: float) -> dict[str, Any]:
         project = project_dir(self.out, task)
-        if project.exists():  # left by an interrupted run: start afresh
-            shutil.rmtree(project)
+        if project.exists():  # left by an interrupted run: start afresh (however deep it is)
+            tree.rmtree(project)
         project.mkdir(parents=True)
         settings = Settings(
             temperature=self.options.sampling_temperature,
