@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from .lint import add_main_guard
 from .state import ActionResult
@@ -21,8 +22,19 @@ BLOCK = "code-block"  # marks a field the model writes as a fenced code block, n
 NEW = "new-path"  # marks a path that names a file still to be created
 Code = Annotated[str, BLOCK, Field(description="complete Python code")]
 Path = Annotated[str, Field(description="path of an existing file of the project, e.g. main.py")]
+NEW_MODULE = re.compile(r"[a-z_][a-z0-9_]*\.py")
+
+
+def _new_module(name: str) -> str:
+    """Checked here, not as a schema `pattern`: llama-cpp-python's server turns a pattern into a
+    grammar it cannot parse (`unknown escape at \\.py`) and then crashes."""
+    if not NEW_MODULE.fullmatch(name):
+        raise ValueError(f"{name!r} is not a new module name: lower case, like utils.py")
+    return name
+
+
 NewPath = Annotated[
-    str, NEW, Field(pattern=r"^[a-z_][a-z0-9_]*\.py$", description="new module name, e.g. utils.py")
+    str, NEW, AfterValidator(_new_module), Field(description="new module name, e.g. utils.py")
 ]
 Line = Annotated[int, Field(ge=1, description="1-based line number")]
 

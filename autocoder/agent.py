@@ -132,7 +132,7 @@ class Agent:
         except Exception as exc:  # noqa: BLE001  (a bug of ours: the run still ends with a record)
             status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
-        if status not in ("done", "stopped"):
+        if status != "done":  # a time limit or Ctrl-C too: the best version found is what is left
             result = replace(result, kept=self._kept())
         self._record({"type": "result", **result.to_json()})
         self.hooks.on_end(result)
