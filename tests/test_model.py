@@ -58,19 +58,20 @@ def test_a_short_real_run_is_coherent(model, tmp_path):
     lines = [json.loads(x) for x in Path(result.trajectory).read_text("utf-8").splitlines()]
     steps = [x for x in lines if x["type"] == "step"]
     assert lines[0]["type"] == "run" and lines[-1]["type"] == "result"
-    # this build at temperature 0: it creates the project, its test calls a name it never
-    # imported, and both fixes rewrite main_test.py until the steps run out; each is applied
+    # at temperature 0: it creates the project, its test calls a name it never imported, and
+    # both fixes rewrite main_test.py until the steps run out; each is applied (what the last
+    # rewrite holds differs between builds of llama.cpp, so it is not pinned)
     assert (result.status, result.steps, result.model_calls) == ("max_steps", 3, 3)
     assert [s["phase"] for s in steps] == ["create", "fix_file", "fix_file"]
     assert [s["decision"]["action"] for s in steps] == ["create_project", *["write_file"] * 2]
     assert all(s["decision"]["raw"] and s["result"]["ok"] for s in steps)
     assert result.prompt_tokens == sum(s["decision"]["usage"]["prompt_tokens"] for s in steps) > 0
     assert 0 < result.model_s <= result.wall_s
-    # the result says what the project on disk is: main.py runs, its tests pass, not yet done
+    # the result says what the project on disk is: main.py runs, not yet done
     final = observe(Workspace(tmp_path))
     assert sorted(final.files) == ["main.py", "main_test.py"]
-    assert final.main.ok and final.tests.ok and not final.green
-    assert result.kept == "main.py runs, its tests pass, problems in main_test.py"
+    assert final.main.ok and not final.green
+    assert result.kept == final.verdict() and result.kept.startswith("main.py runs")
 
 
 def test_repetition_guard_stops_loops_not_code():
