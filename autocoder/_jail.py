@@ -93,7 +93,9 @@ def _bind(source: str, target: str) -> None:
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             open(target, "w").close()
-    _mount(source, target, MS_BIND)
+    # with what is mounted inside it: a folder holding a mount cannot be bound alone in a user
+    # namespace (that would uncover what the mount hides); the remount below makes all read-only
+    _mount(source, target, MS_BIND | MS_REC)
 
 
 def _private_dev() -> None:
@@ -134,6 +136,9 @@ def confine(policy: dict) -> None:
     for path in PROC_READ_ONLY:
         if os.path.exists(path):
             _mount(path, path, MS_BIND | MS_REC)
+    for path in policy["proc_blanked"]:
+        if os.path.exists(path):
+            _mount(f"{OLD}/dev/null", path, MS_BIND)
     _private_dev()
     _tmpfs(SHM, "1777", policy["shm_size"])
     _tmpfs("/tmp", "755", 65536)  # empty and read-only: TMPDIR is the scratch HOME
@@ -141,6 +146,8 @@ def confine(policy: dict) -> None:
         _bind(OLD + source, target)
     for place in policy["covered"]:
         _tmpfs(place, "755", 4096)
+    for path in policy["blanked"]:
+        _mount(f"{OLD}/dev/null", path, MS_BIND)
     _check(_libc.umount2(OLD.encode(), MNT_DETACH), "unmount the old root")
     os.rmdir(OLD)
     writable = [*policy["writable"], SHM]

@@ -39,6 +39,8 @@ NETWORK_ENV = (
 JAIL = Path(__file__).with_name("_jail.py")
 SHM_SIZE = 64 * 1024**2  # the private /dev/shm
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
+# the descriptions of every key the inherited keyrings hold (as Docker's masked paths)
+PROC_BLANKED = ("/proc/keys", "/proc/key-users")
 BACKENDS = ("bwrap", "unshare")  # best first
 
 
@@ -109,7 +111,11 @@ def confinement(
 ) -> Iterator[tuple[list[str], tuple[int, ...]]]:
     """The command line that runs what follows it confined by `kind` (bwrap or unshare), and the
     descriptors it needs passed (bwrap reads its seccomp filter from one), open while in use."""
-    found = {**visible.rules(cwd, home, readable, network, kept), "shm_size": SHM_SIZE}
+    found = {
+        **visible.rules(cwd, home, readable, network, kept),
+        "shm_size": SHM_SIZE,
+        "proc_blanked": PROC_BLANKED,
+    }
     if kind != "bwrap":
         yield _unshare(found, network), ()
         return
@@ -155,6 +161,10 @@ def _bwrap(found: dict, cwd: str, network: bool, seccomp_fd: int) -> list[str]:
         *(["--share-net"] if network else []),
         "--die-with-parent",
         "--new-session",
+        # the program is the namespace's PID 1, as with unshare: no init of bwrap's beside it
+        # whose memory a program of the same user could write (/proc/1/mem), and a check of
+        # ours run as PID 1 cannot be killed from inside
+        "--as-pid-1",
         "--cap-drop",
         "ALL",
         "--hostname",
@@ -163,12 +173,15 @@ def _bwrap(found: dict, cwd: str, network: bool, seccomp_fd: int) -> list[str]:
         *("--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--proc", "/proc"),
         # root (when autocoder runs as root) owns the host's sysctls
         *(a for path in PROC_READ_ONLY for a in ("--ro-bind-try", path, path)),
+        *(a for path in PROC_BLANKED for a in ("--ro-bind-try", "/dev/null", path)),
         *("--perms", "0755", "--size", "65536", "--tmpfs", "/tmp"),
     ]
     for kind, source, target in found["binds"]:
         args += ["--bind" if kind == "rw" else "--ro-bind", source, target]
     for place in found["covered"]:
         args += ["--perms", "0755", "--size", "4096", "--tmpfs", place, "--remount-ro", place]
+    for path in found["blanked"]:
+        args += ["--ro-bind", "/dev/null", path]
     if seccomp_fd >= 0:
         args += ["--seccomp", str(seccomp_fd)]
     return [*args, "--remount-ro", "/tmp", "--remount-ro", "/", "--chdir", cwd, "--"]

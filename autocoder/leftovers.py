@@ -15,6 +15,9 @@ from . import tree
 CONTROL = frozenset({".git", ".hg", ".svn", ".bzr"})  # obeyed in any folder the user enters
 # git takes a folder holding all three for a (bare) repository, and obeys its `config`
 BARE = ("HEAD", "objects", "refs")
+# files that make a folder a git directory however the rest is split (`commondir` names another
+# folder holding objects, refs and config): one the program made or changed goes, wherever it is
+GIT_FILES = ("HEAD", "commondir", "gitdir")
 STATE_DIR = ".autocoder"  # autocoder's own: a program never makes it
 SPECIAL = stat.S_ISUID | stat.S_ISGID
 KEEP_BYTES = 64 * 1024  # a small control file of the user's (a worktree's `.git`) is put back
@@ -63,7 +66,12 @@ def folders(survey: Survey) -> tuple[str, ...]:
 
 
 def _watched(e: tree.Entry) -> bool:
-    return e.name in CONTROL or e.name in BARE or (e.depth == 0 and e.name == STATE_DIR)
+    return (
+        e.name in CONTROL
+        or e.name in BARE
+        or e.name in GIT_FILES
+        or (e.depth == 0 and e.name == STATE_DIR)
+    )
 
 
 def _enter(before: Survey | None):
@@ -100,15 +108,35 @@ def survey(root: str | os.PathLike[str]) -> Survey:
 
 
 def defuse(root: str | os.PathLike[str], before: Survey) -> list[str]:
-    """Undo what the program left for later; one note per thing undone."""
+    """Undo what the program left for later; one note per thing undone. Run once nothing of the
+    program runs any more."""
     notes: list[str] = []
+    descend, locked = _enter(before), {}
+
+    def enter(e: tree.Entry) -> bool:
+        if not descend(e):
+            return False
+        mode = stat.S_IMODE(e.stat.st_mode)
+        if mode & 0o700 != 0o700:  # a folder its owner cannot list hides nothing: entered, then
+            with contextlib.suppress(OSError, ValueError):  # its mode is put back
+                os.chmod(e.name, mode | 0o700, dir_fd=e.fd, follow_symlinks=False)
+                locked[e.path()] = mode
+        return True
+
     with contextlib.suppress(OSError):  # tree.Moved: nothing runs now, so nothing should move
-        for e in tree.walk(root, _enter(before)):
+        for kind, e in tree.events(tree.open_folder(os.fspath(root), None), enter):
+            if kind == "leave":
+                if e.path() in locked:
+                    with contextlib.suppress(OSError, ValueError):
+                        os.chmod(e.name, locked.pop(e.path()), dir_fd=e.fd, follow_symlinks=False)
+                continue
             special = e.stat.st_mode & SPECIAL and not stat.S_ISLNK(e.stat.st_mode)
             if special and Mark.of(e.stat) not in before.special:
                 _clear(e)
             if _watched(e) and not _unchanged(before, e):
-                if e.name in BARE:
+                if e.name in GIT_FILES and not e.is_dir:
+                    notes += _drop(e.fd, e.name, e.path(), before)  # git needs it in every gitdir
+                elif e.name in BARE:
                     notes += _unbare(e, before)
                 else:
                     notes += _drop(e.fd, e.name, e.path(), before)

@@ -147,6 +147,22 @@ def preexec(cpu_s: int, nproc: int, groups: list[Path], parent: int) -> Callable
 
 
 # ---- after the run -----------------------------------------------------------------------------
+def kill_children(pid: int) -> None:
+    """SIGKILL the children of `pid`: for a sandboxed run, the init of its PID namespace, whose
+    end the kernel makes the end of every process in it, whatever session or parent-death signal
+    they gave themselves (where no cgroup holds them: an unprivileged user's run)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                    parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry), signal.SIGKILL)
+
+
 def kill_group(pgid: int) -> None:
     """SIGKILL a process group (the run's session), if anything of it is left."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

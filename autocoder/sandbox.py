@@ -191,6 +191,8 @@ def run(
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
+            if proc.poll() is None:  # alive (so its pid is still its own): its namespace's init,
+                limits.kill_children(proc.pid)  # and all in the namespace with it
             limits.kill_group(proc.pid)  # the child's group, and leftovers that outlived it
             for group in groups:
                 limits.kill_cgroup(group)

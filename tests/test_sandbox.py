@@ -267,3 +267,14 @@ def test_the_backend_is_found_from_a_folder_the_sandbox_hides(tmp_path):
         check=True,
     ).stdout.strip()
     assert found == here
+
+
+def test_pip_configuration_in_the_interpreters_prefix_is_seen_by_installs_only(
+    tmp_path, monkeypatch
+):
+    from autocoder import visible
+
+    (tmp_path / "pip.conf").write_text("[global]\nindex-url = https://user:token@example/simple\n")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    assert str(tmp_path / "pip.conf") in visible.rules("/nonexistent", "/nonexistent")["blanked"]
+    assert visible.rules("/nonexistent", "/nonexistent", network=True)["blanked"] == []
