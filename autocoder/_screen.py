@@ -12,19 +12,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import runpy  # imported before any candidate runs, never after one could plant something
 import secrets
 import select
 import signal
 import sys
+import tempfile
 import time
 
 
 def _one(source: str, job: dict, out: int, tool) -> None:
     """In a forked child: one candidate's main.py, what it answered (or printed) written to `out`,
     a JSON line after the examples and another after the probes."""
-    import runpy
-    import tempfile
-
     os.setsid()  # a group of its own: killing "its group" does not end the screen
     folder = os.path.join(os.getcwd(), secrets.token_hex(16))
     os.mkdir(folder, 0o700)

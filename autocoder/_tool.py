@@ -46,9 +46,11 @@ def sibling(name: str):
 
 
 def _isolate() -> None:
-    home = os.environ.get("HOME", "/nonexistent")
     sys.dont_write_bytecode = True
-    sys.pycache_prefix = os.path.join(home, "pycache")  # never the project's __pycache__
+    # Bytecode is read from nowhere: not the project's __pycache__, and not a folder a program can
+    # write (one run as `python main.py` by a test, or a screened rival, planted a .pyc of the
+    # standard library there, and the next import ran it in the check's process).
+    sys.pycache_prefix = "/dev/null/pycache"
     here = os.getcwd()
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
     sys.path.append(here)
@@ -227,6 +229,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["examples"]:
         return run_examples(json.loads(rest), token)
     if argv[:1] == ["screen"]:
+        _private()  # its forks run candidates: none may read or write this process's memory
         return sibling("_screen").run_screen(json.loads(rest), token, sys.modules[__name__])
     print(
         "usage: python -I _tool.py pytest|judge ARG... | examples < CALLS | screen < SCREEN_JSON",

@@ -46,20 +46,44 @@ def answer(data: object) -> object:
 
 def same(got: object, want: object) -> bool:
     """Whether `got` is `want` as plain data: exact types (bool is not int, a str subclass is not
-    str), a float within a relative 1e-6 of a number."""
-    numbers = (int, float)
-    if type(got) in numbers and type(want) in numbers and float in (type(got), type(want)):
+    str); a float within a relative 1e-6 of an expected float, and for an expected int only an
+    int or a float that is exactly that whole number; set members and dict keys by type and
+    value (in a builtin set, True, 1 and 1.0 are one member)."""
+    if type(want) is float and type(got) in (int, float):
         try:
             return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
         except OverflowError:
             return False
+    if type(want) is int and type(got) is float:
+        return got.is_integer() and int(got) == want
     if type(got) is not type(want) or isinstance(got, (Opaque, Raised)):
         return False
     if type(got) in (list, tuple):
         return len(got) == len(want) and all(map(same, got, want))
+    if type(got) in (set, frozenset):
+        return _tagged(got) == _tagged(want)
     if type(got) is dict:
-        return got.keys() == want.keys() and all(same(got[k], want[k]) for k in got)
+        keys = {_tag(k): k for k in got}
+        wanted = {_tag(k): k for k in want}
+        return keys.keys() == wanted.keys() and all(
+            same(got[keys[t]], want[wanted[t]]) for t in keys
+        )
     return bool(got == want)  # both the same builtin type: a builtin's own ==
+
+
+def _tag(value: object) -> object:
+    """A hashable value that tells types apart (True, 1 and 1.0 differ), members included."""
+    if type(value) in (tuple, frozenset):
+        inner = tuple(_tag(v) for v in value)
+        return (
+            type(value).__name__,
+            tuple(sorted(inner, key=repr)) if type(value) is frozenset else inner,
+        )
+    return (type(value).__name__, value)
+
+
+def _tagged(members: set | frozenset) -> frozenset:
+    return frozenset(_tag(m) for m in members)
 
 
 def matches(got: object, want: str) -> bool:

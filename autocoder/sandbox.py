@@ -214,7 +214,7 @@ def _read_report(path: Path) -> dict | None:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError, MemoryError):  # a program's nested "[[[..."
         return None
     return data if isinstance(data, dict) else None
 

@@ -53,7 +53,7 @@ GOALS = {
     "humaneval": Goal(
         "humaneval_add",
         "add(a, b)",
-        {"test_add.py": HUMANEVAL.format(entry="add", test=CHECK, slug="add").encode()},
+        {"test_add.py": HUMANEVAL.format(given="", entry="add", test=CHECK, slug="add").encode()},
     ),
 }
 
@@ -150,3 +150,75 @@ def test_a_candidate_cannot_change_its_rivals_screen(attack):
     hostile = RIVALS[attack] + "\n\n" + TIMES
     got = screen([WRITES, hostile, WRITES, RIGHT], CHECKS)
     assert [s.right for s in got] == [2, 0, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("got", "want"),
+    [
+        (1000000.5, 1000000),  # a float within 1e-6 of an expected int is still not that int
+        (5e-10, 0),
+        (1e20, 100000000000000000001),
+        ({True, 2.0}, {1, 2}),  # in a builtin set True, 1 and 1.0 are one member
+        ({True: "a", 2.0: "b"}, {1: "a", 2: "b"}),
+        ((1, True), (1, 1)),
+        (frozenset({(1, True)}), frozenset({(1, 1)})),
+    ],
+)
+def test_plain_data_compares_types_inside_numbers_sets_and_keys(got, want):
+    from autocoder.plain import same
+
+    assert not same(got, want)
+    assert same(want, want) and same(float(4), 4) and same(0.1 + 0.2, 0.3)
+
+
+def test_main_py_cannot_replace_a_builtin_or_a_helper_of_the_humaneval_check(tmp_path):
+    from autocoder.bench.humaneval import goals, problems
+
+    found, problem = goals(), problems()
+    for number, hostile in (
+        (4, "def abs(x):\n    return 0\n"),
+        (32, "def range(*a):\n    return []\n\n\ndef poly(xs, x):\n    return 0.0\n"),
+        (38, "def encode_cyclic(s):\n    return s\n"),
+    ):
+        entry = problem[number]["entry_point"]
+        project = tmp_path / str(number)
+        project.mkdir()
+        (project / "main.py").write_text(hostile + f"\n\ndef {entry}(*a):\n    return 42.0\n")
+        assert not judge(project, found[number])[0], number
+        (project / "main.py").write_text(
+            problem[number]["prompt"] + problem[number]["canonical_solution"]
+        )
+        assert judge(project, found[number])[0], number
+
+
+PLANT = """import os, sys, importlib.util
+for name in ("tempfile", "runpy", "json"):
+    source = importlib.util.find_spec(name).origin
+    target = os.environ["HOME"] + "/pycache" + os.path.dirname(source)
+    os.makedirs(target, exist_ok=True)
+    st = os.stat(source)
+    code = compile("import os; os._exit(0)", source, "exec")
+    import marshal
+    header = importlib.util.MAGIC_NUMBER + b"\\0" * 4 + int(st.st_mtime).to_bytes(4, "little")
+    header += (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    with open(f"{target}/{name}.{sys.implementation.cache_tag}.pyc", "wb") as fh:
+        fh.write(header + marshal.dumps(code))
+
+
+def add(a, b):
+    return a * b
+"""
+
+
+def test_bytecode_a_candidate_plants_runs_in_no_check():
+    got = screen([PLANT, RIGHT, RIGHT], CHECKS)
+    assert [s.right for s in got] == [0, 2, 2]
+
+
+def test_a_nested_report_is_a_failed_check_not_a_traceback(tmp_path):
+    (tmp_path / "main.py").write_text(
+        "import os\nopen(os.environ['HOME'] + '/report.json', 'w').write('[' * 200000)\n"
+        "os._exit(0)\n"
+    )
+    result = examples.check(tmp_path, CHECKS)
+    assert result is not None and not result.ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 from importlib import resources
@@ -25,8 +26,12 @@ PLAIN = (
     "```python\n{prompt}```"
 )
 
-TEST = """from main import *  # noqa: F403  (helpers the check may use)
+# The check's helpers (poly, encode_cyclic...) and imports are the prompt's own, never main.py's:
+# a star import let a main.py replace `range` or `abs` inside the check, or a helper it uses.
+TEST = """{given}
 from main import {entry} as _candidate
+
+{entry} = _candidate  # a check may name the function itself (HumanEval/33 does)
 
 {test}
 
@@ -48,12 +53,32 @@ def problems() -> list[dict[str, str]]:
         ) from None
 
 
+def given(prompt: str, entry: str) -> str:
+    """The prompt's code but the function to complete: its imports and finished helpers."""
+    tree = ast.parse(prompt)
+    lines = prompt.splitlines()
+    kept = [
+        "\n".join(
+            lines[node.lineno - 1 - len(getattr(node, "decorator_list", [])) : node.end_lineno]
+        )
+        for node in tree.body
+        if not (isinstance(node, ast.FunctionDef) and node.name == entry)
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
+    return "\n\n\n".join(kept)
+
+
 def goals() -> list[Goal]:
     """One goal per problem; its check is the hidden acceptance test."""
     out = []
     for p in problems():
         slug = p["task_id"].replace("/", "_").lower()  # HumanEval/0 -> humaneval_0
-        test = TEST.format(entry=p["entry_point"], test=p["test"].strip(), slug=slug)
+        test = TEST.format(
+            given=given(p["prompt"], p["entry_point"]),
+            entry=p["entry_point"],
+            test=p["test"].strip(),
+            slug=slug,
+        )
         out.append(
             Goal(
                 slug,

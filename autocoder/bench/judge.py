@@ -16,6 +16,7 @@ dumpable) and is killed before the report is written.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import shutil
 import socket
@@ -33,6 +34,7 @@ JUDGE_TIMEOUT = 120.0
 HERE = Path(__file__).resolve().parent.parent
 PROXY, SERVE, CODEC = (HERE / n for n in ("_proxy.py", "_serve.py", "_codec.py"))
 MAIN_LIMIT = 2_000_000  # characters of main.py read for its names
+BUILTINS = frozenset(dir(builtins))
 
 
 def public_names(source: str) -> list[str]:
@@ -61,7 +63,12 @@ def public_names(source: str) -> list[str]:
             )
         ):
             names = [e.value for e in node.value.elts]
-    public = (n for n in names if n.isidentifier() and not n.startswith(("_", "test", "Test")))
+    # never a builtin's name: a main.py defining `range` or `abs` would replace it in the tests
+    public = (
+        n
+        for n in names
+        if n.isidentifier() and not n.startswith(("_", "test", "Test")) and n not in BUILTINS
+    )
     return list(dict.fromkeys(public))
 
 
