@@ -25,7 +25,7 @@ from typing import Any
 
 from .actions import Action, tool_schema
 from .exceptions import AutocoderError
-from .providers.base import Message, Settings
+from .providers.base import Message, Settings, Wrapper, complete_many
 from .providers.modes import MODES
 from .scrub import SCRUBBED, Scrubber
 from .state import Decision
@@ -154,31 +154,41 @@ def request_digest(messages: list[Message], actions: list[type[Action]], setting
     return hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()
 
 
-class CassetteProvider:
+class CassetteProvider(Wrapper):
     """Records (inner given) or replays (inner None) every model call at the provider boundary.
-    Equal requests are answered in the order they were recorded."""
+    Equal requests are answered in the order they were recorded. Whether the recorded provider
+    decoded rounds together (`parallel`) is recorded too, so a replay asks in the same rounds."""
 
     def __init__(
         self, inner: Any | None, path: Path, record: bool, secrets: Iterable[str | None] = ()
     ) -> None:
-        self.inner, self.path, self.recording = inner, path, record
+        super().__init__(inner)
+        self.path, self.recording = path, record
         # the recorder owns what it scrubs: the keys it is given and those its provider holds
         self.scrub = Scrubber((*secrets, *(inner.secrets if inner is not None else ())))
-        self.secrets: tuple[str, ...] = ()  # what it writes is scrubbed: it passes on no key
         if record:
-            self.name, self.codec, self.identity = inner.name, inner.codec, inner.identity
             self.interactions: list[dict[str, Any]] = []
             return
-        data = self._load(path)
-        self.name, self.identity = data["model"], data["identity"]
-        self.codec = MODES[data["tool_mode"]]
+        self.data = self._load(path)
         self.queue: dict[str, deque[Decision]] = defaultdict(deque)
-        for item in data["interactions"]:
+        for item in self.data["interactions"]:
             self.queue[item["request"]].append(item["decision"])
 
+    # what it writes is scrubbed: it passes on no key
+    secrets = property(lambda self: ())
+    name = property(lambda self: self.inner.name if self.recording else self.data["model"])
+    identity = property(
+        lambda self: self.inner.identity if self.recording else self.data["identity"]
+    )
+    codec = property(
+        lambda self: self.inner.codec if self.recording else MODES[self.data["tool_mode"]]
+    )
+    tool_mode = property(lambda self: self.codec.name)
+
     @property
-    def tool_mode(self) -> str:
-        return self.codec.name
+    def parallel(self) -> bool:
+        # a cassette recorded before this was kept was asked one candidate at a time
+        return super().parallel if self.recording else self.data.get("parallel") is True
 
     @staticmethod
     def _load(path: Path) -> dict[str, Any]:
@@ -214,28 +224,51 @@ class CassetteProvider:
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
     ) -> Decision:
-        digest = request_digest(messages, actions, settings)
         if not self.recording:
-            if not self.queue.get(digest):
-                raise AutocoderError(
-                    f"{self.path} has no recorded answer for this request (the prompt, actions or "
-                    "settings changed since it was recorded): re-record it with "
-                    f"--cassette {self.path} --record"
-                )
-            recorded = self.queue[digest].popleft()
-            # no model ran: timings are this run's own
-            return dataclasses.replace(recorded, seconds=0.0)
+            return self._replay(request_digest(messages, actions, settings))
         decision = self.inner.complete(messages, actions, settings)
+        self._record(messages, actions, settings, decision)
+        return decision
+
+    def complete_many(
+        self, asks: list[tuple[list[Message], Settings]], actions: list[type[Action]]
+    ) -> list[Decision]:
+        """A round as the recorded provider took it: together where it decoded together."""
+        if not self.parallel:
+            return super().complete_many(asks, actions)
+        if not self.recording:
+            return [self._replay(request_digest(m, actions, s)) for m, s in asks]
+        decisions = complete_many(self.inner, asks, actions)
+        for (messages, settings), decision in zip(asks, decisions, strict=True):
+            self._record(messages, actions, settings, decision)
+        return decisions
+
+    def _replay(self, digest: str) -> Decision:
+        if not self.queue.get(digest):
+            raise AutocoderError(
+                f"{self.path} has no recorded answer for this request (the prompt, actions or "
+                "settings changed since it was recorded): re-record it with "
+                f"--cassette {self.path} --record"
+            )
+        recorded = self.queue[digest].popleft()
+        return dataclasses.replace(recorded, seconds=0.0)  # no model ran: this run's timing
+
+    def _record(
+        self,
+        messages: list[Message],
+        actions: list[type[Action]],
+        settings: Settings,
+        decision: Decision,
+    ) -> None:
         last = messages[-1]["content"] if messages else ""
         self.interactions.append(
             {
-                "request": digest,
+                "request": request_digest(messages, actions, settings),
                 "ask": self.scrub.text(last[:160]),
                 "decision": json.loads(self.scrub.text(json.dumps(decision.to_json()))),
             }
         )
         self.save()
-        return decision
 
     def save(self) -> None:
         """Written after every call, so an interrupted recording keeps what it has."""
@@ -244,6 +277,7 @@ class CassetteProvider:
             "model": self.name,
             "tool_mode": self.codec.name,
             "identity": self.identity,
+            "parallel": self.parallel,
             "interactions": self.interactions,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -137,7 +137,7 @@ def test_bad_arguments_never_touch_the_disk(tmp_path):
     result, _, lines = run(tmp_path, script)
     steps = [x for x in lines if x["type"] == "step"]
     assert "path: Input should be 'main.py' or 'main_test.py'" in steps[1]["result"]["message"]
-    assert "path: String should match pattern" in steps[2]["result"]["message"]
+    assert "not a new module name" in steps[2]["result"]["message"]
     assert "cannot be deleted" in steps[3]["result"]["message"]
     assert "not found" in steps[4]["result"]["message"]
     assert (

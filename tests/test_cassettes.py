@@ -265,3 +265,46 @@ def test_each_recorder_scrubs_the_secrets_it_was_given_and_those_its_provider_ho
     recording.complete([{"role": "user", "content": f"key {given}"}], [], Settings())
     text = path.read_text()
     assert held not in text and given not in text and text.count("<scrubbed>") == 3
+
+
+class _Rounds:
+    """A provider that decodes rounds together, as the embedded model does: it keeps their sizes."""
+
+    name, tool_mode, secrets, parallel = "rounds", "scripted", (), True
+
+    def __init__(self) -> None:
+        from autocoder.providers.modes import SCRIPTED
+
+        self.codec, self.identity, self.rounds = SCRIPTED, {"kind": "rounds"}, []
+
+    def complete(self, messages, actions, settings):
+        return self.complete_many([(messages, settings)], actions)[0]
+
+    def complete_many(self, asks, actions):
+        from autocoder.state import Decision
+
+        self.rounds.append(len(asks))
+        return [Decision(raw=f"reply to {m[-1]['content']} at {s.seed}") for m, s in asks]
+
+
+def test_every_wrapper_keeps_the_rounds_of_the_provider_inside(tmp_path):
+    """A recorded (or capped, or cached) bench asks in the same rounds as the live run, and its
+    replay asks in them again."""
+    from autocoder.bench.cap import Capped, local_slots
+    from autocoder.providers.base import complete_many
+    from autocoder.providers.cache import CachedProvider
+
+    asks = [([{"role": "user", "content": f"q{i}"}], Settings(seed=i)) for i in range(4)]
+    live = _Rounds()
+    path = tmp_path / "rounds.json"
+    store: dict = {}
+    cached = CachedProvider(
+        live, store=type("S", (), {"get": store.get, "set": store.__setitem__})()
+    )
+    worn = Capped(CassetteProvider(cached, path, record=True), local_slots(1))
+    assert worn.parallel and worn.name == "rounds" and worn.tool_mode == "scripted"
+    answered = complete_many(worn, asks, [])
+    assert live.rounds == [4]
+    replay = CassetteProvider(None, path, record=False)
+    assert replay.parallel and replay.name == "rounds"
+    assert [d.raw for d in complete_many(replay, asks, [])] == [d.raw for d in answered]

@@ -11,7 +11,7 @@ from multiprocessing import get_context
 from typing import Any, Protocol
 
 from ..actions import Action
-from ..providers.base import Message, Settings
+from ..providers.base import Message, Settings, Wrapper, complete_many
 from ..state import Decision
 
 
@@ -23,13 +23,13 @@ class Slots(Protocol):
     def release(self) -> Any: ...
 
 
-class Capped:
-    """Wraps a provider: each call waits for one of the run's slots and gives it back after."""
+class Capped(Wrapper):
+    """Wraps a provider: each call waits for one of the run's slots and gives it back after (a
+    round decoded together is one call to the endpoint: one slot)."""
 
     def __init__(self, inner: Any, slots: Slots) -> None:
-        self.inner, self.slots = inner, slots
-        self.name, self.identity = inner.name, inner.identity
-        self.codec, self.tool_mode, self.secrets = inner.codec, inner.tool_mode, inner.secrets
+        super().__init__(inner)
+        self.slots = slots
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
@@ -37,6 +37,17 @@ class Capped:
         self.slots.acquire()
         try:
             return self.inner.complete(messages, actions, settings)
+        finally:
+            self.slots.release()
+
+    def complete_many(
+        self, asks: list[tuple[list[Message], Settings]], actions: list[type[Action]]
+    ) -> list[Decision]:
+        if not self.parallel:
+            return super().complete_many(asks, actions)
+        self.slots.acquire()
+        try:
+            return complete_many(self.inner, asks, actions)
         finally:
             self.slots.release()
 

@@ -55,6 +55,41 @@ class Provider(Protocol):
         ...
 
 
+class Wrapper:
+    """Worn over another provider (the response cache, a cassette, the bench's call cap): what it
+    does not change it takes from the one inside, optional abilities included, so wearing it
+    never changes how a run samples (a wrapper that forgot `parallel` made a recorded bench ask
+    one candidate at a time). A wrapper overrides `complete` and `complete_many`."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+
+    name = property(lambda self: self.inner.name)
+    codec = property(lambda self: self.inner.codec)
+    tool_mode = property(lambda self: self.inner.tool_mode)
+    secrets = property(lambda self: self.inner.secrets)
+    identity = property(lambda self: self.inner.identity)
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the provider inside decodes many replies together (complete_many)."""
+        return bool(getattr(self.inner, "parallel", False))
+
+    def complete(
+        self, messages: list[Message], actions: list[type[Action]], settings: Settings
+    ) -> Decision:
+        return self.inner.complete(messages, actions, settings)
+
+    def complete_many(
+        self, asks: list[tuple[list[Message], Settings]], actions: list[type[Action]]
+    ) -> list[Decision]:
+        """Together through the provider inside where it can, else through this wrapper's own
+        `complete`, one after another."""
+        if self.parallel:
+            return complete_many(self.inner, asks, actions)
+        return [self.complete(messages, actions, s) for messages, s in asks]
+
+
 def complete_many(
     provider: Provider,
     asks: list[tuple[list[Message], Settings]],

@@ -23,7 +23,7 @@ from ..actions import Action, tool_schema
 from ..exceptions import AutocoderError
 from ..places import refuse
 from ..state import Decision
-from .base import Message, Provider, Settings, complete_many
+from .base import Message, Provider, Settings, Wrapper, complete_many
 
 VERSION = 1  # bump when the stored shape of a Decision changes
 
@@ -85,16 +85,12 @@ def request_key(
     return "reply:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class CachedProvider:
+class CachedProvider(Wrapper):
     """Wraps a provider: an identical request is answered from disk, marked `cached`."""
 
     def __init__(self, inner: Provider, store: Any | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.store = store if store is not None else open_cache()
-        self.name = inner.name
-        self.codec, self.tool_mode, self.secrets = inner.codec, inner.tool_mode, inner.secrets
-        self.identity = inner.identity
-        self.parallel = getattr(inner, "parallel", False)  # see base.complete_many
 
     def complete(
         self, messages: list[Message], actions: list[type[Action]], settings: Settings
