@@ -17,7 +17,8 @@ from .packages import installed
 from .state import FileReport, Observation, ProcResult
 from .workspace import Workspace
 
-OBSERVATION_VERSION = 4  # bump when what `observe` reports changes (4: outputs scrubbed)
+# bump when what `observe` reports changes (5: the places of the Python that ran it scrubbed)
+OBSERVATION_VERSION = 5
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0

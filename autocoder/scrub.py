@@ -14,6 +14,7 @@ import functools
 import getpass
 import os
 import re
+import sys
 import urllib.parse
 from collections.abc import Iterable
 
@@ -37,6 +38,7 @@ _NAMED = re.compile(
 # Account names that say nothing of a person: left in place, since a program printing "root"
 # or "user" may mean the word.
 _GENERIC_USERS = frozenset({"root", "user", "admin", "runner", "ubuntu", "nobody", "guest"})
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,16}\b")
 _SEP = r"(?:/|\\/|%2[Ff])"
 _GLUE = rf"{_SEP}(?:\.?{_SEP})*"  # `/`, `//`, `/./`, `\/`, `%2F`, and runs of them
 
@@ -66,8 +68,10 @@ class Scrubber:
         return text
 
     def text(self, text: str) -> str:
-        """`text` with secrets (by value and by shape) and this machine's places replaced."""
-        text = shapes(self.values(text))
+        """`text` with secrets (by value and by shape), this machine's places and the memory
+        addresses of objects (`<... object at 0x7f55...>`: they differ from run to run, and a
+        prompt holding one is asked, cached and recorded afresh each time) replaced."""
+        text = _ADDRESS.sub(" at 0x...", shapes(self.values(text)))
         for pattern, label in self.places:
             text = pattern.sub(lambda m, label=label: _label(label, m), text)
         return _user(text)
@@ -93,8 +97,17 @@ def shapes(text: str) -> str:
 
 
 def for_project(root: str | os.PathLike[str]) -> Scrubber:
-    """The scrubber of program output for one project: its folder relative, the home folder ~."""
-    return Scrubber(places=((os.fspath(root), ""), *home_places()))
+    """The scrubber of program output for one project: its folder relative, the home folder ~,
+    and the Python that ran it by name (a pytest traceback names its venv's site-packages: the
+    prompt then told the model where autocoder is installed, and differed between clones)."""
+    return Scrubber(places=((os.fspath(root), ""), *runtime_places(), *home_places()))
+
+
+def runtime_places() -> tuple[tuple[str, str], ...]:
+    """The interpreter's environment and installation, and autocoder's own package."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    venv = ((sys.prefix, "<venv>"),) if sys.prefix != sys.base_prefix else ()
+    return (*venv, (sys.base_prefix, "<python>"), (here, "<autocoder>"))
 
 
 def home_places() -> tuple[tuple[str, str], ...]:

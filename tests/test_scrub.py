@@ -153,3 +153,34 @@ def test_what_a_program_prints_reaches_the_observation_scrubbed(places):
     out = observe(ws).main.output
     assert "proj" not in out and "alicexyz" not in out and KEYS[0] not in out, out
     assert "~/.ssh" in out and scrub.SCRUBBED in out
+
+
+def test_program_output_names_no_place_of_the_python_that_ran_it():
+    """A pytest traceback names the venv's site-packages: the prompt told the model where
+    autocoder is installed, and differed between two clones (the bench cassette missed)."""
+    import os
+    import sys
+
+    from autocoder import scrub
+
+    here = os.path.dirname(os.path.abspath(scrub.__file__))
+    text = (
+        f"{sys.prefix}/lib/python3.11/site-packages/_pytest/python.py:528: in importtestmodule\n"
+        f"{sys.base_prefix}/lib/python3.11/importlib/__init__.py:126: in import_module\n"
+        f"{here}/_tool.py:12\n"
+    )
+    cleaned = scrub.for_project("/nonexistent/project").text(text)
+    for place in (sys.prefix, sys.base_prefix, here):
+        assert place not in cleaned
+    assert "_pytest/python.py:528" in cleaned and "<python>/lib/python3.11/importlib" in cleaned
+
+
+def test_memory_addresses_of_objects_are_not_in_program_output():
+    """They differ from run to run: a prompt holding one is never asked, cached or replayed the
+    same way twice (pytest prints `<built-in method strip of str object at 0x7f...>`)."""
+    from autocoder import scrub
+
+    text = "E    +  where <built-in method strip of str object at 0x7f550cd53c60>() = x"
+    assert scrub.for_project("/nonexistent").text(text) == (
+        "E    +  where <built-in method strip of str object at 0x...>() = x"
+    )
