@@ -16,6 +16,6 @@ def autocoder(data: dict[str, Any]) -> RunResult:
     """Run the agent from the seed's dict: project_name, goal, project_dir, log_level, step,
     model, api_key."""
     from .api import run
-    from .config import RunConfig
+    from .loop.config import RunConfig
 
     return run(RunConfig.from_seed(data))

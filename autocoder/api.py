@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import sandbox
-from .agent import Agent, Hooks
-from .config import RunConfig, check_project_dir
+from .loop.agent import Agent, Hooks
+from .loop.config import RunConfig, check_project_dir
+from .project.workspace import Workspace
 from .providers import resolve
 from .state import RunResult
-from .workspace import Workspace
 
 
 def run(

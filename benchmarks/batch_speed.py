@@ -13,10 +13,11 @@ from __future__ import annotations
 import statistics
 import sys
 
-from autocoder import candidates
 from autocoder.bench import humaneval
+from autocoder.fresh import candidates
 from autocoder.providers import Settings
-from autocoder.providers.llama_cpp import LlamaCppProvider, embedded_model_path
+from autocoder.providers.gguf import embedded_model_path
+from autocoder.providers.llama_cpp import LlamaCppProvider
 
 
 def main(n: int = 6, k: int = 8, threads: int = 2) -> None:

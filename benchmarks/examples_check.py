@@ -14,8 +14,10 @@ import argparse
 import json
 import sys
 
-from autocoder import examples, sandbox
+from autocoder import sandbox
 from autocoder.bench.humaneval import GOAL, problems
+from autocoder.goal import examples
+from autocoder.project import checks
 
 
 def main() -> None:
@@ -32,7 +34,7 @@ def main() -> None:
             continue
         with sandbox.scratch("examples-check") as tmp:
             (tmp / "main.py").write_text(p["prompt"] + p["canonical_solution"])
-            result = examples.check(tmp, found, policy=policy)
+            result = checks.check(tmp, found, policy=policy)
         verdicts = (result.report or {}).get("results") or [False] * len(found)
         counts["with_examples"] += 1
         counts["examples"] += len(found)

@@ -19,13 +19,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autocoder import candidates, examples, sandbox, select
+from autocoder import sandbox
 from autocoder.bench.options import BenchOptions
 from autocoder.bench.suite import load
 from autocoder.bench.worker import judge, make_provider, open_store
-from autocoder.observe import observe
+from autocoder.fresh import candidates, select
+from autocoder.goal import examples
+from autocoder.project.observe import observe
+from autocoder.project.workspace import Workspace
 from autocoder.providers import Settings
-from autocoder.workspace import Workspace
 
 
 def candidate_rows(goal, provider, samples: int, max_tokens: int, policy) -> list[dict]:

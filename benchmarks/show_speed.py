@@ -19,8 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from autocoder.project.workspace import Workspace
 from autocoder.show import run_page
-from autocoder.workspace import Workspace
 
 STEP_S = 1.0  # each synthetic step's seconds: the snapshots' times follow them
 

@@ -376,7 +376,8 @@ def _host_ipc() -> tuple[int, object]:
 
 
 def main(backend: str, work: Path) -> dict[str, str]:
-    from autocoder import sandbox, seccomp
+    from autocoder import sandbox
+    from autocoder.sandbox import seccomp
 
     if not sandbox.available(backend):
         return {"_backend": f"{backend} cannot confine here"}

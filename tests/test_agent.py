@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
 from autocoder.exceptions import Interrupted
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ReplayProvider, ScriptedProvider
 from autocoder.state import Decision
-from autocoder.workspace import Workspace
 
 from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
 
@@ -213,8 +213,8 @@ def test_a_provider_crash_is_an_error_status(tmp_path):
 
 def test_decisions_carry_usage_into_the_totals(tmp_path):
     from autocoder.actions import CreateProject
+    from autocoder.actions.textformat import parse
     from autocoder.state import Usage
-    from autocoder.textformat import parse
 
     _, name, args = parse(CREATE, [CreateProject])
     d = Decision(thought="t", action=name, args=args, usage=Usage(100, 20), seconds=0.5)
@@ -282,7 +282,7 @@ def test_an_internal_bug_still_ends_with_a_recorded_result(tmp_path, monkeypatch
     def broken(ws, *args, **kwargs):
         raise RuntimeError("observe blew up")
 
-    monkeypatch.setattr("autocoder.observe.observe", broken)
+    monkeypatch.setattr("autocoder.project.observe.observe", broken)
     result, _, lines = run(tmp_path, [CREATE])
     assert result.status == "error" and "observe blew up" in result.reason
     assert lines[-1]["type"] == "result" and lines[-1]["status"] == "error"
@@ -334,7 +334,7 @@ def test_a_fix_keeps_the_first_candidate_that_gets_further(tmp_path):
 
 
 def test_the_applied_trial_is_observed_once_not_twice(tmp_path, monkeypatch):
-    import autocoder.observe as observe_module
+    import autocoder.project.observe as observe_module
 
     real, seen = observe_module.observe, []
 
@@ -400,7 +400,7 @@ def test_a_run_that_does_not_finish_says_where_it_left_the_project(tmp_path):
 
 
 def test_the_embedded_model_gets_three_minutes_by_default_others_thirty():
-    from autocoder.config import RunConfig
+    from autocoder.loop.config import RunConfig
 
     assert RunConfig(goal="x").time_limit == 180
     assert RunConfig(goal="x", model="openai/gpt-4o-mini").time_limit == 1800

@@ -24,7 +24,7 @@ from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
-from autocoder.workspace import Workspace
+from autocoder.project.workspace import Workspace
 
 from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
 

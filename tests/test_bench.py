@@ -22,8 +22,8 @@ from autocoder.sandbox import SAFE
 from .fakes import HIDDEN, RIGHT, WRONG, Coder, Echo, no_model, solve, suite_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "benchmarks" / "samples"
-REFERENCES = ROOT / "benchmarks" / "references"
+SAMPLES = ROOT / "benchmarks" / "suites" / "samples"
+REFERENCES = ROOT / "benchmarks" / "suites" / "references"
 EMPTY_MAIN = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
 
 

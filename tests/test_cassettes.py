@@ -14,14 +14,13 @@ import httpx
 import pytest
 import vcr
 
-from autocoder import cassettes
 from autocoder.actions import Finish
 from autocoder.bench.options import BenchOptions
 from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
-from autocoder.cassettes import CassetteProvider
 from autocoder.exceptions import AutocoderError
-from autocoder.providers import Settings, find_profile
+from autocoder.providers import Settings, cassettes, find_profile
+from autocoder.providers.cassettes import CassetteProvider
 from autocoder.providers.remote import LiteLLMProvider
 
 from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
@@ -248,8 +247,8 @@ def test_the_committed_bench_cassette_replays_the_embedded_models_run_bit_for_bi
 
 def test_each_recorder_scrubs_the_secrets_it_was_given_and_those_its_provider_holds(tmp_path):
     """No registry shared by the process: a key is known to the recorder that was given it."""
-    from autocoder.cassettes import Scrubber
     from autocoder.providers import ScriptedProvider
+    from autocoder.providers.cassettes import Scrubber
     from autocoder.state import Decision
 
     given, held = "sk-given-5c1e0a9b7d", "sk-held-2f8b6d4e1a"

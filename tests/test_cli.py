@@ -6,12 +6,12 @@ import pytest
 from typer.testing import CliRunner
 
 from autocoder import autocoder
-from autocoder.agent import Agent
 from autocoder.cli import app
-from autocoder.config import AgentConfig
 from autocoder.exceptions import AutocoderError
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
-from autocoder.workspace import Workspace
 
 from .conftest import CREATE, FINISH, GOOD_MAIN
 

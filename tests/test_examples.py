@@ -1,14 +1,17 @@
 """The goal's own examples become checks that judge candidates and tell the model what is wrong."""
 
-from autocoder import sandbox, screen
-from autocoder.agent import Agent
-from autocoder.candidates import first_tests, normalize
-from autocoder.config import AgentConfig
-from autocoder.examples import Example, check, extract
+from autocoder import sandbox
+from autocoder.fresh import screen
+from autocoder.fresh.candidates import first_tests, normalize
+from autocoder.goal import Example
+from autocoder.goal.examples import extract
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.checks import check
+from autocoder.project.workspace import Workspace
 from autocoder.providers.modes import MODES
 from autocoder.providers.scripted import ScriptedProvider
 from autocoder.state import Decision, passed
-from autocoder.workspace import Workspace
 
 GOAL = '''Write main.py with this function:
 def add(a, b):

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import examples, limits, packages, sandbox
+from autocoder import sandbox
 from autocoder.bench.goal import Goal
 from autocoder.bench.worker import judge
 from autocoder.exceptions import AutocoderError
-from autocoder.observe import observe
+from autocoder.goal import examples
+from autocoder.project import packages
+from autocoder.project.observe import observe
+from autocoder.project.workspace import Workspace
+from autocoder.sandbox import limits
 from autocoder.state import passed
-from autocoder.workspace import Workspace
 
 BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
 

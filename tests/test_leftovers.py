@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import limits, sandbox, tree
+from autocoder import sandbox
 from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
-from autocoder.workspace import MAX_SNAPSHOT_FILE, PathRefused, Workspace
+from autocoder.project.workspace import MAX_SNAPSHOT_FILE, PathRefused, Workspace
+from autocoder.sandbox import limits, tree
 
 BACKENDS = [b for b in ("bwrap", "unshare") if sandbox.available(b)]
 DEEP = 1100  # nested folders: past Python's recursion limit
@@ -253,7 +254,7 @@ def test_the_model_cannot_write_into_any_repository(tmp_path):
 
 # ---- names and depths no walk may choke on -------------------------------------------------------
 def test_odd_names_and_deep_folders_neither_break_nor_enter_a_run(tmp_path, policy):
-    from autocoder.observe import observe
+    from autocoder.project.observe import observe
 
     project = tmp_path / "p"
     project.mkdir()

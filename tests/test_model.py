@@ -5,14 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import candidates
 from autocoder.actions import ACTIONS, CreateProject
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
-from autocoder.observe import observe
-from autocoder.prompt import messages, plan
+from autocoder.fresh import candidates
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.loop.planner import plan
+from autocoder.loop.prompt import messages
+from autocoder.project.observe import observe
+from autocoder.project.workspace import Workspace
 from autocoder.providers import Settings, resolve
-from autocoder.workspace import Workspace
 
 pytestmark = pytest.mark.model
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
@@ -26,7 +27,7 @@ def model():
 def test_every_action_grammar_compiles_in_llama_cpp():
     from llama_cpp import LlamaGrammar
 
-    from autocoder.textformat import grammar
+    from autocoder.actions.textformat import grammar
 
     assert LlamaGrammar.from_string(grammar(ACTIONS), verbose=False) is not None
 
@@ -96,7 +97,7 @@ def test_code_reaches_the_model_unescaped(model):
 def test_the_kv_cache_is_reused_across_calls_with_a_shared_prefix(model):
     """The stable prefix (system + examples) is evaluated once; the next step evaluates its tail."""
     from autocoder.actions import Finish
-    from autocoder.prompt import examples
+    from autocoder.loop.prompt import examples
 
     head = [{"role": "system", "content": "You write Python."}, *examples()]
     settings = Settings(max_tokens=24)
@@ -131,8 +132,8 @@ def total(numbers: List[int]) -> int:
 
 def test_a_goals_skeleton_is_continued_with_a_body_not_copied(model, tmp_path):
     """The create reply begins with the goal's code; the model writes the indented body after it."""
-    from autocoder.examples import skeleton
-    from autocoder.textformat import parse
+    from autocoder.actions.textformat import parse
+    from autocoder.goal.code import skeleton
 
     ws = Workspace(tmp_path)
     obs = observe(ws)

@@ -2,8 +2,8 @@ import pytest
 
 from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
-from autocoder.observe import observe, validate
-from autocoder.workspace import Workspace
+from autocoder.project.observe import observe, validate
+from autocoder.project.workspace import Workspace
 
 from .conftest import GOOD_MAIN, GOOD_TEST
 
@@ -59,7 +59,7 @@ def test_failing_test_and_undefined_name_are_reported(tmp_path):
 
 
 def test_a_hanging_main_times_out(tmp_path, monkeypatch):
-    monkeypatch.setattr("autocoder.observe.MAIN_TIMEOUT", 1.0)
+    monkeypatch.setattr("autocoder.project.observe.MAIN_TIMEOUT", 1.0)
     hang = (
         "def main():\n    while True:\n        x = 1\n\n\nif __name__ == '__main__':\n    main()\n"
     )
@@ -69,7 +69,7 @@ def test_a_hanging_main_times_out(tmp_path, monkeypatch):
 
 
 def test_every_run_of_an_observation_takes_the_policy_given(tmp_path, monkeypatch):
-    from autocoder import examples
+    from autocoder.goal import examples
 
     taken = []
     for name in ("python", "tool"):
@@ -96,7 +96,7 @@ def test_a_test_file_needs_test_functions():
 
 
 def test_main_guard_is_added_only_when_missing():
-    from autocoder.lint import add_main_guard
+    from autocoder.project.lint import add_main_guard
 
     bare = "def main():\n    print(1)\n"
     assert validate("main.py", add_main_guard(bare)) == ""
@@ -119,7 +119,7 @@ def test_a_test_that_asserts_nothing_is_a_placeholder():
 def test_an_identical_project_is_observed_once_unless_its_programs_write_files(
     tmp_path, monkeypatch
 ):
-    import autocoder.observe as observe_module
+    import autocoder.project.observe as observe_module
     from autocoder.providers.cache import open_cache
 
     real, runs = observe_module.observe, []

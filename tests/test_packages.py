@@ -8,11 +8,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from autocoder import packages, sandbox
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
+from autocoder import sandbox
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project import packages
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
-from autocoder.workspace import Workspace
 
 from .conftest import FINISH, reply
 

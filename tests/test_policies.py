@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from autocoder.actions import WriteFile
-from autocoder.agent import Streaks
-from autocoder.packages import Installer
-from autocoder.prompt import STUCK_LIMIT, Plan, Planner
+from autocoder.actions.plan import Plan
+from autocoder.fresh.sampling import Sampler
+from autocoder.fresh.trials import Trials
+from autocoder.loop.agent import Streaks
+from autocoder.loop.planner import STUCK_LIMIT, Planner
+from autocoder.project.packages import Installer
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings
-from autocoder.sampling import Sampler
 from autocoder.sandbox import SAFE
 from autocoder.state import Decision, FileReport, Observation, ProcResult, Usage
-from autocoder.trials import Trials
-from autocoder.workspace import Workspace
 
 from .conftest import GOOD_MAIN, GOOD_TEST
 

@@ -13,17 +13,17 @@ import pytest
 from typer.testing import CliRunner
 
 from autocoder.actions import Finish
-from autocoder.agent import Agent
 from autocoder.cli import app
-from autocoder.config import AgentConfig
 from autocoder.exceptions import AutocoderError, ModelFailed
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings, find_profile, resolve
 from autocoder.providers.base import trim
 from autocoder.providers.cache import CachedProvider, cache_dir, open_cache
 from autocoder.providers.modes import SCRIPTED
 from autocoder.providers.profiles import profiles
 from autocoder.state import Decision, Usage
-from autocoder.workspace import Workspace
 
 from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST
 
@@ -336,7 +336,7 @@ def test_a_fifth_tool_mode_is_one_codec_and_a_run_goes_through_it(tmp_path, monk
 
     import litellm as lib
 
-    from autocoder.config import RunConfig
+    from autocoder.loop.config import RunConfig
     from autocoder.providers import modes
 
     @dataclasses.dataclass(frozen=True)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import isolation, sandbox
+from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
+from autocoder.sandbox import isolation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -272,7 +273,7 @@ def test_the_backend_is_found_from_a_folder_the_sandbox_hides(tmp_path):
 def test_pip_configuration_in_the_interpreters_prefix_is_seen_by_installs_only(
     tmp_path, monkeypatch
 ):
-    from autocoder import visible
+    from autocoder.sandbox import visible
 
     (tmp_path / "pip.conf").write_text("[global]\nindex-url = https://user:token@example/simple\n")
     monkeypatch.setattr(sys, "prefix", str(tmp_path))

@@ -7,16 +7,17 @@ import json
 
 import numpy as np
 
-from autocoder import candidates, examples, sampling
-from autocoder import screen as screen_module
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
-from autocoder.probes import probes
+from autocoder.fresh import candidates, sampling
+from autocoder.fresh import screen as screen_module
+from autocoder.fresh.probes import probes
+from autocoder.fresh.screen import screen
+from autocoder.goal import examples
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings
 from autocoder.providers.batch import looping, pick
-from autocoder.screen import screen
 from autocoder.state import Decision, Usage
-from autocoder.workspace import Workspace
 
 CHECKS = examples.extract("add(2, 3) == 5\nadd(1, 1) == 2")
 RIGHT = "def add(a, b):\n    return a + b\n"

@@ -9,8 +9,9 @@ import urllib.parse
 
 import pytest
 
-from autocoder import prompt, scrub
-from autocoder.prompt import plan
+from autocoder import scrub
+from autocoder.loop import prompt
+from autocoder.loop.planner import plan
 from autocoder.show.clean import Cleaner
 from autocoder.state import FileReport, Observation, ProcResult
 
@@ -134,8 +135,8 @@ def test_a_page_never_shows_a_machine_path_in_any_spelling(places, tmp_path):
 
 
 def test_what_a_program_prints_reaches_the_observation_scrubbed(places):
-    from autocoder.observe import observe
-    from autocoder.workspace import Workspace
+    from autocoder.project.observe import observe
+    from autocoder.project.workspace import Workspace
 
     linked, _, home = places
     ws = Workspace(linked)

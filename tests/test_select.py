@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
-from autocoder import candidates, examples
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
+from autocoder.fresh import candidates
+from autocoder.fresh.select import Trial, choose
+from autocoder.goal import examples
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
-from autocoder.select import Trial, choose
-from autocoder.workspace import Workspace
 
 from .conftest import reply
 
@@ -117,8 +118,8 @@ def test_a_step_that_would_leave_the_project_worse_is_not_applied(tmp_path):
 
 
 def test_programs_that_print_nothing_agree_on_nothing(tmp_path):
-    from autocoder.observe import observe
-    from autocoder.select import behaviour
+    from autocoder.fresh.select import behaviour
+    from autocoder.project.observe import observe
 
     ws = Workspace(tmp_path)
     ws.write("main.py", "def f():\n    return 1\n", fmt=False)

@@ -15,24 +15,32 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from autocoder.agent import Agent
 from autocoder.bench import report
 from autocoder.bench.options import BenchOptions
 from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
-from autocoder.config import AgentConfig
+from autocoder.cli import show as command
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
-from autocoder.show import command, diffs, trajectory
-from autocoder.workspace import Workspace
+from autocoder.show import diffs, trajectory
 
 from .conftest import FINISH, GOOD_MAIN, ROOT, reply
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-browser = pytest.mark.skipif(
+_NO_BROWSER = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no chromium: the page tests need Debian's chromium package, a real headless browser "
     "(.ci/run installs it as root with apt-get install chromium)",
 )
+
+
+def browser(test):
+    """A test that opens pages in chromium: marked `browser`, skipped where there is none."""
+    return pytest.mark.browser(_NO_BROWSER(test))
+
+
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers <b>bold?</b>"
 INJECT = (
     "<script>document.title='pwned'</script>"

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from autocoder.actions import ACTIONS, CreateProject, Finish, ReplaceLines, WriteFile
-from autocoder.textformat import FormatError, grammar, parse
+from autocoder.actions.textformat import FormatError, grammar, parse
 
 from .conftest import CREATE, GOOD_MAIN, reply
 
@@ -86,7 +86,7 @@ def test_create_project_test_block_starts_with_the_import():
 
 def test_a_reply_begun_inside_a_code_block_is_finished_by_the_continuation_grammar():
     from autocoder.actions import CreateProject
-    from autocoder.textformat import grammar
+    from autocoder.actions.textformat import grammar
 
     prefix = 'Thought: t\nAction: create_project\nmain:\n```python\ndef f():\n    """Doc."""\n    '
     rules = grammar([CreateProject], prefix)

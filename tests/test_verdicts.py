@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import examples, sandbox
+from autocoder import sandbox
 from autocoder.bench.goal import Goal
 from autocoder.bench.humaneval import TEST as HUMANEVAL
 from autocoder.bench.worker import judge
-from autocoder.screen import screen
+from autocoder.fresh.screen import screen
+from autocoder.goal import examples
+from autocoder.project import checks
 from autocoder.state import passed
 
 pytestmark = pytest.mark.skipif(not sandbox.backend(), reason="no sandbox backend here")
@@ -68,7 +70,7 @@ def _project(root: Path, main: str, init: str = "") -> Path:
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_an_answer_that_is_an_object_fails_the_examples_and_the_screen(tmp_path, attack):
-    checked = examples.check(_project(tmp_path / "p", ATTACKS[attack]), CHECKS)
+    checked = checks.check(_project(tmp_path / "p", ATTACKS[attack]), CHECKS)
     assert checked is not None and passed(checked) == 0 and not checked.ok, checked.output
     assert "ok   add" not in checked.output
     got = screen([ATTACKS[attack], RIGHT], CHECKS)
@@ -87,7 +89,7 @@ def test_an_answer_that_is_an_object_fails_the_judge(tmp_path, attack, suite):
 def test_a_project_init_changes_no_verdict(tmp_path, init, suite):
     project = _project(tmp_path / "p", WRONG, INIT[init])
     assert not judge(project, GOALS[suite])[0]
-    assert passed(examples.check(project, CHECKS)) == 0
+    assert passed(checks.check(project, CHECKS)) == 0
 
 
 @pytest.mark.parametrize("suite", sorted(GOALS))
@@ -95,7 +97,7 @@ def test_a_right_project_passes_every_check(tmp_path, suite):
     project = _project(tmp_path / "p", RIGHT, "x = 1\n")
     ok, _, output = judge(project, GOALS[suite])
     assert ok, output
-    checked = examples.check(project, CHECKS)
+    checked = checks.check(project, CHECKS)
     assert checked.ok and passed(checked) == 2, checked.output
     assert "ok   add(2, 3) == 5" in checked.output
     assert [s.right for s in screen([RIGHT], CHECKS)] == [2]
@@ -165,7 +167,7 @@ def test_a_candidate_cannot_change_its_rivals_screen(attack):
     ],
 )
 def test_plain_data_compares_types_inside_numbers_sets_and_keys(got, want):
-    from autocoder.plain import same
+    from autocoder.sandbox.plain import same
 
     assert not same(got, want)
     assert same(want, want) and same(float(4), 4) and same(0.1 + 0.2, 0.3)
@@ -220,5 +222,5 @@ def test_a_nested_report_is_a_failed_check_not_a_traceback(tmp_path):
         "import os\nopen(os.environ['HOME'] + '/report.json', 'w').write('[' * 200000)\n"
         "os._exit(0)\n"
     )
-    result = examples.check(tmp_path, CHECKS)
+    result = checks.check(tmp_path, CHECKS)
     assert result is not None and not result.ok

@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from autocoder.lint import format_code
-from autocoder.workspace import PathRefused, Workspace
+from autocoder.project.lint import format_code
+from autocoder.project.workspace import PathRefused, Workspace
 
 
 @pytest.fixture

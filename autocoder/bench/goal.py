@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..candidates import ASK
+from ..fresh.candidates import ASK
 
 PLAIN_ASK = ASK  # the plain call's ask, the same as a fresh start's (candidates.py)
 

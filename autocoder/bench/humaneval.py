@@ -20,7 +20,7 @@ keep any helper functions shown):
 
 main() prints the function's result for one example input."""
 
-# The plain call of shared/baselines/humaneval_plain.py, whose numbers the issues quote.
+# The plain baseline's call (`autocoder bench humaneval --plain`; docs/bench.md).
 PLAIN = (
     "Complete this Python function. Reply with the complete function in a ```python block.\n\n"
     "```python\n{prompt}```"

@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 
 from .. import sandbox
-from ..observe import PYTEST_ARGS
-from ..workspace import Workspace
+from ..project.observe import PYTEST_ARGS
+from ..project.workspace import Workspace
 from .goal import Goal
 
 JUDGE_TIMEOUT = 120.0
-HERE = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent.parent / "sandbox"  # the programs that run inside one
 PROXY, SERVE, CODEC = (HERE / n for n in ("_proxy.py", "_serve.py", "_codec.py"))
 MAIN_LIMIT = 2_000_000  # characters of main.py read for its names
 BUILTINS = frozenset(dir(builtins))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from .. import tree
 from .._version import __version__
 from ..exceptions import AutocoderError
+from ..sandbox import tree
 from .cap import ClusterSlots
 from .options import BenchOptions, Task
 from .worker import Place, Worker, project_dir

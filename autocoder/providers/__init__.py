@@ -72,7 +72,8 @@ def resolve(
 
     provider: Provider
     if profile.kind == "llama_cpp":
-        from .llama_cpp import LlamaCppProvider, gguf_path
+        from .gguf import gguf_path
+        from .llama_cpp import LlamaCppProvider
 
         path = gguf_path(profile.gguf)
         provider = LlamaCppProvider(

@@ -4,15 +4,10 @@ A fresh start asks the same plain chat turn (or two shapes of it) for many candi
 only in their seed. Asked one by one, each reply decodes a single token per forward pass; here each
 distinct prompt is evaluated once, its KV cells are shared by every sequence asking it
 (`llama_memory_seq_cp` on a unified cache), and each forward pass decodes one token of every
-sequence still writing. On 2 cores SmolLM2-135M decodes up to 1.7x more tokens per second this
-way at 8-32 sequences; as sequences end at different times, a warm HumanEval candidate costs
-0.45 s against 0.57 s one by one (benchmarks/batch_speed.py, median of 8 prompts x 8 samples; a
-plain call costs 1.19 s). On one thread (a worker of `bench --jobs 2`), 16 sequences cost 0.58 s
-a candidate against 0.71 s for 8, and 32 buy nothing more (HumanEval/0-54, every 6th); a
-sequence's reply is the same in a round of 8, 16 or 32 asking one prompt. (Starting the next
-reply in a sequence as soon as one ends, so that a round never waits on its longest reply at low
-occupancy, was tried: 0.96x the time of rounds of 8, slower than rounds of 16, and it changed the
-replies.) A sequence ends at its stop string, the end of its turn, a loop, or its token cap, as a
+sequence still writing: more tokens per second than one reply at a time, and a sequence's reply
+is the same in a round of 8, 16 or 32 asking one prompt (figures: docs/measurements.md). Starting
+the next reply in a sequence as soon as one ends was tried and was slower than rounds of 16. A
+sequence ends at its stop string, the end of its turn, a loop, or its token cap, as a
 single reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95, min-p 0.05
 on the untempered distribution, then the temperature), each sequence with its own seeded
 generator.

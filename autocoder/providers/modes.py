@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..actions import Action, from_reply, reply_model, tool_schema
+from ..actions.textformat import FormatError, parse, validate_args
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Usage
-from ..textformat import FormatError, parse, validate_args
 
 Send = Callable[..., Any]  # litellm.completion's shape: keyword arguments -> an OpenAI response
 Sampling = dict[str, Any]  # max_tokens, temperature, seed, stop

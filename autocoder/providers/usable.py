@@ -23,7 +23,7 @@ def _reachable(api_base: str) -> bool:
 
 def _gguf(profile: Profile) -> tuple[str, str]:
     from ..exceptions import AutocoderError
-    from .llama_cpp import gguf_path
+    from .gguf import gguf_path
 
     try:
         return gguf_path(profile.gguf).name, "yes"

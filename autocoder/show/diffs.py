@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..workspace import MAX_SNAPSHOT_FILE, Workspace, snapshot_digest
+from ..project.workspace import MAX_SNAPSHOT_FILE, Workspace, snapshot_digest
 from .page import number
 from .trajectory import Trajectory
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._version import __version__
 from ..exceptions import AutocoderError
-from ..workspace import atomic_write
+from ..project.workspace import atomic_write
 from .clean import Cleaner
 
 INDEX = "index.html"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..workspace import Workspace
+from ..project.workspace import Workspace
 from . import diffs, page
 from .clean import Cleaner
 from .trajectory import RUNS, Trajectory, read
@@ -200,9 +200,10 @@ def _install(record: dict[str, Any]) -> dict[str, Any]:
 def _plain_ask(goal: str) -> str:
     """A fresh start's prompt, rebuilt from the goal as this version asks it (the same version
     recorded the run): the plain chat turn every candidate was given."""
-    from .. import candidates, examples
+    from ..fresh import candidates
+    from ..goal import code
 
-    return "\n\n".join(m["content"] for m in candidates.ask(goal, examples.given(goal)))
+    return "\n\n".join(m["content"] for m in candidates.ask(goal, code.given(goal)))
 
 
 def _when(stamp: float | None) -> str:

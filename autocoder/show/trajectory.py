@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AutocoderError
-from ..workspace import STATE_DIR
+from ..project.workspace import STATE_DIR
 
 RUNS = "runs"
 MAX_BYTES = 256 * 1024 * 1024  # a trajectory larger than this was not written by a run

@@ -1,0 +1,277 @@
+"""Sampling and selection: a fresh start's candidates chosen by execution, and best-of-n for a
+repair step. A small model's samples differ a lot: one of several is far likelier to work than
+one repaired many times (candidates.py makes them, select.py chooses, trials.py tries them)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..actions.plan import Plan
+from ..exceptions import ModelFailed, StopRun
+from ..goal import code
+from ..providers.base import Message, Provider, Settings, complete_many
+from ..state import Decision, Usage
+from . import candidates, probes, screen, select
+from .trials import Trials
+
+Progress = tuple[int, ...]
+# warm candidates asked together (a local model decodes them in parallel: see providers/batch.py)
+ROUND = 16
+# every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
+# (candidates.ask without the code) rather than "complete this function": each shape finds right
+# candidates where the other finds none. A candidate's prompt and seed follow from its number
+# alone, whatever the rounds.
+BLOCK, ALTERNATE = 8, 4
+# a warm candidate may write REACH times as much as the first reply (at least FLOOR tokens, at
+# most the cap): a sample running far past it is rambling or looping, and a round lasts as long
+# as its longest reply, decoded alone at the end at twice the cost a token
+REACH, FLOOR = 2, 256
+# when the first BARREN candidates (on a local model the first one and a round) answer none of
+# the goal's examples, more samples of the same model rarely do
+BARREN = 1 + ROUND
+FINALISTS = 3  # candidates tried in full after the screen, best first
+FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
+
+
+@contextmanager
+def _model_faults() -> Iterator[None]:
+    """A provider's failure ends the run with a clear reason."""
+    try:
+        yield
+    except StopRun:
+        raise
+    except Exception as exc:  # any provider fault becomes the run's reason
+        raise ModelFailed(f"the model call failed: {type(exc).__name__}: {exc}") from exc
+
+
+def call(
+    provider: Provider, msgs: list[Message], actions: list[Any], settings: Settings
+) -> Decision:
+    """One model call."""
+    with _model_faults():
+        return provider.complete(msgs, actions, settings)
+
+
+def many(
+    provider: Provider, asks: list[tuple[list[Message], Settings]], actions: list[Any]
+) -> list[Decision]:
+    """`call` for several (messages, settings) at once (base.complete_many)."""
+    with _model_faults():
+        return complete_many(provider, asks, actions)
+
+
+def _totals(decisions: list[Decision]) -> dict[str, Any]:
+    usage = sum((d.usage for d in decisions), Usage(evaluated_tokens=0))
+    seconds = sum(d.seconds for d in decisions)
+    cached = sum(d.cached for d in decisions)
+    return {"usage": usage, "seconds": seconds, "calls": len(decisions), "cached": cached}
+
+
+@dataclass
+class Pool:
+    """A fresh start's candidates so far: each one's decision, reply and main.py, the screen of
+    each distinct main.py, and the candidates tried in full."""
+
+    made: list[Decision] = field(default_factory=list)
+    replies: list[Decision] = field(default_factory=list)
+    mains: list[str] = field(default_factory=list)
+    seen: dict[str, screen.Screened] = field(default_factory=dict)  # equal code, equal screen
+    full: dict[int, select.Trial] = field(default_factory=dict)  # by candidate index
+
+    def add(self, made: Decision, reply: Decision) -> None:
+        self.made.append(made)
+        self.replies.append(reply)
+        self.mains.append(made.args["main"])
+
+    def groups(self) -> Counter[str]:
+        """How many candidates behave each way (the screen's behaviour: examples and probes)."""
+        return Counter(self.seen[m].behaviour for m in self.mains if self.seen[m].behaviour)
+
+    def right(self, i: int) -> int:
+        return self.seen[self.mains[i]].right
+
+    def ranked(self) -> list[int]:
+        """Distinct candidates not yet tried in full, best first: examples right, then how many
+        candidates behave the same, then the earliest; the first of each behaviour before a
+        second of any, so that the few tried in full behave differently."""
+        groups = self.groups()
+        tried = {self.mains[i] for i in self.full}
+        firsts = [self.mains.index(m) for m in dict.fromkeys(self.mains) if m not in tried]
+        lead = {self.seen[self.mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}
+        leads = set(lead.values())
+
+        def rank(i: int) -> tuple[int, int, bool, int, int]:
+            s = self.seen[self.mains[i]]
+            return (i not in leads, -s.right, s.shaky, -groups.get(s.behaviour, 0), i)
+
+        return sorted(firsts, key=rank)
+
+    def trials(self) -> list[select.Trial]:
+        """Every candidate for select.choose: its screen's behaviour (agreement is counted on
+        one measure), and how far it got in full where it was tried so."""
+        return [
+            select.Trial(
+                self.full[i].progress if i in self.full else (0, self.seen[m].right),
+                self.seen[m].behaviour,
+                self.seen[m].shaky,
+            )
+            for i, m in enumerate(self.mains)
+        ]
+
+
+class Sampler:
+    """Makes `samples` candidates for a step and chooses one; `trusted` is how the main.py chosen
+    on the goal's examples or by agreement behaves (the planner keeps main.py while it does)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        goal: str,
+        settings: Settings,
+        samples: int,
+        trials: Trials,
+        out_of_time: Callable[[], bool],
+        record: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.provider, self.settings, self.samples = provider, settings, samples
+        self.trials, self.out_of_time, self.record = trials, out_of_time, record
+        self.examples = trials.examples
+        self.given = code.given(goal)  # code the goal gives, for the plain "complete this" ask
+        self.asked = candidates.ask(goal, self.given)
+        self.other = candidates.ask(goal, "")  # the other prompt shape (the same when no code)
+        self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
+        self.trusted = ""
+        # a local model decodes warm samples together; others are asked one by one (each can
+        # end the sampling early at no cost)
+        self.round = ROUND if getattr(provider, "parallel", False) else 1
+
+    def fresh_start(self, todo: Plan, index: int) -> tuple[Decision, Progress, list[Message]]:
+        """Sample plain chat turns (the first greedy, then rounds of warm ones asked together),
+        make each a project (its code as main.py, the goal's examples as tests), screen them all
+        (screen.py: the examples and probes near them), try the best few in full in scratch
+        copies and choose by execution. Every candidate's score and the reason are recorded.
+        Returns the choice, how far it got, and the messages that asked for it."""
+        pool = Pool()
+        while not pool.made or (
+            len(pool.made) < self.samples
+            and not self._met(pool)
+            and not self._barren(pool)
+            and not self.out_of_time()
+        ):  # the first round always: a choice needs a candidate
+            first = len(pool.made)
+            count = 1 if first == 0 else min(self.round, self.samples - first)
+            reach = self._reach(pool)
+            asked = [
+                (self._messages(k), self._settings(k, index, reach))
+                for k in range(first, first + count)
+            ]
+            for reply in many(self.provider, asked, []):
+                main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
+                args = {"main": main, "test": candidates.first_tests(self.examples)}
+                thought = f"candidate {len(pool.made) + 1} of {self.samples}"
+                pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)
+            self._screen([m for m in dict.fromkeys(pool.mains[first:]) if m not in pool.seen], pool)
+            if self.examples:  # the best that answer every example, in full now
+                every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
+                for i in every[:FINALISTS]:
+                    self._try(i, pool, todo)
+        for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
+            self._try(i, pool, todo)
+        trials = pool.trials()
+        chosen, table, why = select.choose(trials, among=sorted(pool.full))
+        row = table[chosen]
+        # how main.py behaves (select.behaviour: the examples' answers, else its output)
+        self.trusted = (
+            pool.full[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
+        )
+        self.record(
+            {"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why}
+        )
+        thought = f"chose candidate {chosen + 1} of {len(pool.made)}: {why}"
+        decision = replace(pool.made[chosen], thought=thought, **_totals(pool.replies))
+        return decision, trials[chosen].progress, self._messages(chosen)
+
+    def _messages(self, k: int) -> list[Message]:
+        """Candidate k's prompt: the plain ask, or in each ALTERNATE-th block the goal as said."""
+        other = k > 0 and (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1
+        return self.other if other else self.asked
+
+    def _reach(self, pool: Pool) -> int:
+        """The most tokens a candidate after the first may write (REACH)."""
+        cap = self.settings.max_tokens
+        if not pool.replies or pool.replies[0].cut:
+            return cap
+        return min(cap, max(FLOOR, REACH * pool.replies[0].usage.completion_tokens))
+
+    def _settings(self, k: int, index: int, reach: int) -> Settings:
+        """Candidate k's: the first fresh start's first is the greedy plain call; a restart
+        samples all. Those after the first write at most `reach` tokens."""
+        hot = k or index > 1
+        warm = max(self.settings.temperature, candidates.SAMPLE_TEMPERATURE)
+        update = {
+            "max_tokens": reach if k else self.settings.max_tokens,
+            "temperature": warm if hot else self.settings.temperature,
+            "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
+            "prefix": "",
+            "stop": candidates.STOP,
+        }
+        return self.settings.model_copy(update=update)
+
+    def _screen(self, new: list[str], pool: Pool) -> None:
+        """Screen new candidates together; when that fails (a candidate can kill the screen's
+        process), each alone, so that one candidate cannot spoil the others' ranking."""
+        policy = self.trials.policy
+        got = screen.screen(new, self.examples, self.probes, policy=policy)
+        if got is None:
+            got = [
+                (screen.screen([m], self.examples, self.probes, policy=policy) or [FAILED])[0]
+                for m in new
+            ]
+        pool.seen.update(zip(new, got, strict=True))
+
+    def _try(self, i: int, pool: Pool, todo: Plan) -> None:
+        """Candidate i applied to a scratch copy and observed in full (once)."""
+        if i not in pool.full:
+            pool.full[i] = select.Trial.of(self.trials.attempt(pool.made[i], todo))
+
+    def _met(self, pool: Pool) -> bool:
+        """A candidate tried in full is green, answers every example and is not shaky (it raised
+        on no probe, nor answered every input alike): none can beat it on the facts (among several
+        such in one round, agreement on the probes chose the one tried)."""
+        return bool(self.examples) and any(
+            t.progress[0]
+            and t.progress[1] == len(self.examples)
+            and not pool.seen[pool.mains[i]].shaky
+            for i, t in pool.full.items()
+        )
+
+    def _barren(self, pool: Pool) -> bool:
+        """BARREN candidates or more, and none answers any of the goal's examples."""
+        return (
+            bool(self.examples)
+            and len(pool.made) >= BARREN
+            and not any(pool.seen[m].right for m in pool.mains)
+        )
+
+    def best_of(
+        self,
+        decide: Callable[[int], Decision],
+        todo: Plan,
+        now: Progress,
+    ) -> tuple[Decision, Progress]:
+        """`decide(attempt)` up to `samples` times, each tried in a scratch copy; keep the first
+        that gets the project further than `now` (all green for a fresh start), else the best."""
+        fresh = todo.phase in ("create", "restart")
+        tried: list[tuple[Decision, Progress]] = []
+        for attempt in range(self.samples):
+            candidate = decide(attempt)
+            score = self.trials.score(candidate, todo)
+            tried.append((candidate, score))
+            if score[0] or (not fresh and score > now) or self.out_of_time():
+                break
+        best, score = max(tried, key=lambda t: t[1])  # the earliest among equals
+        return replace(best, **_totals([d for d, _ in tried])), score

@@ -1,0 +1,70 @@
+"""Trying a step before it is taken: a decision applied to a scratch copy of the project and
+observed there. When the project is then made the same as that copy, the next step reuses the
+copy's observation (outputs hold no machine paths, so a copy observes as the project would)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import sandbox
+from ..actions import Action
+from ..actions.plan import Plan
+from ..goal import Example
+from ..project.observe import observe_cached
+from ..project.workspace import PathRefused, Workspace
+from ..state import ActionResult, Decision, Observation
+
+REFUSED = (0, -1)  # the progress of a decision that is malformed or cannot apply
+
+
+def apply(action: Action, ws: Workspace) -> ActionResult:
+    """Apply an action; a refusal (bad range, missing text, path outside) is a failed result."""
+    try:
+        return action.apply(ws)
+    except (ValueError, PathRefused, OSError) as exc:
+        return ActionResult(False, str(exc))
+
+
+class Trials:
+    """Observations of the project and of trial copies, with the sandbox policy and the store
+    that remembers observations of identical files (see observe_cached)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        goal_examples: tuple[Example, ...],
+        store: Any | None,
+        policy: sandbox.Policy,
+    ) -> None:
+        self.ws, self.examples, self.store, self.policy = ws, goal_examples, store, policy
+        self.seen: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
+
+    def observe(self) -> Observation:
+        """The project now: a trial's observation of exactly these files, else a fresh one."""
+        seen = self.seen.pop(self.ws.fingerprint(), None) if self.seen else None
+        self.seen.clear()
+        return seen if seen is not None else self.look(self.ws)
+
+    def look(self, ws: Workspace) -> Observation:
+        return observe_cached(ws, self.store, self.examples, policy=self.policy)
+
+    def attempt(self, decision: Decision, todo: Plan) -> Observation | None:
+        """The observation of a scratch copy with the decision applied; None when it cannot
+        apply."""
+        with sandbox.scratch("trial") as tmp:
+            scratch = self.ws.copy_to(tmp / "project")
+            if not apply(todo.action(decision.action).model_validate(decision.args), scratch).ok:
+                return None
+            obs = self.look(scratch)
+            self.seen[scratch.fingerprint()] = obs  # the next step's, if this one is applied
+            return obs
+
+    def score(self, decision: Decision, todo: Plan) -> tuple[int, ...]:
+        """How far a decision gets when applied to a scratch copy of the project."""
+        if decision.error or todo.refusal(decision):
+            return REFUSED
+        obs = self.attempt(decision, todo)
+        return (0, 0) if obs is None else obs.progress()
+
+    def forget(self) -> None:
+        self.seen.clear()

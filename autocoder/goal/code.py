@@ -1,0 +1,69 @@
+"""The goal's own code: the function it gives to complete, a skeleton to continue from, the
+names code defines, and what counts as a literal."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+
+def _defined(code: str) -> set[str] | None:
+    """The names code defines at top level (functions, classes, imports, assignments); None
+    when there is no code or it does not parse."""
+    if not code:
+        return None
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+_CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
+
+
+def given(goal: str) -> str:
+    """The first fenced Python block of the goal that defines something to complete, else ""."""
+    for block in _CODE_BLOCK.findall(goal):
+        code = block.strip("\n").rstrip()
+        if re.search(r"^\s*(def|class) ", code, re.MULTILINE):
+            return code
+    return ""
+
+
+def skeleton(goal: str) -> str:
+    """`given`, and when its last function has no body yet (a signature and docstring), a new
+    line indented for that body, so that what follows is the body."""
+    code = given(goal)
+    try:
+        last = ast.parse(code).body[-1] if code else None
+    except (SyntaxError, IndexError):
+        return code
+    if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring_only(last):
+        return code + "\n" + " " * (last.body[0].col_offset)
+    return code
+
+
+def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return (
+        len(fn.body) == 1
+        and isinstance(fn.body[0], ast.Expr)
+        and isinstance(fn.body[0].value, ast.Constant)
+    )
+
+
+def literal(text: str) -> bool:
+    """Whether `text` is a Python literal (what an example's answer must be to be compared)."""
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
