@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autocoder import cassettes
+from autocoder.providers import cassettes
 
 GOOD_MAIN = '''def fib(n):
     """First n Fibonacci numbers."""
@@ -75,6 +75,27 @@ def one_attempt_on_replay(request, monkeypatch):
     """A replay that misses is a failure to report at once, not a fault to retry with backoff."""
     if request.node.get_closest_marker("vcr") and not recording(request.config):
         monkeypatch.setattr("autocoder.providers.faults.MAX_ATTEMPTS", 1)
+
+
+# the slow kinds of test (pyproject.toml's markers), by the file they are in; tests/test_show.py
+# marks its browser tests itself. Any of them is also `slow`: `-m "not slow"` leaves them out.
+KINDS = {
+    "test_model.py": "model",
+    "test_server.py": "server",
+    "test_ray.py": "ray",
+    "test_escapes.py": "sandbox",
+    "test_sandbox.py": "sandbox",
+    "test_verdicts.py": "sandbox",
+}
+SLOW = ("model", "server", "ray", "browser", "sandbox")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in KINDS:
+            item.add_marker(KINDS[item.path.name])
+        if any(item.get_closest_marker(kind) for kind in SLOW):
+            item.add_marker("slow")
 
 
 @pytest.hookimpl(hookwrapper=True)

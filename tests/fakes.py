@@ -101,17 +101,20 @@ class Slow(ScriptedProvider):
         self.seconds = seconds
 
     def complete(self, messages, actions, settings):
+        self.began = time.time()  # inside the cap's slot: the call's flight, as the cap sees it
         time.sleep(self.seconds)
+        self.ended = time.time()
         return Decision(raw="ok")
 
 
 class Caller:
     """A worker that makes one model call per task, through the run's cap, and records where it
-    ran and when the call was answered (it was in flight for the model's `seconds` before)."""
+    ran and when its call was in flight (measured by the model, inside the cap's slot)."""
 
     def __init__(self, place: Place, out: Path, slots: Slots, seconds: float) -> None:
         self.place, self.out = place, out
-        self.provider = Capped(Slow(seconds), slots)
+        self.model = Slow(seconds)
+        self.provider = Capped(self.model, slots)
 
     def run(self, task: Task) -> dict[str, Any]:
         self.provider.complete([{"role": "user", "content": task.goal.goal}], [], Settings())
@@ -120,7 +123,7 @@ class Caller:
             "try": task.attempt,
             "host": self.place.host,
             "worker": self.place.worker,
-            "answered": time.time(),
+            "flight": [self.model.began, self.model.ended],
         }
 
 

@@ -10,24 +10,26 @@ from scratch, which starts the server here and stops it after:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from autocoder.actions import Finish, WriteFile, narrow, tool_schema
-from autocoder.agent import Agent
-from autocoder.config import AgentConfig
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
 from autocoder.providers import Settings, find_profile, resolve
 from autocoder.providers.cache import open_cache
-from autocoder.providers.llama_cpp import embedded_model_path
+from autocoder.providers.gguf import embedded_model_path
 from autocoder.providers.remote import LiteLLMProvider, litellm
-from autocoder.workspace import Workspace
 
 from .conftest import recording
 
@@ -51,7 +53,7 @@ def _free_port() -> int:
 # first long prompt, which reads as a dropped connection).
 SERVE = """
 import runpy, sys
-from autocoder.providers.llama_cpp import _without_extra_buffers
+from autocoder.providers.gguf import _without_extra_buffers
 sys.argv[0] = "llama_cpp.server"
 with _without_extra_buffers():
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
@@ -59,39 +61,22 @@ with _without_extra_buffers():
 FORMATS = {"template": [], "chatml-function-calling": ["--chat_format", "chatml-function-calling"]}
 
 
-@pytest.fixture(scope="module", params=list(FORMATS))
-def server(request, tmp_path_factory, pytestconfig):
-    """The embedded model behind llama-cpp-python's server, in one chat format (the param).
-    Replaying, nothing listens: the cassettes answer (requests match on method, path and body)."""
-    if not recording(pytestconfig):
-        yield "http://127.0.0.1:8000/v1"
-        return
+@contextlib.contextmanager
+def serving(chat_format: str, folder: Path) -> Iterator[str]:
+    """The embedded model behind llama-cpp-python's server on 127.0.0.1, in one chat format;
+    yields its base URL and stops it after."""
     port = _free_port()
-    cmd = [
-        sys.executable,
-        "-c",
-        SERVE,
-        "--model",
-        str(embedded_model_path()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        "2",
-        "--verbose",
-        "False",
-        *FORMATS[request.param],
-    ]
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-c", SERVE, "--model", str(embedded_model_path())]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    cmd += ["--verbose", "False", *FORMATS[chat_format]]
+    log = folder / "server.log"
     with log.open("wb") as stderr:  # the server keeps its own handle on the log
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_until_serving(proc, base, log, seconds=120)
         yield base
+        assert proc.poll() is None, f"the server died: {log.read_text(errors='replace')[-2000:]}"
     finally:
         proc.terminate()
         try:
@@ -99,6 +84,25 @@ def server(request, tmp_path_factory, pytestconfig):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module", params=list(FORMATS))
+def server(request, tmp_path_factory, pytestconfig):
+    """The server in one chat format (the param), for the recorded tests. Replaying, nothing
+    listens: the cassettes answer (requests match on method, path and body)."""
+    if not recording(pytestconfig):
+        yield "http://127.0.0.1:8000/v1"
+        return
+    with serving(request.param, tmp_path_factory.mktemp("server")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module", params=list(FORMATS))
+def live_server(request, tmp_path_factory):
+    """The server in one chat format, started for real whatever the record mode: what a
+    cassette cannot show (the server parsing our schemas into its grammar, and living on)."""
+    with serving(request.param, tmp_path_factory.mktemp("live")) as base:
+        yield base
 
 
 def _wait_until_serving(proc: subprocess.Popen, base: str, log: Path, seconds: float) -> None:
@@ -138,6 +142,26 @@ def test_every_mode_either_server_serves_completes_a_run(server, mode, tmp_path)
     ).run()
     assert result.tool_mode == ("named" if mode in ("auto", "native") else mode)
     assert (result.status, result.steps, result.model_calls) == ("max_steps", 2, 2), result.reason
+
+
+@pytest.mark.parametrize("mode", ["auto", "named", "instructor"])
+def test_a_live_server_completes_a_run_in_every_mode_the_probe_can_choose(
+    live_server, mode, tmp_path
+):
+    """No cassette: the server really parses each request's tool schema into its grammar (a regex
+    `pattern` in a schema once made chatml-function-calling's server fail to parse it, then
+    crash), answers every step, and is alive after the run. `auto` probes the live server."""
+    store = open_cache(tmp_path / "cache")  # a fresh probe, not one remembered from a cassette
+    provider = resolve("openai/local", api_base=live_server, tool_mode=mode, store=store)
+    result = Agent(
+        provider,
+        Workspace(tmp_path / "p"),
+        "a function add(a, b) that returns a + b",
+        AgentConfig(max_steps=2, settings=Settings(max_tokens=200)),
+    ).run()
+    assert result.tool_mode == ("named" if mode == "auto" else mode)
+    assert result.status in ("max_steps", "done"), result.reason
+    assert result.model_calls >= 1 and "cannot reach" not in result.reason
 
 
 # the template server only: chatml-function-calling escapes code as HTML, and the 135M model's
