@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
 Phase = Literal["create", "fix_main", "fix_file", "fix_examples", "fix_tests", "judge", "restart"]
@@ -252,3 +252,14 @@ def passed(result: ProcResult | None) -> int:
     """How many examples a check passed, as its own report says (never what the program printed)."""
     results = ((result.report or {}).get("results") or []) if result is not None else []
     return sum(r is True for r in results) if isinstance(results, list) else 0
+
+
+class Store(Protocol):
+    """What is kept between runs, by key, as JSON-able values: the response cache (a
+    diskcache.Cache) holds replies, observations, probes and model hashes in one."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> Any: ...
+
+    def delete(self, key: str) -> Any: ...

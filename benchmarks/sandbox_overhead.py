@@ -14,7 +14,7 @@ from pathlib import Path
 from autocoder import sandbox
 
 
-def median_run(folder: Path, runs: int, policy: sandbox.Policy) -> float:
+def median_run(folder: Path, runs: int, policy: sandbox.Sandbox) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -28,7 +28,7 @@ def main(runs: int = 20) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         kind = sandbox.backend() or "none"
         isolated = median_run(Path(tmp), runs, sandbox.SAFE) if kind != "none" else float("nan")
-        plain = median_run(Path(tmp), runs, sandbox.Policy(unsafe=True, backend=""))
+        plain = median_run(Path(tmp), runs, sandbox.Sandbox(unsafe=True, backend=""))
     print(
         f"isolated ({kind}): median {isolated * 1000:.0f} ms; "
         f"unconfined: median {plain * 1000:.0f} ms; ratio {isolated / plain:.2f} ({runs} runs each)"

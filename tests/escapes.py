@@ -381,7 +381,7 @@ def main(backend: str, work: Path) -> dict[str, str]:
 
     if not sandbox.available(backend):
         return {"_backend": f"{backend} cannot confine here"}
-    policy = sandbox.Policy(backend=backend)  # the backend under test, not the best one
+    policy = sandbox.Sandbox(backend=backend)  # the backend under test, not the best one
     project, outside, home = work / "project", work / "outside", work / "home"
     sibling = Path(os.environ.get("TMPDIR", "/tmp")) / f"autocoder-sibling-{os.getpid()}"
     sibling.write_text(SECRET)

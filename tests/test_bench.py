@@ -39,10 +39,10 @@ def project(tmp_path: Path, main: str) -> Path:
 def test_each_sample_passes_on_its_reference_and_fails_on_an_empty_main(name, tmp_path):
     goal = load_goal(SAMPLES / name)
     ok, _, output = judge(
-        project(tmp_path / "ref", (REFERENCES / name / "main.py").read_text()), goal
+        project(tmp_path / "ref", (REFERENCES / name / "main.py").read_text()), goal, policy=SAFE
     )
     assert ok, output
-    assert not judge(project(tmp_path / "empty", EMPTY_MAIN), goal)[0]
+    assert not judge(project(tmp_path / "empty", EMPTY_MAIN), goal, policy=SAFE)[0]
 
 
 def test_the_samples_suite_has_at_least_twelve_goals_and_the_seeds_midi_goal():
@@ -59,9 +59,9 @@ def test_humaneval_reads_all_164_problems_and_its_checks_judge(tmp_path):
     for p, goal in list(zip(problems(), suite.goals, strict=True))[:6]:
         assert p["entry_point"] in goal.goal
         solved = p["prompt"] + p["canonical_solution"] + "\n\n" + EMPTY_MAIN
-        assert judge(project(tmp_path / goal.name, solved), goal)[0], goal.name
+        assert judge(project(tmp_path / goal.name, solved), goal, policy=SAFE)[0], goal.name
         stub = p["prompt"] + "    return None\n\n\n" + EMPTY_MAIN
-        assert not judge(project(tmp_path / (goal.name + "-stub"), stub), goal)[0]
+        assert not judge(project(tmp_path / (goal.name + "-stub"), stub), goal, policy=SAFE)[0]
 
 
 @pytest.mark.parametrize(

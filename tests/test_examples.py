@@ -11,6 +11,7 @@ from autocoder.project.checks import check
 from autocoder.project.workspace import Workspace
 from autocoder.providers.modes import MODES
 from autocoder.providers.scripted import ScriptedProvider
+from autocoder.sandbox import SAFE
 from autocoder.state import Decision, passed
 
 GOAL = '''Write main.py with this function:
@@ -82,11 +83,11 @@ def test_an_examples_call_keeps_no_trailing_comment_so_it_can_be_embedded_in_cod
 
 def test_a_check_runs_in_the_sandbox_and_counts_right_answers(tmp_path):
     (tmp_path / "main.py").write_text(main_with("return a + b if a else 0"))
-    result = check(tmp_path, extract(GOAL))
+    result = check(tmp_path, extract(GOAL), policy=SAFE)
     assert not result.ok and passed(result) == 2
     assert "FAIL add(0, 7) returned 0; expected 7" in result.output
     (tmp_path / "main.py").write_text(main_with("return a + b"))
-    assert check(tmp_path, extract(GOAL)).ok
+    assert check(tmp_path, extract(GOAL), policy=SAFE).ok
 
 
 def test_the_candidate_that_answers_the_examples_is_applied(tmp_path):
@@ -279,22 +280,22 @@ def test_a_command_lines_examples_run_main_py_with_those_arguments(tmp_path):
         Example("__run__('x')", "'error'"),
     )  # "prints the total" is prose, no example
     (tmp_path / "main.py").write_text(SUMS)  # runs (and reads argv) as it is imported
-    result = check(tmp_path, found)
+    result = check(tmp_path, found, policy=SAFE)
     assert passed(result) == 2, result.output
     assert "ok   python main.py 2 3 == '5'" in result.output
     assert "FAIL python main.py x raised ValueError" in result.output
     # the same examples as the candidate's first tests, run by pytest as commands
     (tmp_path / "main_test.py").write_text(first_tests(found[:2]))
-    tests = sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path)
+    tests = sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path, policy=SAFE)
     assert tests.ok and tests.report["passed"] == 2, tests.output
     (tmp_path / "main.py").write_text(SUMS.replace("float(a)", "float(a) + 1"))
-    assert not sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path).ok
+    assert not sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path, policy=SAFE).ok
 
 
 def test_the_screen_answers_a_command_lines_examples():
     found = extract(CLI_GOAL)[:2]
     right, wrong = SUMS, SUMS.replace("sum(", "max(")
-    got = screen.screen([wrong, right], found)
+    got = screen.screen([wrong, right], found, policy=SAFE)
     assert [s.right for s in got] == [0, 2]
     assert "print(__run__" not in normalize(SUMS.replace("\n\n\nmain()\n", "\n"), "", found)
 

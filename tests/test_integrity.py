@@ -35,7 +35,7 @@ def policy(request):
     """Every sandboxed run of a test here on each backend present (bubblewrap, unshare)."""
     if request.param == "none":
         pytest.skip("no sandbox backend here: hostile code is never run unconfined")
-    return sandbox.Policy(backend=request.param)
+    return sandbox.Sandbox(backend=request.param)
 
 
 WRONG = (
@@ -325,7 +325,7 @@ def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp
     code = (  # the marker in two parts: autocoder's own command line must not hold it whole
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
         "from pathlib import Path\nfrom autocoder import sandbox\n"
-        f"policy = sandbox.Policy(backend={policy.backend!r})\n"
+        f"policy = sandbox.Sandbox(backend={policy.backend!r})\n"
         f"args = ['main.py', {marker[:9]!r} + {marker[9:]!r}]\n"
         f"print(sandbox.python(args, Path({str(project)!r}), timeout=50, policy=policy))\n"
     )

@@ -40,10 +40,10 @@ def policy(request):
     """Every program here runs on each backend present (bubblewrap, unshare)."""
     if request.param == "none":
         pytest.skip("no sandbox backend here: hostile code is never run unconfined")
-    return sandbox.Policy(backend=request.param)
+    return sandbox.Sandbox(backend=request.param)
 
 
-def _run(project: Path, code: str, policy: sandbox.Policy) -> None:
+def _run(project: Path, code: str, policy: sandbox.Sandbox) -> None:
     result = sandbox.python(["-c", textwrap.dedent(code)], project, timeout=60, policy=policy)
     assert result.ok, result.output
 

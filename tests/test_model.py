@@ -14,6 +14,7 @@ from autocoder.loop.prompt import messages
 from autocoder.project.observe import observe
 from autocoder.project.workspace import Workspace
 from autocoder.providers import Settings, resolve
+from autocoder.sandbox import SAFE
 
 pytestmark = pytest.mark.model
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
@@ -34,7 +35,7 @@ def test_every_action_grammar_compiles_in_llama_cpp():
 
 def test_constrained_reply_parses_and_code_arrives_as_code(model, tmp_path):
     ws = Workspace(tmp_path)
-    obs = observe(ws)
+    obs = observe(ws, policy=SAFE)
     todo = plan(obs)
     assert todo.actions == [CreateProject]
     d = model.complete(messages(GOAL, obs, todo, []), todo.actions, Settings(max_tokens=600))
@@ -69,7 +70,7 @@ def test_a_short_real_run_is_coherent(model, tmp_path):
     assert result.prompt_tokens == sum(s["decision"]["usage"]["prompt_tokens"] for s in steps) > 0
     assert 0 < result.model_s <= result.wall_s
     # the result says what the project on disk is: main.py runs, not yet done
-    final = observe(Workspace(tmp_path))
+    final = observe(Workspace(tmp_path), policy=SAFE)
     assert sorted(final.files) == ["main.py", "main_test.py"]
     assert final.main.ok and not final.green
     assert result.kept == final.verdict() and result.kept.startswith("main.py runs")
@@ -136,7 +137,7 @@ def test_a_goals_skeleton_is_continued_with_a_body_not_copied(model, tmp_path):
     from autocoder.goal.code import skeleton
 
     ws = Workspace(tmp_path)
-    obs = observe(ws)
+    obs = observe(ws, policy=SAFE)
     todo = plan(obs)
     agent = Agent(model, ws, SKELETON_GOAL)
     prefix = agent._prefix(todo)

@@ -4,6 +4,7 @@ from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
 from autocoder.project.observe import observe, validate
 from autocoder.project.workspace import Workspace
+from autocoder.sandbox import SAFE
 
 from .conftest import GOOD_MAIN, GOOD_TEST
 
@@ -44,14 +45,14 @@ def _project(tmp_path, main, test=GOOD_TEST):
 
 
 def test_a_good_project_is_green(tmp_path):
-    obs = observe(_project(tmp_path, GOOD_MAIN))
+    obs = observe(_project(tmp_path, GOOD_MAIN), policy=SAFE)
     assert obs.green, obs
     assert "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]" in obs.main.output
 
 
 def test_failing_test_and_undefined_name_are_reported(tmp_path):
     main = GOOD_MAIN.replace("return out[:n]", "return outt[:n]")
-    obs = observe(_project(tmp_path, main))
+    obs = observe(_project(tmp_path, main), policy=SAFE)
     assert not obs.green
     assert "outt" in obs.python[0].error
     assert not obs.tests.ok and "NameError" in obs.tests.output
@@ -63,7 +64,7 @@ def test_a_hanging_main_times_out(tmp_path, monkeypatch):
     hang = (
         "def main():\n    while True:\n        x = 1\n\n\nif __name__ == '__main__':\n    main()\n"
     )
-    obs = observe(_project(tmp_path, hang, test=None))
+    obs = observe(_project(tmp_path, hang, test=None), policy=SAFE)
     assert obs.main.timed_out and not obs.main.ok
     assert obs.tests is None
 
@@ -80,14 +81,14 @@ def test_every_run_of_an_observation_takes_the_policy_given(tmp_path, monkeypatc
             return real(*args, policy=policy, **kwargs)
 
         monkeypatch.setattr(sandbox, name, spy)
-    policy = sandbox.Policy(unsafe=True)  # not the default: the best backend, else unconfined
+    policy = sandbox.Sandbox(unsafe=True)  # not the default: the best backend, else unconfined
     obs = observe(
         _project(tmp_path, GOOD_MAIN), examples.extract("fib(3) == [0, 1, 1]"), policy=policy
     )
     assert obs.green and obs.examples is not None
     assert taken == [policy] * 3  # the tests, main.py, the examples
     with pytest.raises(AutocoderError, match="--unsafe"):  # no backend, and not unsafe: no run
-        observe(_project(tmp_path, GOOD_MAIN), policy=sandbox.Policy(backend=""))
+        observe(_project(tmp_path, GOOD_MAIN), policy=sandbox.Sandbox(backend=""))
 
 
 def test_a_test_file_needs_test_functions():
@@ -134,16 +135,16 @@ def test_an_identical_project_is_observed_once_unless_its_programs_write_files(
         ws = Workspace(tmp_path / f"p{n}")
         ws.write("main.py", GOOD_MAIN, fmt=False)
         ws.write("main_test.py", GOOD_TEST, fmt=False)
-        obs = observe_module.observe_cached(ws, store)
+        obs = observe_module.observe_cached(ws, store, policy=SAFE)
         assert obs.green
     assert len(runs) == 1
     ws.write("main.py", GOOD_MAIN.replace("fib(10)", "fib(11)"), fmt=False)
-    observe_module.observe_cached(ws, store)
+    observe_module.observe_cached(ws, store, policy=SAFE)
     assert len(runs) == 2
     writer = GOOD_MAIN.replace("print(fib(10))", "open('out.txt', 'w').write(str(fib(10)))")
     for n in range(2):  # its output file is the point: it runs every time
         ws = Workspace(tmp_path / f"w{n}")
         ws.write("main.py", writer, fmt=False)
-        observe_module.observe_cached(ws, store)
+        observe_module.observe_cached(ws, store, policy=SAFE)
         assert (tmp_path / f"w{n}" / "out.txt").read_text() == "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]"
     assert len(runs) == 4

@@ -121,7 +121,7 @@ def test_every_run_of_the_agent_takes_its_policy(tmp_path, monkeypatch):
         return real(*args, policy=policy, **kwargs)
 
     monkeypatch.setattr(sandbox, "run", spy)
-    policy = sandbox.Policy(unsafe=True)  # not the default: the best backend, else unconfined
+    policy = sandbox.Sandbox(unsafe=True)  # not the default: the best backend, else unconfined
     result, _, _ = run(tmp_path, monkeypatch, allow=True, policy=policy)
     assert result.status == "done", result.reason
     assert ["-m", "pip"] in [args for args, _ in taken]  # the install, and observations

@@ -6,6 +6,7 @@ from autocoder.actions import WriteFile
 from autocoder.actions.plan import Plan
 from autocoder.fresh.sampling import Sampler
 from autocoder.fresh.trials import Trials
+from autocoder.goal.brief import Brief
 from autocoder.loop.agent import Streaks
 from autocoder.loop.planner import STUCK_LIMIT, Planner
 from autocoder.project.packages import Installer
@@ -71,7 +72,9 @@ class FakeTrials:
 
 
 def test_best_of_keeps_the_first_that_gets_further_and_sums_every_call():
-    sampler = Sampler(ScriptedProvider([]), "g", Settings(), 4, FakeTrials(), lambda: False, print)
+    sampler = Sampler(
+        ScriptedProvider([]), Brief.read("g"), Settings(), 4, FakeTrials(), lambda: False, print
+    )
     made = [Decision(thought=t, usage=Usage(10, 5), seconds=1.0) for t in ("1", "3", "9", "9")]
     asked = []
 

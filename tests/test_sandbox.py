@@ -13,7 +13,7 @@ import pytest
 
 from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
-from autocoder.sandbox import isolation
+from autocoder.sandbox import SAFE, isolation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,13 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_secrets_never_reach_the_child(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-4242")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-canary-4242")
-    res = sandbox.python(["-c", "import os; print(sorted(os.environ.items()))"], tmp_path)
+    res = sandbox.python(
+        ["-c", "import os; print(sorted(os.environ.items()))"], tmp_path, policy=SAFE
+    )
     assert res.ok and "canary-4242" not in res.output
     code = (
         "import os; h = os.environ['HOME']; "
         f"print('autocoder-home-' in h, h != {str(Path.home())!r})"
     )
-    home = sandbox.python(["-c", code], tmp_path).output.strip()
+    home = sandbox.python(["-c", code], tmp_path, policy=SAFE).output.strip()
     assert home == "True True"  # a scratch HOME, not the user's
 
 
@@ -39,25 +41,29 @@ def test_timeout_kills_the_whole_group(tmp_path):
         "time.sleep(60)\n"
     )
     start = time.monotonic()
-    res = sandbox.python(["-c", script], tmp_path, timeout=1.0)
+    res = sandbox.python(["-c", script], tmp_path, timeout=1.0, policy=SAFE)
     assert res.timed_out and not res.ok and time.monotonic() - start < 10
     assert "timed out after 1 s" in res.output
     assert _gone(marker)  # the child it started, too
 
 
 def test_memory_limit_is_contained(tmp_path):
-    res = sandbox.python(["-c", "x = bytearray(4 * 1024**3)"], tmp_path)
+    res = sandbox.python(["-c", "x = bytearray(4 * 1024**3)"], tmp_path, policy=SAFE)
     assert not res.ok and "MemoryError" in res.output
 
 
 def test_long_output_keeps_head_and_tail(tmp_path):
-    res = sandbox.python(["-c", "print('START'); print('x' * 100000); print('END')"], tmp_path)
+    res = sandbox.python(
+        ["-c", "print('START'); print('x' * 100000); print('END')"], tmp_path, policy=SAFE
+    )
     assert res.ok and res.output.startswith("START") and res.output.rstrip().endswith("END")
     assert "characters cut" in res.output and len(res.output) < 5000
 
 
 def test_stdin_is_empty_not_the_terminal(tmp_path):
-    res = sandbox.run([sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"], tmp_path)
+    res = sandbox.run(
+        [sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"], tmp_path, policy=SAFE
+    )
     assert res.ok and res.output.strip() == "''"
 
 
@@ -120,7 +126,7 @@ for path in [*{targets!r}, os.path.expanduser('~/../escape')]:
 open('inside.txt', 'w').write('fine')
 open('/dev/shm/{shm}', 'w').write('private')  # the run's own /dev/shm: works, and is gone after
 """
-    res = sandbox.python(["-c", code], tmp_path / "project")
+    res = sandbox.python(["-c", code], tmp_path / "project", policy=SAFE)
     assert res.ok and "WROTE" not in res.output and res.output.count("refused") == 3
     assert (tmp_path / "project" / "inside.txt").read_text() == "fine" and _unchanged(outside)
     assert not Path("/dev/shm", shm).exists()
@@ -133,13 +139,13 @@ def test_a_fork_bomb_is_contained(tmp_path):
         "    except OSError:\n        time.sleep(0.01)\n"
     )
     start = time.monotonic()
-    res = sandbox.python(["-c", code], tmp_path, timeout=3.0)
+    res = sandbox.python(["-c", code], tmp_path, timeout=3.0, policy=SAFE)
     assert res.timed_out and time.monotonic() - start < 20
     assert _gone(marker)
 
 
 def test_an_infinite_loop_is_stopped(tmp_path):
-    res = sandbox.python(["-c", "while True: pass"], tmp_path, timeout=2.0)
+    res = sandbox.python(["-c", "while True: pass"], tmp_path, timeout=2.0, policy=SAFE)
     assert res.timed_out and not res.ok
 
 
@@ -151,7 +157,7 @@ def test_a_setsid_grandchild_dies_with_the_run(tmp_path):
         "                 start_new_session=True)\n"
         "print('started')\n"
     )
-    res = sandbox.python(["-c", code], tmp_path, timeout=10.0)
+    res = sandbox.python(["-c", code], tmp_path, timeout=10.0, policy=SAFE)
     assert res.ok and "started" in res.output and not res.timed_out
     assert _gone(marker)
 
@@ -172,7 +178,7 @@ def peak_mb():  # VmHWM: this program's own peak (ru_maxrss keeps the forking pa
 code = "import sys\\nline = b'y' * 65535 + b'\\\\n'\\n"
 code += "for _ in range(16384):\\n    sys.stdout.buffer.write(line)\\nprint('END')"
 before = peak_mb()
-res = sandbox.python(["-c", code], Path(sys.argv[2]), timeout=60.0)
+res = sandbox.python(["-c", code], Path(sys.argv[2]), timeout=60.0, policy=sandbox.SAFE)
 grown = peak_mb() - before
 block = b"z" * (200 * 1024**2)
 meter = peak_mb() - before - grown
@@ -207,7 +213,7 @@ def test_no_network_even_to_the_hosts_loopback(tmp_path):
             f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
             "    print('CONNECTED')\nexcept OSError as exc:\n    print('blocked', exc)"
         )
-        res = sandbox.python(["-c", code], tmp_path)
+        res = sandbox.python(["-c", code], tmp_path, policy=SAFE)
         assert res.ok and "blocked" in res.output and "CONNECTED" not in res.output
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody came
@@ -221,14 +227,14 @@ def test_a_canary_key_cannot_be_read_from_env_or_other_processes(tmp_path, monke
         "         if b'canary-9911' in (open(p, 'rb').read() if os.access(p, os.R_OK) else b'')]\n"
         "print('env', 'canary-9911' in str(os.environ), 'procs', found)"
     )
-    res = sandbox.python(["-c", code], tmp_path)
+    res = sandbox.python(["-c", code], tmp_path, policy=SAFE)
     assert res.ok and res.output.strip() == "env False procs []"
 
 
 def test_without_isolation_runs_are_refused_unless_unsafe(tmp_path, monkeypatch):
     with pytest.raises(AutocoderError, match="--unsafe"):
-        sandbox.python(["-c", "print(1)"], tmp_path, policy=sandbox.Policy(backend=""))
-    unconfined = sandbox.Policy(unsafe=True, backend="")
+        sandbox.python(["-c", "print(1)"], tmp_path, policy=sandbox.Sandbox(backend=""))
+    unconfined = sandbox.Sandbox(unsafe=True, backend="")
     assert sandbox.python(["-c", "print(1)"], tmp_path, policy=unconfined).output.strip() == "1"
     monkeypatch.setattr(isolation, "backend", lambda: "")  # a machine that cannot isolate
     with pytest.raises(AutocoderError, match=r"bubblewrap.*--unsafe"):
@@ -246,14 +252,14 @@ def test_without_isolation_runs_are_refused_unless_unsafe(tmp_path, monkeypatch)
 
 def test_require_gives_the_policy_of_the_best_backend_here():
     policy = sandbox.require(True)
-    assert policy == sandbox.Policy(unsafe=True, backend=isolation.backend())
+    assert policy == sandbox.Sandbox(unsafe=True, backend=isolation.backend())
     assert policy.kind() == isolation.backend()
 
 
 def test_a_policy_names_a_known_backend():
-    assert sandbox.Policy(backend="unshare").kind() == "unshare"
+    assert sandbox.Sandbox(backend="unshare").kind() == "unshare"
     with pytest.raises(ValueError, match="unknown sandbox backend"):
-        sandbox.Policy(backend="docker")
+        sandbox.Sandbox(backend="docker")
 
 
 def test_the_backend_is_found_from_a_folder_the_sandbox_hides(tmp_path):
@@ -261,7 +267,11 @@ def test_the_backend_is_found_from_a_folder_the_sandbox_hides(tmp_path):
     its backend: the probe runs from the folder it confines, as every sandboxed run does."""
     here = isolation.backend()
     found = subprocess.run(
-        [sys.executable, "-c", "from autocoder import isolation; print(isolation.backend())"],
+        [
+            sys.executable,
+            "-c",
+            "from autocoder.sandbox import isolation; print(isolation.backend())",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

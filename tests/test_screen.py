@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from autocoder.fresh import candidates, sampling
+from autocoder.fresh import candidates, sampling, shapes
 from autocoder.fresh import screen as screen_module
 from autocoder.fresh.probes import probes
 from autocoder.fresh.screen import screen
@@ -17,6 +17,7 @@ from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings
 from autocoder.providers.batch import looping, pick
+from autocoder.sandbox import SAFE
 from autocoder.state import Decision, Usage
 
 CHECKS = examples.extract("add(2, 3) == 5\nadd(1, 1) == 2")
@@ -29,7 +30,9 @@ def test_the_screen_answers_for_each_candidate_and_a_hang_or_crash_spoils_only_i
     hang = "def add(a, b):\n    while True:\n        pass\n"
     exits = "import os\n\n\ndef add(a, b):\n    os._exit(0)\n"
     broken = "def add(a, b:\n"
-    got = screen([RIGHT, TIMES, hang, exits, broken, RIGHT.replace("a + b", "b + a")], CHECKS)
+    got = screen(
+        [RIGHT, TIMES, hang, exits, broken, RIGHT.replace("a + b", "b + a")], CHECKS, policy=SAFE
+    )
     assert got is not None
     assert [s.right for s in got] == [2, 0, 0, 0, 0, 2]
     assert got[0].behaviour == got[5].behaviour == "5\x1f2"  # equal answers, equal behaviour
@@ -41,7 +44,7 @@ def test_without_examples_the_screen_compares_what_main_prints():
     prints = 'def main():\n    print("hi")\n\n\nif __name__ == "__main__":\n    main()\n'
     silent = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
     fails = 'def main():\n    raise SystemExit(3)\n\n\nif __name__ == "__main__":\n    main()\n'
-    got = screen([prints, silent, fails, prints], ())
+    got = screen([prints, silent, fails, prints], (), policy=SAFE)
     assert got is not None
     assert [s.behaviour for s in got] == ["exit 0\x1fhi\n", "", "", "exit 0\x1fhi\n"]
 
@@ -52,7 +55,7 @@ def test_a_candidate_that_attacks_the_screen_spoils_no_other(tmp_path):
     screen (where the tool is not the sandbox's PID 1), and the run still finds the right
     candidate, screened alone."""
     group = "import os, signal\n\nos.killpg(0, signal.SIGKILL)\n\n\n" + TIMES
-    got = screen([group, RIGHT, group, RIGHT], CHECKS)
+    got = screen([group, RIGHT, group, RIGHT], CHECKS, policy=SAFE)
     assert got is not None and [s.right for s in got][1::2] == [2, 2]
     parent = "import os, signal\n\nos.kill(os.getppid(), signal.SIGKILL)\n\n\n" + TIMES
     provider = Parallel([fenced(TIMES), fenced(parent), fenced(RIGHT), fenced(TIMES)])
@@ -215,14 +218,14 @@ def test_a_probe_that_hangs_keeps_the_examples_answers_and_a_cli_sees_its_own_ar
         "        pass\n"
         "    return a + b\n"
     )
-    got = screen([hangs_off_examples], CHECKS, ("add(3, 3)",))
+    got = screen([hangs_off_examples], CHECKS, ("add(3, 3)",), policy=SAFE)
     assert got is not None and got[0].right == 2
     cli = (
         "import argparse\n\n\ndef main():\n    parser = argparse.ArgumentParser()\n"
         "    parser.add_argument('n', nargs='*')\n    print(len(parser.parse_args().n))\n\n\n"
         'if __name__ == "__main__":\n    main()\n'
     )
-    assert [s.behaviour for s in screen([cli], ()) or []] == ["exit 0\x1f0\n"]
+    assert [s.behaviour for s in screen([cli], (), policy=SAFE) or []] == ["exit 0\x1f0\n"]
 
 
 MEAN_GOAL = "Write mean(xs).\n\n    mean([1.0, 2.0]) == 1.5\n"
@@ -235,7 +238,7 @@ def test_a_candidate_that_raises_on_a_probe_or_answers_every_input_alike_is_shak
     checks = examples.extract(MEAN_GOAL)
     near = probes(checks)
     assert "mean([])" in near and "mean([2.0, 1.0])" in near
-    got = screen([STEADY, BY_ROTE, FRAGILE], checks, near)
+    got = screen([STEADY, BY_ROTE, FRAGILE], checks, near, policy=SAFE)
     assert [s.right for s in got] == [1, 1, 1]
     assert [s.shaky for s in got] == [False, True, True]
 
@@ -259,17 +262,35 @@ def test_every_fourth_block_asks_the_goal_as_written_in_the_same_round(tmp_path)
     code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    add(1, 1) == 2\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
     wrong = fenced(ONE_RIGHT)  # one example right: the sampling goes on
-    n = 1 + sampling.BLOCK * sampling.ALTERNATE
+    n = 1 + shapes.BLOCK * shapes.ALTERNATE
     provider = Parallel([wrong] * (n - 1) + [fenced(RIGHT)])
     config = AgentConfig(max_steps=1, samples=n, plain_start=True)
     Agent(provider, Workspace(tmp_path), goal, config).run()
     assert provider.rounds == [1, sampling.ROUND, n - 1 - sampling.ROUND]
     complete = [a.startswith("Complete this Python function") for a in provider.asks]
-    plain = 1 + sampling.BLOCK * (sampling.ALTERNATE - 1)
-    assert complete == [True] * plain + [False] * sampling.BLOCK
+    plain = 1 + shapes.BLOCK * (shapes.ALTERNATE - 1)
+    assert complete == [True] * plain + [False] * shapes.BLOCK
     assert (
         provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
     )
+
+
+def test_a_new_prompt_shape_is_one_function_and_its_place_in_the_schedule(tmp_path, monkeypatch):
+    """What adding a candidate source takes: a shape in fresh/shapes.py and its place in
+    shape_of. The sampler asks it, screens its reply and chooses it like any other."""
+
+    def careful(brief):  # a third shape, for candidate 2
+        return [{"role": "user", "content": "Carefully: " + brief.text}]
+
+    schedule = shapes.shape_of
+    monkeypatch.setattr(shapes, "shape_of", lambda k: careful if k == 2 else schedule(k))
+    provider = Parallel([fenced(ONE_RIGHT), fenced(ONE_RIGHT), fenced(RIGHT), fenced(ONE_RIGHT)])
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(
+        provider, Workspace(tmp_path), "Write add(a, b).\nadd(2, 3) == 5\nadd(1, 1) == 2", config
+    ).run()
+    assert [a.startswith("Carefully: ") for a in provider.asks] == [False, False, True, False]
+    assert selection(result)["chosen"] == 2 and "return a + b" in (tmp_path / "main.py").read_text()
 
 
 def test_sampling_ends_after_a_round_in_which_no_candidate_answers_any_example(tmp_path):

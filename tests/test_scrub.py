@@ -12,6 +12,7 @@ import pytest
 from autocoder import scrub
 from autocoder.loop import prompt
 from autocoder.loop.planner import plan
+from autocoder.sandbox import SAFE
 from autocoder.show.clean import Cleaner
 from autocoder.state import FileReport, Observation, ProcResult
 
@@ -151,7 +152,7 @@ def test_what_a_program_prints_reaches_the_observation_scrubbed(places):
         'if __name__ == "__main__":\n    main()\n',
         fmt=False,
     )
-    out = observe(ws).main.output
+    out = observe(ws, policy=SAFE).main.output
     assert "proj" not in out and "alicexyz" not in out and KEYS[0] not in out, out
     assert "~/.ssh" in out and scrub.SCRUBBED in out
 

@@ -12,6 +12,7 @@ from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
+from autocoder.sandbox import SAFE
 
 from .conftest import reply
 
@@ -123,9 +124,9 @@ def test_programs_that_print_nothing_agree_on_nothing(tmp_path):
 
     ws = Workspace(tmp_path)
     ws.write("main.py", "def f():\n    return 1\n", fmt=False)
-    assert behaviour(observe(ws)) == ""
+    assert behaviour(observe(ws, policy=SAFE)) == ""
     ws.write("main.py", 'def main():\n    print(1)\n\n\nif __name__ == "__main__":\n    main()\n')
-    assert behaviour(observe(ws)) == "exit 0\x1f1\n"
+    assert behaviour(observe(ws, policy=SAFE)) == "exit 0\x1f1\n"
 
 
 def test_when_main_is_the_chosen_behaviour_its_failing_tests_are_rewritten_not_main(tmp_path):

@@ -15,6 +15,7 @@ from autocoder.bench.worker import judge
 from autocoder.fresh.screen import screen
 from autocoder.goal import examples
 from autocoder.project import checks
+from autocoder.sandbox import SAFE
 from autocoder.state import passed
 
 pytestmark = pytest.mark.skipif(not sandbox.backend(), reason="no sandbox backend here")
@@ -70,17 +71,17 @@ def _project(root: Path, main: str, init: str = "") -> Path:
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_an_answer_that_is_an_object_fails_the_examples_and_the_screen(tmp_path, attack):
-    checked = checks.check(_project(tmp_path / "p", ATTACKS[attack]), CHECKS)
+    checked = checks.check(_project(tmp_path / "p", ATTACKS[attack]), CHECKS, policy=SAFE)
     assert checked is not None and passed(checked) == 0 and not checked.ok, checked.output
     assert "ok   add" not in checked.output
-    got = screen([ATTACKS[attack], RIGHT], CHECKS)
+    got = screen([ATTACKS[attack], RIGHT], CHECKS, policy=SAFE)
     assert [s.right for s in got] == [0, 2]
 
 
 @pytest.mark.parametrize("suite", sorted(GOALS))
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_an_answer_that_is_an_object_fails_the_judge(tmp_path, attack, suite):
-    ok, _, output = judge(_project(tmp_path / "p", ATTACKS[attack]), GOALS[suite])
+    ok, _, output = judge(_project(tmp_path / "p", ATTACKS[attack]), GOALS[suite], policy=SAFE)
     assert not ok, output
 
 
@@ -88,19 +89,19 @@ def test_an_answer_that_is_an_object_fails_the_judge(tmp_path, attack, suite):
 @pytest.mark.parametrize("init", sorted(INIT))
 def test_a_project_init_changes_no_verdict(tmp_path, init, suite):
     project = _project(tmp_path / "p", WRONG, INIT[init])
-    assert not judge(project, GOALS[suite])[0]
-    assert passed(checks.check(project, CHECKS)) == 0
+    assert not judge(project, GOALS[suite], policy=SAFE)[0]
+    assert passed(checks.check(project, CHECKS, policy=SAFE)) == 0
 
 
 @pytest.mark.parametrize("suite", sorted(GOALS))
 def test_a_right_project_passes_every_check(tmp_path, suite):
     project = _project(tmp_path / "p", RIGHT, "x = 1\n")
-    ok, _, output = judge(project, GOALS[suite])
+    ok, _, output = judge(project, GOALS[suite], policy=SAFE)
     assert ok, output
-    checked = checks.check(project, CHECKS)
+    checked = checks.check(project, CHECKS, policy=SAFE)
     assert checked.ok and passed(checked) == 2, checked.output
     assert "ok   add(2, 3) == 5" in checked.output
-    assert [s.right for s in screen([RIGHT], CHECKS)] == [2]
+    assert [s.right for s in screen([RIGHT], CHECKS, policy=SAFE)] == [2]
 
 
 def test_the_judge_keeps_a_projects_class_exceptions_and_subclasses_of_builtins(tmp_path):
@@ -119,7 +120,7 @@ def test_the_judge_keeps_a_projects_class_exceptions_and_subclasses_of_builtins(
         "    assert count('a b a') == {'a': 2, 'b': 1}\n    assert s != 0 and str(s)\n"
     )
     goal = Goal("stack", "a stack", {"test_stack.py": test.encode()})
-    ok, _, output = judge(_project(tmp_path / "p", main), goal)
+    ok, _, output = judge(_project(tmp_path / "p", main), goal, policy=SAFE)
     assert ok, output
 
 
@@ -150,7 +151,7 @@ RIVALS = {
 @pytest.mark.parametrize("attack", sorted(RIVALS))
 def test_a_candidate_cannot_change_its_rivals_screen(attack):
     hostile = RIVALS[attack] + "\n\n" + TIMES
-    got = screen([WRITES, hostile, WRITES, RIGHT], CHECKS)
+    got = screen([WRITES, hostile, WRITES, RIGHT], CHECKS, policy=SAFE)
     assert [s.right for s in got] == [2, 0, 2, 2]
 
 
@@ -186,11 +187,11 @@ def test_main_py_cannot_replace_a_builtin_or_a_helper_of_the_humaneval_check(tmp
         project = tmp_path / str(number)
         project.mkdir()
         (project / "main.py").write_text(hostile + f"\n\ndef {entry}(*a):\n    return 42.0\n")
-        assert not judge(project, found[number])[0], number
+        assert not judge(project, found[number], policy=SAFE)[0], number
         (project / "main.py").write_text(
             problem[number]["prompt"] + problem[number]["canonical_solution"]
         )
-        assert judge(project, found[number])[0], number
+        assert judge(project, found[number], policy=SAFE)[0], number
 
 
 PLANT = """import os, sys, importlib.util
@@ -213,7 +214,7 @@ def add(a, b):
 
 
 def test_bytecode_a_candidate_plants_runs_in_no_check():
-    got = screen([PLANT, RIGHT, RIGHT], CHECKS)
+    got = screen([PLANT, RIGHT, RIGHT], CHECKS, policy=SAFE)
     assert [s.right for s in got] == [0, 2, 2]
 
 
@@ -222,5 +223,5 @@ def test_a_nested_report_is_a_failed_check_not_a_traceback(tmp_path):
         "import os\nopen(os.environ['HOME'] + '/report.json', 'w').write('[' * 200000)\n"
         "os._exit(0)\n"
     )
-    result = checks.check(tmp_path, CHECKS)
+    result = checks.check(tmp_path, CHECKS, policy=SAFE)
     assert result is not None and not result.ok

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import json
 import shutil
 import socket
@@ -79,9 +80,22 @@ def proxy_source(names: list[str], fd: int) -> str:
     return text.replace("CONFIG: dict = {}", f"CONFIG: dict = {json.dumps(config)}", 1)
 
 
-def judge(
-    project: Path, goal: Goal, policy: sandbox.Policy = sandbox.SAFE
-) -> tuple[bool, float, str]:
+def _wait_until_serving(ours: socket.socket, server: threading.Thread) -> None:
+    """Until the server says READY, or its run has ended (it never started, or died first)."""
+    ours.settimeout(0.2)
+    deadline = time.monotonic() + JUDGE_TIMEOUT
+    try:
+        while server.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                ours.recv(1)
+                return
+    except OSError:
+        return
+    finally:
+        ours.settimeout(None)
+
+
+def judge(project: Path, goal: Goal, policy: sandbox.Sandbox) -> tuple[bool, float, str]:
     """Run the goal's acceptance tests against the project, each in a sandbox of its own: pass,
     seconds, and the output's tail when it failed. The agent's folder never holds the tests."""
     start = time.monotonic()
@@ -106,6 +120,10 @@ def judge(
                 daemon=True,
             )
             server.start()
+            # Once the server holds its end, ours goes: a project that ends the server (exits
+            # at import) hangs up on the proxy at once instead of at the judge's time limit.
+            _wait_until_serving(ours, server)
+            theirs.close()
             result = sandbox.tool(
                 ["judge", *PYTEST_ARGS, "--tb=line", *tests],
                 folder,

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..loop import MAX_STEPS, MAX_TOKENS, SAMPLES
+from ..providers import DEFAULT_MODEL
 from .goal import Goal
 
-DEFAULT_STEPS = 20
-DEFAULT_SAMPLES, DEFAULT_TOKENS = 4, 1024  # when neither the options nor the goal say
+# when neither the options nor the goal say: what `autocoder run` takes
+DEFAULT_STEPS, DEFAULT_SAMPLES, DEFAULT_TOKENS = MAX_STEPS, SAMPLES, MAX_TOKENS
 MAX_LOCAL_JOBS, MAX_CLUSTER_JOBS = 64, 1024
 
 
@@ -18,7 +20,7 @@ class BenchOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = "smollm2"
+    model: str = DEFAULT_MODEL
     api_base: str | None = None
     api_key: str | None = Field(None, exclude=True, repr=False)  # never in a manifest or a record
     tool_mode: str = "auto"

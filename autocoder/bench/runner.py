@@ -134,7 +134,7 @@ def _pool_worker(
     options: BenchOptions,
     suite: str,
     out: Path,
-    policy: sandbox.Policy,
+    policy: sandbox.Sandbox,
     threads: int,
     slots: Slots | None,
     n: int,

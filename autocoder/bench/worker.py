@@ -16,7 +16,7 @@ from ..loop.config import AgentConfig, default_time_limit
 from ..project.workspace import Workspace
 from ..providers.base import Settings
 from ..sandbox import tree
-from ..state import Usage
+from ..state import Store, Usage
 from .cap import Capped, Slots
 from .goal import Goal
 from .judge import judge
@@ -45,8 +45,8 @@ class Worker:
         suite: str,
         out: Path,
         provider: Any,
-        policy: sandbox.Policy,
-        store: Any | None = None,
+        policy: sandbox.Sandbox,
+        store: Store | None = None,
         place: Place | None = None,
     ) -> None:
         self.options, self.suite, self.out = options, suite, out
@@ -59,7 +59,7 @@ class Worker:
         options: BenchOptions,
         suite: str,
         out: Path,
-        policy: sandbox.Policy,
+        policy: sandbox.Sandbox,
         threads: int | None = None,
         place: Place | None = None,
         slots: Slots | None = None,
@@ -216,7 +216,7 @@ def open_store(options: BenchOptions) -> Any | None:
 
 
 def make_provider(
-    options: BenchOptions, threads: int | None = None, store: Any | None = None
+    options: BenchOptions, threads: int | None = None, store: Store | None = None
 ) -> Any:
     """The model, behind the response cache; with --cassette, recorded at the provider boundary,
     or replayed from it without any model, key or network."""

@@ -11,6 +11,7 @@ import typer
 
 from .._version import __version__
 from ..exceptions import AutocoderError
+from ..loop import MAX_STEPS, SAMPLES
 from . import bench as bench_command
 from . import show as show_command
 from .options import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
@@ -61,7 +62,7 @@ def run(
         ),
     ] = False,
     unsafe: Unsafe = False,
-    max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = 25,
+    max_steps: Annotated[int, typer.Option(help="Most steps before giving up.")] = MAX_STEPS,
     time_limit: Annotated[
         float | None,
         typer.Option(
@@ -80,7 +81,7 @@ def run(
             help="Candidates tried per step (not for the final judgement); the first that gets "
             "the project further is applied."
         ),
-    ] = 4,
+    ] = SAMPLES,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON line.")
     ] = False,

@@ -10,6 +10,7 @@ import typer
 
 from ..bench.options import MAX_CLUSTER_JOBS
 from ..exceptions import AutocoderError
+from ..loop import MAX_STEPS, MAX_TOKENS, SAMPLES
 from .options import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
 
 # The command's help, given to typer whole: it shows a docstring's line breaks as they are, and
@@ -98,13 +99,15 @@ def bench(
             "--samples",
             min=1,
             max=64,
-            help="Candidates tried per step, as for run (default: the goal's, else 4; "
+            help=f"Candidates tried per step, as for run (default: the goal's, else {SAMPLES}; "
             "humaneval: 33).",
         ),
     ] = None,
     max_steps: Annotated[
         int | None,
-        typer.Option("--max-steps", min=1, help="Steps per goal (default: the goal's, else 20)."),
+        typer.Option(
+            "--max-steps", min=1, help=f"Steps per goal (default: the goal's, else {MAX_STEPS})."
+        ),
     ] = None,
     temperature: Annotated[
         float | None,
@@ -117,7 +120,8 @@ def bench(
         typer.Option(
             "--max-tokens",
             min=16,
-            help="Most tokens per model reply (default: the goal's, else 1024; humaneval: 384).",
+            help=f"Most tokens per model reply (default: the goal's, else {MAX_TOKENS}; humaneval: "
+            "384).",
         ),
     ] = None,
     timeout: Annotated[

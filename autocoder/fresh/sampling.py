@@ -12,20 +12,15 @@ from typing import Any
 
 from ..actions.plan import Plan
 from ..exceptions import ModelFailed, StopRun
-from ..goal import code
+from ..goal.brief import Brief
 from ..providers.base import Message, Provider, Settings, complete_many
 from ..state import Decision, Usage
-from . import candidates, probes, screen, select
+from . import candidates, probes, screen, select, shapes
 from .trials import Trials
 
 Progress = tuple[int, ...]
 # warm candidates asked together (a local model decodes them in parallel: see providers/batch.py)
 ROUND = 16
-# every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
-# (candidates.ask without the code) rather than "complete this function": each shape finds right
-# candidates where the other finds none. A candidate's prompt and seed follow from its number
-# alone, whatever the rounds.
-BLOCK, ALTERNATE = 8, 4
 # a warm candidate may write REACH times as much as the first reply (at least FLOOR tokens, at
 # most the cap): a sample running far past it is rambling or looping, and a round lasts as long
 # as its longest reply, decoded alone at the end at twice the cost a token
@@ -130,7 +125,7 @@ class Sampler:
     def __init__(
         self,
         provider: Provider,
-        goal: str,
+        brief: Brief,
         settings: Settings,
         samples: int,
         trials: Trials,
@@ -140,9 +135,7 @@ class Sampler:
         self.provider, self.settings, self.samples = provider, settings, samples
         self.trials, self.out_of_time, self.record = trials, out_of_time, record
         self.examples = trials.examples
-        self.given = code.given(goal)  # code the goal gives, for the plain "complete this" ask
-        self.asked = candidates.ask(goal, self.given)
-        self.other = candidates.ask(goal, "")  # the other prompt shape (the same when no code)
+        self.brief, self.given = brief, brief.given  # the given code: candidates complete it
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
         self.trusted = ""
         # a local model decodes warm samples together; others are asked one by one (each can
@@ -196,9 +189,8 @@ class Sampler:
         return decision, trials[chosen].progress, self._messages(chosen)
 
     def _messages(self, k: int) -> list[Message]:
-        """Candidate k's prompt: the plain ask, or in each ALTERNATE-th block the goal as said."""
-        other = k > 0 and (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1
-        return self.other if other else self.asked
+        """Candidate k's prompt, in the shape shapes.py gives it."""
+        return shapes.messages(self.brief, k)
 
     def _reach(self, pool: Pool) -> int:
         """The most tokens a candidate after the first may write (REACH)."""

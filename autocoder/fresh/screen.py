@@ -60,7 +60,7 @@ def screen(
     checks: tuple[Example, ...],
     probes: tuple[str, ...] = (),
     *,
-    policy: sandbox.Policy = sandbox.SAFE,
+    policy: sandbox.Sandbox,
 ) -> list[Screened] | None:
     """Each main.py's screen, in order: the examples it answers right, and its behaviour (with
     its answers to `probes`, calls near the examples: probes.py). Results stream: those a spoiled
@@ -74,7 +74,7 @@ def screen(
 
 
 def _together(
-    mains: list[str], checks: tuple[Example, ...], probes: tuple[str, ...], policy: sandbox.Policy
+    mains: list[str], checks: tuple[Example, ...], probes: tuple[str, ...], policy: sandbox.Sandbox
 ) -> list:
     """What one shared screen reported for each candidate, as far as it got."""
     if not mains:

@@ -4,15 +4,13 @@ copy's observation (outputs hold no machine paths, so a copy observes as the pro
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import sandbox
 from ..actions import Action
 from ..actions.plan import Plan
 from ..goal import Example
 from ..project.observe import observe_cached
 from ..project.workspace import PathRefused, Workspace
-from ..state import ActionResult, Decision, Observation
+from ..state import ActionResult, Decision, Observation, Store
 
 REFUSED = (0, -1)  # the progress of a decision that is malformed or cannot apply
 
@@ -33,8 +31,8 @@ class Trials:
         self,
         ws: Workspace,
         goal_examples: tuple[Example, ...],
-        store: Any | None,
-        policy: sandbox.Policy,
+        store: Store | None,
+        policy: sandbox.Sandbox,
     ) -> None:
         self.ws, self.examples, self.store, self.policy = ws, goal_examples, store, policy
         self.seen: dict[str, Observation] = {}  # observations of trial copies, by fingerprint

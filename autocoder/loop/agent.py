@@ -21,11 +21,11 @@ from ..actions.plan import Plan
 from ..exceptions import Done, Interrupted, LimitsExceeded, StopRun, TooManyMalformed
 from ..fresh.sampling import Sampler, call
 from ..fresh.trials import Trials, apply
-from ..goal import code, examples
+from ..goal.brief import Brief
 from ..project.packages import Installer
 from ..project.workspace import Workspace
 from ..providers.base import Provider
-from ..state import ActionResult, Decision, RunResult, Step, Usage
+from ..state import ActionResult, Decision, RunResult, Step, Store, Usage
 from .config import AgentConfig
 from .planner import Planner
 from .prompt import messages
@@ -89,7 +89,7 @@ class Agent:
         *,
         hooks: Hooks | None = None,
         confirm: Callable[[int], bool] | None = None,
-        store: Any | None = None,
+        store: Store | None = None,
     ) -> None:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.config = config = config or AgentConfig()
@@ -100,12 +100,11 @@ class Agent:
         self.streaks = Streaks()
         self.planner = Planner()
         self.started = 0.0
-        goal_examples = examples.extract(goal)  # the goal's own examples, checked like tests
-        self.skeleton = code.skeleton(goal)  # code the goal gives: a fresh main.py starts so
-        self.trials = Trials(workspace, goal_examples, store, config.policy)
+        self.brief = brief = Brief.read(goal)  # read once: examples, given code, skeleton
+        self.trials = Trials(workspace, brief.examples, store, config.policy)
         self.sampler = Sampler(
             provider,
-            goal,
+            brief,
             config.settings,
             config.samples,
             self.trials,
@@ -211,10 +210,14 @@ class Agent:
         """When the goal gives code to complete, a fresh main.py begins with it and the model
         continues it, as a completion: a small model that must copy the code first drops
         imports, renames the function or stops at the docstring."""
-        if not self.skeleton or not self.codec.continues or todo.action("create_project") is None:
+        if (
+            not self.brief.skeleton
+            or not self.codec.continues
+            or todo.action("create_project") is None
+        ):
             return ""
         begun = "Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n"
-        return f"{begun}```python\n{self.skeleton}"
+        return f"{begun}```python\n{self.brief.skeleton}"
 
     def _keep(self, score: tuple[int, ...], now: tuple[int, ...]) -> ActionResult:
         """Never regress: a step whose best candidate leaves the project behind where it is now

@@ -14,8 +14,10 @@ from ..exceptions import AutocoderError
 from ..providers import DEFAULT_MODEL
 from ..providers.base import Settings
 from ..providers.modes import requestable
+from . import MAX_STEPS, MAX_TOKENS, SAMPLES
 
 LogLevel = Literal["normal", "debug", "quiet"]
+
 SEED_KEYS = {"project_name": "name"}  # the seed's names for our fields
 TIME_LIMIT_S = 1800.0
 EMBEDDED_TIME_LIMIT_S = 180.0
@@ -32,7 +34,7 @@ class AgentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    max_steps: int = Field(25, ge=1)
+    max_steps: int = Field(MAX_STEPS, ge=1)
     time_limit_s: float = Field(TIME_LIMIT_S, gt=0)
     settings: Settings = Settings()
     # candidates tried per step but the judgement; a fresh start chooses among them by execution
@@ -40,7 +42,7 @@ class AgentConfig(BaseModel):
     plain_start: bool = False  # fresh starts sample plain chat turns (candidates.py, select.py)
     allow_install: bool = False  # pip-install what the code imports, into the project's .venv
     index_args: tuple[str, ...] = ()  # extra pip arguments (tests: a local wheel folder)
-    policy: sandbox.Policy = sandbox.SAFE  # how the project's code runs (sandbox.require)
+    policy: sandbox.Sandbox = sandbox.SAFE  # how the project's code runs (sandbox.require)
 
 
 class RunConfig(BaseModel):
@@ -57,15 +59,15 @@ class RunConfig(BaseModel):
     cache: bool = True  # answer identical model requests from the response cache
     allow_install: bool = False  # pip-install modules the code imports into the project's .venv
     unsafe: bool = False  # run model-written code without isolation when none is available
-    max_steps: int = Field(25, ge=1, le=1000)
+    max_steps: int = Field(MAX_STEPS, ge=1, le=1000)
     time_limit_s: float | None = Field(None, gt=0)  # default: see `time_limit`
     step: bool = False
     log_level: LogLevel = "normal"
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
     temperature: float = Field(0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(1024, ge=16)
+    max_tokens: int = Field(MAX_TOKENS, ge=16)
     # candidates tried per step but the judgement; the first that gets further is applied
-    samples: int = Field(4, ge=1, le=64)
+    samples: int = Field(SAMPLES, ge=1, le=64)
     seed: int = 0
 
     @field_validator("goal")
@@ -116,7 +118,7 @@ class RunConfig(BaseModel):
             return Path(self.project_dir).expanduser()
         return Path(slug(self.name or self.goal))
 
-    def agent(self, policy: sandbox.Policy) -> AgentConfig:
+    def agent(self, policy: sandbox.Sandbox) -> AgentConfig:
         """The agent's part of this run; a replay holds the chosen candidates as actions."""
         replay = self.model.startswith("replay:")
         settings = Settings(

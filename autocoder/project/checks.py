@@ -14,7 +14,7 @@ TIMEOUT = 10.0
 
 
 def check(
-    root: Path, examples: tuple[Example, ...], *, policy: sandbox.Policy = sandbox.SAFE
+    root: Path, examples: tuple[Example, ...], *, policy: sandbox.Sandbox
 ) -> ProcResult | None:
     """Run the examples against the project's main.py; None when there are none or no main.py.
     The sandboxed check only answers each call, as plain data (_tool.run_examples); whether that

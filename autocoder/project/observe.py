@@ -8,12 +8,11 @@ import re
 import sys
 import zlib
 from dataclasses import replace
-from typing import Any
 
 from .. import sandbox, scrub
 from .._version import __version__
 from ..goal import examples
-from ..state import FileReport, Observation, ProcResult
+from ..state import FileReport, Observation, ProcResult, Store
 from . import checks, lint
 from .lint import is_definition, is_main_guard
 from .packages import installed
@@ -109,7 +108,7 @@ def observe(
     ws: Workspace,
     goal_examples: tuple[examples.Example, ...] = (),
     *,
-    policy: sandbox.Policy = sandbox.SAFE,
+    policy: sandbox.Sandbox,
 ) -> Observation:
     """Take stock of the project; runs its code only through the sandbox, as `policy` says."""
     files = ws.files()
@@ -169,10 +168,10 @@ def scrubbed(obs: Observation, ws: Workspace) -> Observation:
 
 def observe_cached(
     ws: Workspace,
-    store: Any | None,
+    store: Store | None,
     goal_examples: tuple[examples.Example, ...] = (),
     *,
-    policy: sandbox.Policy = sandbox.SAFE,
+    policy: sandbox.Sandbox,
 ) -> Observation:
     """`observe`, answered from the response cache's store when exactly these files (every byte)
     were observed before and running them created no file: the project's programs see nothing

@@ -93,7 +93,7 @@ def install(
     modules: list[str],
     index_args: list[str] | None = None,
     *,
-    policy: sandbox.Policy = sandbox.SAFE,
+    policy: sandbox.Sandbox,
 ) -> ProcResult:
     """pip-install the distributions for `modules` into the project's site-packages."""
     try:
@@ -131,7 +131,7 @@ class Installer:
         self,
         root: Path,
         index_args: tuple[str, ...],
-        policy: sandbox.Policy,
+        policy: sandbox.Sandbox,
         record: Callable[[dict[str, Any]], None],
     ) -> None:
         self.root, self.index_args, self.policy, self.record = root, index_args, policy, record

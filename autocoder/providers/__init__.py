@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..exceptions import AutocoderError
+from ..state import Store
 from .base import Message, Provider, Settings
 from .choose import choose
 from .modes import check
@@ -55,7 +54,7 @@ def resolve(
     api_base: str | None = None,
     api_key: str | None = None,
     tool_mode: str | None = None,
-    store: Any | None = None,
+    store: Store | None = None,
     threads: int | None = None,
 ) -> Provider:
     """A provider for `model`, behind the response cache when a `store` is given (cache.open_cache:

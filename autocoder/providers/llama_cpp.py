@@ -14,7 +14,7 @@ from typing import Any
 from ..actions import Action
 from ..actions.textformat import grammar
 from ..exceptions import AutocoderError, ModelFailed
-from ..state import Decision, Usage
+from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
 from .batch import Batcher, looping
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, trained_context
@@ -56,7 +56,7 @@ class LlamaCppProvider:
         path: str | Path,
         n_ctx: int | None = None,
         name: str | None = None,
-        store: Any = None,
+        store: Store | None = None,
         threads: int | None = None,
     ) -> None:
         self.path = Path(path)

@@ -15,7 +15,7 @@ from typing import Any
 from ..actions import Action
 from ..exceptions import AutocoderError, ModelFailed
 from ..scrub import Scrubber
-from ..state import Decision, Usage
+from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
 from .choose import Rejected, choose, known_tool_choice, probe, probe_key
 from .faults import explain, litellm, rejected, transient, with_retries
@@ -34,7 +34,7 @@ class LiteLLMProvider:
         profile: Profile,
         api_key: str | None = None,
         tool_mode: str | None = None,
-        store: Any | None = None,
+        store: Store | None = None,
     ) -> None:
         self.profile = profile
         self.name = profile.name

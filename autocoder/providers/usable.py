@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ..state import Store
 from .choose import choose, known_tool_choice
 from .profiles import Profile, profiles
 
@@ -31,7 +32,7 @@ def _gguf(profile: Profile) -> tuple[str, str]:
         return profile.gguf, f"no: {exc}"
 
 
-def _litellm(profile: Profile, store: Any) -> tuple[str, str]:
+def _litellm(profile: Profile, store: Store) -> tuple[str, str]:
     """(tool mode it would use, usable now?) without calling the model."""
     from .faults import litellm
     from .keys import missing_keys

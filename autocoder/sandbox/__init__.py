@@ -3,7 +3,7 @@
 Isolation, best first: bubblewrap, else unprivileged namespaces through `unshare` (util-linux) and
 `autocoder/_jail.py`; with either, the child has no network, sees only its own processes, and can
 write only to the project folder and a private temporary folder (its HOME); what it sees is
-`isolation`'s. Without one, runs are refused unless the caller's `Policy` says `unsafe` (the
+`isolation`'s. Without one, runs are refused unless the caller's `Sandbox` says `unsafe` (the
 user passed --unsafe). Always: an environment built from an allow-list (no API key reaches the
 child), the limits of `limits` (rlimits, a pids cgroup, death with autocoder), a wall-clock timeout
 that kills the whole tree (the PID namespace takes setsid grandchildren with it), and output read
@@ -34,7 +34,7 @@ from .limits import scratch, sweep
 __all__ = [
     "OUTPUT_LIMIT",
     "SAFE",
-    "Policy",
+    "Sandbox",
     "available",
     "backend",
     "cap",
@@ -57,9 +57,11 @@ HOW_TO_ENABLE = (
 
 # ---- policy ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Policy:
-    """How model-written code may run: `unsafe` lets it run unconfined where no backend isolates;
-    `backend` forces one ("" for none) instead of the best this machine offers."""
+class Sandbox:
+    """How model-written code runs, decided once (`require`, at the top: the CLI, the API, the
+    bench) and handed to everything that runs code, which takes it without a default, so a caller
+    that forgets it fails instead of running under another. `unsafe` lets code run unconfined
+    where no backend isolates; `backend` forces one ("" for none) instead of the best here."""
 
     unsafe: bool = False
     backend: Literal["bwrap", "unshare", ""] | None = None
@@ -76,15 +78,15 @@ class Policy:
         return kind
 
 
-SAFE = Policy()  # the default: the best backend here, and no run at all without one
+SAFE = Sandbox()  # the best backend here, and no run at all without one (AgentConfig's default)
 
 
-def require(unsafe: bool = False) -> Policy:
+def require(unsafe: bool = False) -> Sandbox:
     """Check, before a run writes anything, that code can run isolated, and return the policy its
     runs take. With --unsafe a machine without isolation runs it unconfined, after one warning;
     isolation is still used when it works. Sweeps what killed runs left behind."""
     sweep()
-    policy = Policy(unsafe=unsafe, backend=isolation.backend())
+    policy = Sandbox(unsafe=unsafe, backend=isolation.backend())
     if not policy.kind():
         print(
             "warning: --unsafe: no sandbox here; model-written code runs unconfined (network, "
@@ -143,7 +145,7 @@ def run(
     report: str = "",
     readable: tuple[str, ...] = (),
     *,
-    policy: Policy = SAFE,
+    policy: Sandbox,
     pass_fds: tuple[int, ...] = (),
 ) -> ProcResult:
     """Run `args` in `cwd` contained; everything it started dies at the timeout or when it ends.
@@ -194,9 +196,9 @@ def run(
             if proc.poll() is None:  # alive (so its pid is still its own): its namespace's init,
                 limits.kill_children(proc.pid)  # and all in the namespace with it
             limits.kill_group(proc.pid)  # the child's group, and leftovers that outlived it
+            proc.wait()  # reaped before the cgroups are emptied: they wait on what is left
             for group in groups:
                 limits.kill_cgroup(group)
-            proc.wait()
         reader.thread.join(timeout=5)  # a descendant that escaped every kill cannot hold us here
         limits.defuse(cwd, before)
         found = _read_report(home_path / report) if report else None
@@ -220,7 +222,7 @@ def _read_report(path: Path) -> dict | None:
 
 
 def python(
-    script_args: list[str], cwd: Path, timeout: float = 20.0, *, policy: Policy = SAFE
+    script_args: list[str], cwd: Path, timeout: float = 20.0, *, policy: Sandbox
 ) -> ProcResult:
     """Run the project's Python with the interpreter autocoder runs on (it has pytest)."""
     return run([sys.executable, *script_args], cwd, timeout, policy=policy)
@@ -232,7 +234,7 @@ def tool(
     timeout: float = 20.0,
     stdin: str = "",
     *,
-    policy: Policy = SAFE,
+    policy: Sandbox,
     pass_fds: tuple[int, ...] = (),
 ) -> ProcResult:
     """Run one of autocoder's own checks on the project (see _tool.py: pytest, examples), shielded

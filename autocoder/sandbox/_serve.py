@@ -22,6 +22,7 @@ import struct
 import sys
 
 LIMIT = 64 << 20  # one message
+READY = b"\x06"  # sent once, before anything of the project is imported (bench/judge.py)
 COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le}
 COMPARE |= {"gt": operator.gt, "ge": operator.ge}
 
@@ -123,7 +124,9 @@ def main(argv: list[str]) -> int:
     sys.path.append(here)
     sys.path.extend(sorted(glob.glob(os.path.join(here, ".venv/lib/python*/site-packages")))[:1])
     sys.argv, sys.stdin = ["main.py"], open(os.devnull)  # noqa: SIM115 (its whole life)
-    Server(socket.socket(fileno=int(argv[0]))).serve()
+    sock = socket.socket(fileno=int(argv[0]))
+    sock.sendall(READY)  # the judge then lets go of this end: when this process ends, so does it
+    Server(sock).serve()
     sys.stdout.flush()
     os._exit(0)  # whatever the project left running (threads, atexit) does not keep it here
 

@@ -3,7 +3,8 @@ either backend (isolation.py).
 
 Read-only: the system's tools and libraries (/usr and its links), a few files of /etc that
 programs read (users, hosts, dynamic linker, time zone, certificates), the CPU list of /sys, the
-Python that runs the program with its libraries, and autocoder's package (the checks it runs).
+Python that runs the program with its libraries, and autocoder's sandbox/ folder (the checks it
+runs; nothing else of autocoder).
 Read-write: the project and a scratch HOME. Inside what is bound, the user's folders,
 autocoder's cache and config and the benches' answer keys are covered; the project's `.git/`
 (nested ones too) and autocoder's `.autocoder/` stay read-only. Everything else is absent.

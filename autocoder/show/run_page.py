@@ -201,9 +201,9 @@ def _plain_ask(goal: str) -> str:
     """A fresh start's prompt, rebuilt from the goal as this version asks it (the same version
     recorded the run): the plain chat turn every candidate was given."""
     from ..fresh import candidates
-    from ..goal import code
+    from ..goal.code import given
 
-    return "\n\n".join(m["content"] for m in candidates.ask(goal, code.given(goal)))
+    return "\n\n".join(m["content"] for m in candidates.ask(goal, given(goal)))
 
 
 def _when(stamp: float | None) -> str:

@@ -1,0 +1,42 @@
+"""The prompt shapes of a fresh start, and which one candidate k is asked in.
+
+Every shape is a plain chat turn (candidates.ask's kind: a small model writes its best code as
+one fenced block). A new shape is one function here and its place in `shape_of`: the sampler,
+the screen and the selection take whatever each candidate was asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..goal.brief import Brief
+from ..providers.base import Message
+from .candidates import ask
+
+Shape = Callable[[Brief], list[Message]]
+# every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
+# rather than "complete this function": each shape finds right candidates where the other finds
+# none. A candidate's shape follows from its number alone, whatever the rounds.
+BLOCK, ALTERNATE = 8, 4
+
+
+def complete(brief: Brief) -> list[Message]:
+    """Complete the code the goal gives; where it gives none, the goal and "reply with main.py"."""
+    return ask(brief.text, brief.given)
+
+
+def as_said(brief: Brief) -> list[Message]:
+    """The goal as written and "reply with main.py" (the same as `complete` when no code)."""
+    return ask(brief.text, "")
+
+
+def shape_of(k: int) -> Shape:
+    """Candidate k's shape (k = 0 is the greedy one)."""
+    if k > 0 and (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1:
+        return as_said
+    return complete
+
+
+def messages(brief: Brief, k: int) -> list[Message]:
+    """What candidate k is asked."""
+    return shape_of(k)(brief)
