@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import sandbox
-from .loop.agent import Agent, Hooks
+from .loop.agent import Agent
 from .loop.config import RunConfig, check_project_dir
+from .loop.hooks import Hooks
 from .project.workspace import Workspace
 from .providers import resolve
 from .state import RunResult

@@ -100,6 +100,20 @@ class Observation:
             parts.append(f"problems in {', '.join(bad[:3])}")
         return ", ".join(parts)
 
+    def evidence(self) -> str:
+        """What a verdict on this project rests on: the goal's examples when it states some (run,
+        and compared outside the project), else only the project's own tests and the model's
+        word."""
+        if self.main is None:
+            return "nothing yet: there is no main.py"
+        if self.examples is not None:
+            total = len((self.examples.report or {}).get("results") or [])
+            tests = ", and its own tests pass" if self.tests is not None and self.tests.ok else ""
+            return f"{passed(self.examples)} of {total} of the goal's examples right{tests}"
+        if self.tests is not None and self.tests.ok:
+            return "only its own tests and the model's judgement (the goal states no examples)"
+        return "only the model's judgement (the goal states no examples; its own tests fail)"
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -236,6 +250,7 @@ class RunResult:
     evaluated_tokens: int = -1  # prompt tokens really evaluated, when the provider knows (KV reuse)
     cost_usd: float = 0.0
     kept: str = ""  # where the project was left when the run did not finish (Observation.verdict)
+    evidence: str = ""  # what the verdict rests on (Observation.evidence), whatever the status
 
     @property
     def done(self) -> bool:

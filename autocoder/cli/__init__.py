@@ -130,6 +130,8 @@ def run(
         )
         if result.kept:
             typer.echo(printable(f"kept: the best version found ({result.kept})"), err=True)
+        if result.evidence:
+            typer.echo(printable(f"checked: {result.evidence}"), err=True)
         if not result.done and config.embedded:
             typer.echo(EMBEDDED_HINT, err=True)
     raise typer.Exit(0 if result.done else 1)

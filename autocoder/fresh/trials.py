@@ -4,6 +4,8 @@ copy's observation (outputs hold no machine paths, so a copy observes as the pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import sandbox
 from ..actions import Action
 from ..actions.plan import Plan
@@ -13,6 +15,8 @@ from ..project.workspace import PathRefused, Workspace
 from ..state import ActionResult, Decision, Observation, Store
 
 REFUSED = (0, -1)  # the progress of a decision that is malformed or cannot apply
+# (decision, the project before, its trial copy after) -> why it must not be applied, or ""
+Guard = Callable[[Decision, Observation | None, Observation | None], str]
 
 
 def apply(action: Action, ws: Workspace) -> ActionResult:
@@ -33,15 +37,19 @@ class Trials:
         goal_examples: tuple[Example, ...],
         store: Store | None,
         policy: sandbox.Sandbox,
+        guard: Guard | None = None,
     ) -> None:
         self.ws, self.examples, self.store, self.policy = ws, goal_examples, store, policy
         self.seen: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
+        self.guard = guard  # why a decision must not be applied however far it gets ("" if none)
+        self.now: Observation | None = None  # the project as last observed
 
     def observe(self) -> Observation:
         """The project now: a trial's observation of exactly these files, else a fresh one."""
         seen = self.seen.pop(self.ws.fingerprint(), None) if self.seen else None
         self.seen.clear()
-        return seen if seen is not None else self.look(self.ws)
+        self.now = seen if seen is not None else self.look(self.ws)
+        return self.now
 
     def look(self, ws: Workspace) -> Observation:
         return observe_cached(ws, self.store, self.examples, policy=self.policy)
@@ -62,7 +70,9 @@ class Trials:
         if decision.error or todo.refusal(decision):
             return REFUSED
         obs = self.attempt(decision, todo)
-        return (0, 0) if obs is None else obs.progress()
+        if obs is None or (self.guard is not None and self.guard(decision, self.now, obs)):
+            return REFUSED if obs is not None else (0, 0)
+        return obs.progress()
 
     def forget(self) -> None:
         self.seen.clear()

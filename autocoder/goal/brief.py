@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import Example
-from .code import given, skeleton
+from . import Example, command, free_names
+from .code import completed, defined, given, named, skeleton
 from .examples import extract
 
 
@@ -17,7 +17,18 @@ class Brief:
     examples: tuple[Example, ...]  # checked like tests (project/checks.py)
     given: str  # the code the goal gives to complete, or ""
     skeleton: str  # `given`, ready for a function's body to follow
+    # what main.py must define: the function the given code leaves to complete, the ones the
+    # goal's words name, and what its examples call
+    names: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls, text: str) -> Brief:
-        return cls(text, extract(text), given(text), skeleton(text))
+        found, code = extract(text), given(text)
+        calls = set().union(*(free_names(e.call) for e in found if not command(e)))
+        return cls(
+            text, found, code, skeleton(text), frozenset(completed(code) | named(text) | calls)
+        )
+
+    def missing(self, main: str) -> set[str]:
+        """The goal's names that this main.py does not define."""
+        return set(self.names - (defined(main) or set()))

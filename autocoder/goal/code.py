@@ -7,7 +7,7 @@ import ast
 import re
 
 
-def _defined(code: str) -> set[str] | None:
+def defined(code: str) -> set[str] | None:
     """The names code defines at top level (functions, classes, imports, assignments); None
     when there is no code or it does not parse."""
     if not code:
@@ -67,3 +67,21 @@ def literal(text: str) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return True
+
+
+_NAMED = re.compile(r"\bfunction\s+`?([A-Za-z_]\w*)`?\s*\(")  # "a function add(a, b)"
+
+
+def named(goal: str) -> set[str]:
+    """The functions the goal's words name (`a function add(a, b)`), outside its code blocks."""
+    return set(_NAMED.findall(_CODE_BLOCK.sub("", goal[:8192])))
+
+
+def completed(code: str) -> set[str]:
+    """The function the given code leaves to complete (its last), as a set."""
+    try:
+        body = ast.parse(code).body if code else []
+    except SyntaxError:
+        return set()
+    last = body[-1] if body else None
+    return {last.name} if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import MAX_LINE, MAX_SCAN, RUN, Example, free_names
-from .code import _defined, _docstring_only, given, literal
+from .code import _docstring_only, defined, given, literal
 from .inline import _inline
 
 LIMIT = 20  # examples kept from one goal
@@ -59,7 +59,7 @@ def extract(goal: str) -> tuple[Example, ...]:
     found += _prose(lines, _to_complete(code))
     found += [e for line in lines for e in _commands(line)]
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
-    names = _defined(code)
+    names = defined(code)
     # the goal gives code: an example calling what it does not define is a typo
     if names is not None:
         kept = [e for e in kept if free_names(e.call) <= names]

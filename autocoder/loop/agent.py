@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from .._version import __version__
 from ..actions import Finish
@@ -25,36 +25,15 @@ from ..goal.brief import Brief
 from ..project.packages import Installer
 from ..project.workspace import Workspace
 from ..providers.base import Provider
-from ..state import ActionResult, Decision, RunResult, Step, Store, Usage
+from ..state import ActionResult, Decision, Observation, RunResult, Step, Store, Usage
+from . import guard
 from .config import AgentConfig
+from .hooks import Hooks, Silent
 from .planner import Planner
 from .prompt import messages
 
 MALFORMED_LIMIT = 3  # malformed replies in a row that end the run
 RETRY_TEMPERATURE = 0.7  # once an attempt failed, sample instead of repeating the same answer
-
-
-class Hooks(Protocol):
-    """How a front end follows a run: progress after each step, and step mode's pause."""
-
-    def on_decide(self, index: int, phase: str) -> None: ...
-    def on_step(self, step: Step) -> None: ...
-    def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None: ...
-    def on_end(self, result: RunResult) -> None: ...
-
-
-class _Silent:
-    def on_decide(self, index: int, phase: str) -> None:
-        pass
-
-    def on_step(self, step: Step) -> None:
-        pass
-
-    def on_prompt(self, step: int, msgs: list[dict[str, str]], decision: Decision) -> None:
-        pass
-
-    def on_end(self, result: RunResult) -> None:
-        pass
 
 
 @dataclass
@@ -94,14 +73,15 @@ class Agent:
         self.provider, self.ws, self.goal = provider, workspace, goal
         self.config = config = config or AgentConfig()
         self.codec = provider.codec  # how actions reach the model: it shapes the prompt
-        self.hooks = hooks or _Silent()
+        self.hooks = hooks or Silent()
         self.confirm = confirm  # step mode: asked before each step; False quits
         self.steps: list[Step] = []
         self.streaks = Streaks()
         self.planner = Planner()
         self.started = 0.0
         self.brief = brief = Brief.read(goal)  # read once: examples, given code, skeleton
-        self.trials = Trials(workspace, brief.examples, store, config.policy)
+        self._off_goal = functools.partial(guard.off_goal, brief)
+        self.trials = Trials(workspace, brief.examples, store, config.policy, self._off_goal)
         self.sampler = Sampler(
             provider,
             brief,
@@ -133,8 +113,13 @@ class Agent:
         except Exception as exc:  # noqa: BLE001  (a bug of ours: the run still ends with a record)
             status, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
         result = self._result(status, reason)
-        if status != "done":  # a time limit or Ctrl-C too: the best version found is what is left
-            result = replace(result, kept=self._kept())
+        final = self.trials.now if status == "done" else self._final()  # finish changes nothing
+        if final is not None:  # what the verdict rests on, and where an unfinished run left it
+            result = replace(result, evidence=final.evidence())
+            if status != "done":  # a time limit or Ctrl-C too: the best version found is left
+                result = replace(result, kept=final.verdict())
+        elif status != "done":
+            result = replace(result, kept="not observed")
         self._record({"type": "result", **result.to_json()})
         self.hooks.on_end(result)
         return result
@@ -157,7 +142,8 @@ class Agent:
         msgs = messages(self.goal, obs, todo, self.steps, self.codec)
         self.hooks.on_decide(index, todo.phase)
         score = None  # how far the chosen candidate got in a scratch copy, when it was tried there
-        if config.plain_start and todo.phase in ("create", "restart"):
+        fresh = config.plain_start and todo.phase in ("create", "restart")
+        if fresh:
             decision, score, msgs = self.sampler.fresh_start(todo, index)  # what it really sent
         elif config.samples > 1 and todo.phase != "judge":
             decide = functools.partial(self._decide, msgs, todo, index)  # decide(attempt)
@@ -166,11 +152,17 @@ class Agent:
             decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
         malformed = bool(decision.error or todo.refusal(decision))
-        if score is None and not malformed and not obs.empty and decision.action != Finish.name:
-            tried = self.trials.attempt(decision, todo)  # every step is tried before it is taken
-            score = None if tried is None else tried.progress()  # (one that cannot apply fails
-        if score is not None and not obs.empty and not malformed and score < obs.progress():
-            result, finished = self._keep(score, obs.progress()), False  # as it would here)
+        tried, off = None, ""
+        if not malformed and decision.action != Finish.name:
+            if score is None and not obs.empty:  # every step is tried before it is taken (one
+                tried = self.trials.attempt(decision, todo)  # that cannot apply fails as it
+                score = None if tried is None else tried.progress()  # would here)
+            if not fresh:  # a fresh start's candidates were asked plainly, never shown an example
+                off = self._off_goal(decision, obs, tried)
+        if off:
+            result, finished = self._refuse(off), False
+        elif score is not None and not obs.empty and not malformed and score < obs.progress():
+            result, finished = self._keep(score, obs.progress()), False
         else:
             result, finished = self._act(decision, todo)
         seconds = time.monotonic() - start
@@ -185,12 +177,12 @@ class Agent:
                 f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}"
             )
 
-    def _kept(self) -> str:
-        """What the project holds now: never-regress kept the best version the run found."""
+    def _final(self) -> Observation | None:
+        """The project as the run leaves it: never-regress kept the best version it found."""
         try:
-            return self.trials.observe().verdict()
-        except Exception as exc:  # noqa: BLE001  (the run's record matters more than this line)
-            return f"not observed ({type(exc).__name__})"
+            return self.trials.observe()
+        except Exception:  # noqa: BLE001  (the run's record matters more than this line)
+            return None
 
     def _out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.config.time_limit_s
@@ -218,6 +210,11 @@ class Agent:
             return ""
         begun = "Thought: I complete the code the goal gives.\nAction: create_project\nmain:\n"
         return f"{begun}```python\n{self.brief.skeleton}"
+
+    def _refuse(self, why: str) -> ActionResult:
+        self.streaks.applied(False)
+        self.trials.forget()
+        return ActionResult(False, f"not applied: {why}")
 
     def _keep(self, score: tuple[int, ...], now: tuple[int, ...]) -> ActionResult:
         """Never regress: a step whose best candidate leaves the project behind where it is now

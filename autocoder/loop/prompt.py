@@ -4,13 +4,14 @@ examples, and the step's ask (the goal, the project as observed, recent steps, t
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import replace
 
 from .. import scrub
 from ..actions.plan import Plan
 from ..providers.modes import MODES, Codec
 from ..sandbox import cap
-from ..state import Observation, ProcResult, Step
+from ..state import Decision, Observation, ProcResult, Step
 
 HISTORY_STEPS = 5
 OUTPUT_CHARS = 1500  # of a failing run's output, in the prompt
@@ -96,3 +97,30 @@ def messages(
         *shown,
         {"role": "user", "content": user.strip()},
     ]
+
+
+_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _lines(code: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in code.splitlines() if line.strip())
+
+
+@functools.lru_cache(maxsize=1)
+def worked_code() -> tuple[tuple[str, ...], ...]:
+    """The code the worked examples' replies write, each as its non-blank lines."""
+    replies = (t["content"] for t in examples() if t["role"] == "assistant")
+    return tuple(_lines(b) for r in replies for b in _BLOCK.findall(r) if len(_lines(b)) >= 3)
+
+
+def copies_worked_example(decision: Decision) -> bool:
+    """Whether the decision writes code of the prompt's worked examples (a small model parrots
+    them: `def squares(n)` became the project for another goal)."""
+    for value in decision.args.values():
+        if not isinstance(value, str):
+            continue
+        lines = _lines(value)
+        for block in worked_code():
+            if any(lines[i : i + len(block)] == block for i in range(len(lines) - len(block) + 1)):
+                return True
+    return False

@@ -56,6 +56,7 @@ def build(run: Trajectory) -> dict[str, Any]:
         "status": str((result or {}).get("status", "unfinished")),
         "reason": str((result or {}).get("reason", "")),
         "kept": str((result or {}).get("kept", "")),
+        "evidence": str((result or {}).get("evidence", "")),
         "finished": result is not None,
         "unreadable": run.unreadable,
         "in_project": run.in_project,
