@@ -1,6 +1,6 @@
 """Cost of isolation per sandboxed run: `python -c 'print(1)'` isolated vs unconfined (medians).
 
-python benchmarks/sandbox_overhead.py [runs]
+python benchmarks/sandbox_overhead.py [runs] [bwrap|unshare]   (default: the best backend here)
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ def median_run(folder: Path, runs: int, policy: sandbox.Sandbox) -> float:
     return statistics.median(times)
 
 
-def main(runs: int = 20) -> None:
+def main(runs: int = 20, backend: str = "") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        kind = sandbox.backend() or "none"
-        isolated = median_run(Path(tmp), runs, sandbox.SAFE) if kind != "none" else float("nan")
+        kind = backend or sandbox.backend() or "none"
+        box = sandbox.Sandbox(backend=backend) if backend else sandbox.SAFE
+        isolated = median_run(Path(tmp), runs, box) if kind != "none" else float("nan")
         plain = median_run(Path(tmp), runs, sandbox.Sandbox(unsafe=True, backend=""))
     print(
         f"isolated ({kind}): median {isolated * 1000:.0f} ms; "
@@ -36,4 +37,4 @@ def main(runs: int = 20) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, sys.argv[2] if len(sys.argv) > 2 else "")
