@@ -77,7 +77,7 @@ def one_attempt_on_replay(request, monkeypatch):
         monkeypatch.setattr("autocoder.providers.faults.MAX_ATTEMPTS", 1)
 
 
-# the slow kinds of test (pyproject.toml's markers), by the file they are in; tests/test_show.py
+# the slow kinds of test (pyproject.toml's markers), by the file they are in; show/test_show.py
 # marks its browser tests itself. Any of them is also `slow`: `-m "not slow"` leaves them out.
 KINDS = {
     "test_model.py": "model",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..actions.plan import Plan
@@ -181,6 +181,11 @@ class Sampler:
         self.trusted = (
             pool.full[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
         )
+        for i, row in enumerate(table):  # enough to replay a selection rule offline
+            seen = pool.seen.get(pool.mains[i])
+            row["main"], row["shape"] = pool.mains[i], shapes.shape_of(i).__name__
+            row["tokens"] = pool.replies[i].usage.completion_tokens
+            row["screen"] = None if seen is None else asdict(seen)
         self.record(
             {"type": "select", "step": index, "candidates": table, "chosen": chosen, "why": why}
         )

@@ -59,7 +59,7 @@ VOLATILE_HEADERS = (
     "x-ratelimit-reset-tokens",
     "server",
 )
-RERECORD = "python -m pytest tests/test_server.py --record-mode=rewrite"
+RERECORD = "python -m pytest tests/providers/test_server.py --record-mode=rewrite"
 
 
 # ---- HTTP layer: vcrpy hooks -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from autocoder.project.workspace import Workspace
 from autocoder.providers import ReplayProvider, ScriptedProvider
 from autocoder.state import Decision
 
-from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
+from ..conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
 
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
 

@@ -26,7 +26,7 @@ from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
 from autocoder.show import diffs, trajectory
 
-from .conftest import FINISH, GOOD_MAIN, ROOT, reply
+from ..conftest import FINISH, GOOD_MAIN, ROOT, reply
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 _NO_BROWSER = pytest.mark.skipif(

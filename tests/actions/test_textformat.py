@@ -5,7 +5,7 @@ import pytest
 from autocoder.actions import ACTIONS, CreateProject, Finish, ReplaceLines, WriteFile
 from autocoder.actions.textformat import FormatError, grammar, parse
 
-from .conftest import CREATE, GOOD_MAIN, reply
+from ..conftest import CREATE, GOOD_MAIN, reply
 
 
 def test_parses_code_blocks_verbatim():

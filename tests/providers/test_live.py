@@ -1,6 +1,7 @@
 """Paid APIs through litellm, the same path as any API-key user. Replayed from
 cassettes/test_live/ when a cassette was recorded; recorded (costs money) with
-    AUTOCODER_LIVE=1 OPENAI_API_KEY=... python -m pytest tests/test_live.py --record-mode=rewrite
+    AUTOCODER_LIVE=1 OPENAI_API_KEY=... python -m pytest tests/providers/test_live.py \
+        --record-mode=rewrite
 and skipped otherwise. The offline suite covers the same code path against a real local server
 (test_server.py)."""
 
@@ -14,7 +15,7 @@ import pytest
 from autocoder.actions import Finish
 from autocoder.providers import Settings, resolve
 
-from .conftest import recording
+from ..conftest import recording
 
 ASK = [{"role": "user", "content": "The project is complete and its tests pass. Call finish."}]
 

@@ -26,7 +26,7 @@ from autocoder.cli import app
 from autocoder.exceptions import AutocoderError
 from autocoder.project.workspace import Workspace
 
-from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
+from ..fakes import RIGHT, WRONG, Coder, solve, suite_folder
 
 runner = CliRunner()
 GOAL = "print hello"

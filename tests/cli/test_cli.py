@@ -13,7 +13,7 @@ from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
 
-from .conftest import CREATE, FINISH, GOOD_MAIN
+from ..conftest import CREATE, FINISH, GOOD_MAIN
 
 GOAL = "Create main.py that prints the first 10 Fibonacci numbers"
 runner = CliRunner()

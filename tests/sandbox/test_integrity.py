@@ -323,7 +323,7 @@ def test_a_killed_autocoder_leaves_nothing_running_and_the_next_start_sweeps(tmp
     sleeper = "import pathlib, time\npathlib.Path('started').write_text('')\ntime.sleep(60)\n"
     project = _project(tmp_path / "p", {}, sleeper)
     code = (  # the marker in two parts: autocoder's own command line must not hold it whole
-        f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
         "from pathlib import Path\nfrom autocoder import sandbox\n"
         f"policy = sandbox.Sandbox(backend={policy.backend!r})\n"
         f"args = ['main.py', {marker[:9]!r} + {marker[9:]!r}]\n"

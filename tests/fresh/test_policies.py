@@ -15,7 +15,7 @@ from autocoder.providers import ScriptedProvider, Settings
 from autocoder.sandbox import SAFE
 from autocoder.state import Decision, FileReport, Observation, ProcResult, Usage
 
-from .conftest import GOOD_MAIN, GOOD_TEST
+from ..conftest import GOOD_MAIN, GOOD_TEST
 
 OK, FAIL = ProcResult(0, "", 0.1), ProcResult(1, "AssertionError", 0.1)
 

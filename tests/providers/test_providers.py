@@ -25,7 +25,7 @@ from autocoder.providers.modes import SCRIPTED
 from autocoder.providers.profiles import profiles
 from autocoder.state import Decision, Usage
 
-from .conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST
+from ..conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST
 
 CANARY = "sk-canary-7f3a9c2e51d84b06a1"
 MSGS = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]

@@ -33,11 +33,12 @@ from autocoder.bench.records import read_records
 from autocoder.bench.runner import run_suite
 from autocoder.bench.suite import load
 
-from .fakes import pool_caller, suite_folder
+from ..fakes import pool_caller, suite_folder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASSETTE = ROOT / "cassettes" / "bench" / "samples-smollm2.json"
-# the committed cassette's options (tests/test_cassettes.py): 3 sample goals replayed, no model
+# the committed cassette's options (providers/test_cassettes.py): 3 sample goals replayed, no
+# model
 REPLAY = ["--limit", "3", "--samples", "2", "--max-steps", "3", "--max-tokens", "512"]
 REPLAYED = {"samples": 2, "max_steps": 3, "max_tokens": 512}
 GOALS = 3

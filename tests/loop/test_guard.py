@@ -12,7 +12,7 @@ from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers.scripted import ScriptedProvider
 
-from .conftest import CREATE, FINISH, GOOD_MAIN, reply
+from ..conftest import CREATE, FINISH, GOOD_MAIN, reply
 from .test_agent import records
 
 GOAL = "main.py defines a function fib(n) that returns the first n Fibonacci numbers"

@@ -14,7 +14,7 @@ from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
 from autocoder.sandbox import SAFE
 
-from .conftest import reply
+from ..conftest import reply
 
 
 def trial(examples_right: int, behaviour: str, runs: int = 1) -> Trial:

@@ -15,7 +15,7 @@ from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
 from autocoder.sandbox import SAFE, isolation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_secrets_never_reach_the_child(tmp_path, monkeypatch):

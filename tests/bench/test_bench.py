@@ -19,9 +19,9 @@ from autocoder.exceptions import AutocoderError
 from autocoder.providers import ScriptedProvider
 from autocoder.sandbox import SAFE
 
-from .fakes import HIDDEN, RIGHT, WRONG, Coder, Echo, no_model, solve, suite_folder
+from ..fakes import HIDDEN, RIGHT, WRONG, Coder, Echo, no_model, solve, suite_folder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "benchmarks" / "suites" / "samples"
 REFERENCES = ROOT / "benchmarks" / "suites" / "references"
 EMPTY_MAIN = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'

@@ -6,7 +6,7 @@ from autocoder.project.observe import observe, validate
 from autocoder.project.workspace import Workspace
 from autocoder.sandbox import SAFE
 
-from .conftest import GOOD_MAIN, GOOD_TEST
+from ..conftest import GOOD_MAIN, GOOD_TEST
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from autocoder.project import packages
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider
 
-from .conftest import FINISH, reply
+from ..conftest import FINISH, reply
 
 MAIN = """import fakemod
 

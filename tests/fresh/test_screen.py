@@ -290,6 +290,10 @@ def test_a_new_prompt_shape_is_one_function_and_its_place_in_the_schedule(tmp_pa
         provider, Workspace(tmp_path), "Write add(a, b).\nadd(2, 3) == 5\nadd(1, 1) == 2", config
     ).run()
     assert [a.startswith("Carefully: ") for a in provider.asks] == [False, False, True, False]
+    # the trajectory holds what a selection rule needs to be replayed offline
+    row = selection(result)["candidates"][2]
+    assert row["shape"] == "careful" and "return a + b" in row["main"]
+    assert row["screen"]["right"] == 2 and row["tokens"] >= 0
     assert selection(result)["chosen"] == 2 and "return a + b" in (tmp_path / "main.py").read_text()
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from autocoder import sandbox
 
-from . import escapes
+from .. import escapes
 
 DRIVER = Path(escapes.__file__)
 NOBODY = 65534

@@ -23,10 +23,10 @@ from autocoder.providers import Settings, cassettes, find_profile
 from autocoder.providers.cassettes import CassetteProvider
 from autocoder.providers.remote import LiteLLMProvider
 
-from .fakes import RIGHT, WRONG, Coder, solve, suite_folder
+from ..fakes import RIGHT, WRONG, Coder, solve, suite_folder
 
 CANARY = "sk-canary-4f9c2a7e1b3d5f60"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_network_is_blocked_during_the_suite(pytestconfig):

@@ -5,7 +5,7 @@ docs give for tools; it answers tool_choice="required" with HTTP 500).
 
 The HTTP traffic is replayed from cassettes/test_server/ (recording off, network blocked). Re-record
 from scratch, which starts the server here and stops it after:
-    python -m pytest tests/test_server.py --record-mode=rewrite
+    python -m pytest tests/providers/test_server.py --record-mode=rewrite
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from autocoder.providers.cache import open_cache
 from autocoder.providers.gguf import embedded_model_path
 from autocoder.providers.remote import LiteLLMProvider, litellm
 
-from .conftest import recording
+from ..conftest import recording
 
 pytestmark = pytest.mark.model
 
