@@ -289,3 +289,16 @@ def test_pip_configuration_in_the_interpreters_prefix_is_seen_by_installs_only(
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
     assert str(tmp_path / "pip.conf") in visible.rules("/nonexistent", "/nonexistent")["blanked"]
     assert visible.rules("/nonexistent", "/nonexistent", network=True)["blanked"] == []
+
+
+@pytest.mark.parametrize("kind", [k for k in isolation.BACKENDS if isolation.available(k)])
+def test_a_rule_of_what_a_program_sees_is_one_entry_in_visible_py(tmp_path, monkeypatch, kind):
+    """What adding (or dropping) a sandbox rule takes: one entry of sandbox/visible.py, and both
+    backends show the program the new allow-list (/etc/hosts, here, taken off it)."""
+    from autocoder.sandbox import visible
+
+    box = sandbox.Sandbox(backend=kind)
+    look = ["-c", "import os; print(os.path.exists('/etc/hosts'))"]
+    assert sandbox.python(look, tmp_path, policy=box).output.strip() == "True"
+    monkeypatch.setattr(visible, "ETC", [name for name in visible.ETC if name != "hosts"])
+    assert sandbox.python(look, tmp_path, policy=box).output.strip() == "False"
