@@ -135,7 +135,7 @@ class Sampler:
         self.provider, self.settings, self.samples = provider, settings, samples
         self.trials, self.out_of_time, self.record = trials, out_of_time, record
         self.examples = trials.examples
-        self.brief, self.given = brief, brief.given  # the given code: candidates complete it
+        self.brief = brief
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
         self.trusted = ""
         # a local model decodes warm samples together; others are asked one by one (each can
@@ -163,7 +163,9 @@ class Sampler:
                 for k in range(first, first + count)
             ]
             for reply in many(self.provider, asked, []):
-                main = candidates.normalize(candidates.code(reply.raw), self.given, self.examples)
+                main = candidates.normalize(
+                    candidates.code(reply.raw), self.brief.given, self.examples
+                )
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
                 pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)
@@ -176,10 +178,10 @@ class Sampler:
             self._try(i, pool, todo)
         trials = pool.trials()
         chosen, table, why = select.choose(trials, among=sorted(pool.full))
-        row = table[chosen]
+        picked = table[chosen]
         # how main.py behaves (select.behaviour: the examples' answers, else its output)
         self.trusted = (
-            pool.full[chosen].behaviour if row["examples_right"] or row["agree"] > 1 else ""
+            pool.full[chosen].behaviour if picked["examples_right"] or picked["agree"] > 1 else ""
         )
         for i, row in enumerate(table):  # enough to replay a selection rule offline
             seen = pool.seen.get(pool.mains[i])

@@ -70,8 +70,10 @@ class Trials:
         if decision.error or todo.refusal(decision):
             return REFUSED
         obs = self.attempt(decision, todo)
-        if obs is None or (self.guard is not None and self.guard(decision, self.now, obs)):
-            return REFUSED if obs is not None else (0, 0)
+        if obs is None:
+            return (0, 0)
+        if self.guard is not None and self.guard(decision, self.now, obs):
+            return REFUSED  # it would lose the goal, however far it gets
         return obs.progress()
 
     def forget(self) -> None:

@@ -29,6 +29,7 @@ class Brief:
             text, found, code, skeleton(text), frozenset(completed(code) | named(text) | calls)
         )
 
-    def missing(self, main: str) -> set[str]:
-        """The goal's names that this main.py does not define."""
-        return set(self.names - (defined(main) or set()))
+    def missing(self, main: str) -> set[str] | None:
+        """The goal's names that this main.py does not define; None when it does not parse."""
+        names = defined(main)
+        return None if names is None else set(self.names - names)

@@ -139,17 +139,18 @@ class Agent:
         if self.installer is not None:
             obs = self.installer.fix(obs, lambda: self.trials.look(self.ws))
         todo = self.planner.next(obs, self.sampler.trusted)
-        msgs = messages(self.goal, obs, todo, self.steps, self.codec)
         self.hooks.on_decide(index, todo.phase)
         score = None  # how far the chosen candidate got in a scratch copy, when it was tried there
         fresh = config.plain_start and todo.phase in ("create", "restart")
-        if fresh:
-            decision, score, msgs = self.sampler.fresh_start(todo, index)  # what it really sent
-        elif config.samples > 1 and todo.phase != "judge":
-            decide = functools.partial(self._decide, msgs, todo, index)  # decide(attempt)
-            decision, score = self.sampler.best_of(decide, todo, obs.progress())
+        if fresh:  # plain asks of its own: the loop's messages are neither rendered nor sent
+            decision, score, msgs = self.sampler.fresh_start(todo, index)
         else:
-            decision = self._decide(msgs, todo, index)
+            msgs = messages(self.goal, obs, todo, self.steps, self.codec)
+            if config.samples > 1 and todo.phase != "judge":
+                decide = functools.partial(self._decide, msgs, todo, index)  # decide(attempt)
+                decision, score = self.sampler.best_of(decide, todo, obs.progress())
+            else:
+                decision = self._decide(msgs, todo, index)
         self.hooks.on_prompt(index, msgs, decision)
         malformed = bool(decision.error or todo.refusal(decision))
         tried, off = None, ""

@@ -5,7 +5,6 @@ project of another goal, and was kept), or leaves main.py without a function the
 from __future__ import annotations
 
 from ..goal.brief import Brief
-from ..goal.code import defined
 from ..state import Decision, Observation
 from .prompt import copies_worked_example
 
@@ -19,13 +18,18 @@ def off_goal(
     if copies_worked_example(decision):
         return "it writes the prompt's worked example, not code for this goal"
     written = main_of(after) if after is not None else main_written(decision)
-    if written is None or not brief.names or defined(written) is None:
+    missing = brief.missing(written) if written is not None and brief.names else None
+    if missing is None:
         return ""  # no main.py written, nothing named, or code too broken to tell
     was = main_of(before) if before is not None else None
-    missing = brief.missing(written)
-    if was is None and missing == brief.names:
-        return f"main.py would define none of {', '.join(sorted(missing))}, which the goal names"
-    lost = sorted(missing - brief.missing(was)) if was is not None else []
+    if was is None:  # creating main.py: at least one of the names
+        return (
+            f"main.py would define none of {', '.join(sorted(missing))}, which the goal names"
+            if missing == brief.names
+            else ""
+        )
+    before_missing = brief.missing(was)
+    lost = sorted(missing - (set(brief.names) if before_missing is None else before_missing))
     if lost:
         return f"main.py would no longer define {', '.join(lost)}, which the goal names"
     return ""
