@@ -20,6 +20,12 @@ class LimitsExceeded(StopRun):
     status = "max_steps"
 
 
+class Stalled(StopRun):
+    """Repairs stopped moving the project: the best version found is kept (loop.PATIENCE)."""
+
+    status = "stalled"
+
+
 class TooManyMalformed(StopRun):
     status = "malformed"
 

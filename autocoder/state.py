@@ -6,7 +6,7 @@ import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
 
-Status = Literal["done", "max_steps", "malformed", "stopped", "error"]
+Status = Literal["done", "max_steps", "stalled", "malformed", "stopped", "error"]
 Phase = Literal["create", "fix_main", "fix_file", "fix_examples", "fix_tests", "judge", "restart"]
 
 

@@ -19,8 +19,6 @@ class Goal:
     files: dict[str, bytes] = field(default_factory=dict)  # acceptance files: name -> bytes
     max_steps: int | None = None
     timeout_s: float | None = None
-    samples: int | None = None  # fresh-start candidates the goal deserves (HumanEval: 33)
-    max_tokens: int | None = None  # per reply (HumanEval: 384, as the plain baseline)
     plain_prompt: str = ""  # the one chat turn of `bench --plain`; default: the goal + PLAIN_ASK
     preamble: str = ""  # what --plain puts before the reply's code in main.py (HumanEval: imports)
 

@@ -84,16 +84,6 @@ def goals() -> list[Goal]:
                 slug,
                 GOAL.format(prompt=p["prompt"].strip("\n")),
                 {f"test_{slug}.py": test.encode()},
-                # one step: the fresh start's candidates and the choice among them is the agent's
-                # work here; repair steps after it won nothing on this suite in any trace read
-                max_steps=1,
-                timeout_s=300,
-                # many candidates, each capped as the plain baseline's reply: the choice among
-                # them by the examples is what lifts a small model here. 33: the greedy one and two
-                # rounds of 16 (the second only when one of the first 17 answers some example,
-                # sampling.BARREN), candidates 26-33 asking the goal as written
-                samples=33,
-                max_tokens=384,
                 plain_prompt=PLAIN.format(prompt=p["prompt"]),
                 preamble="".join(
                     f"{line}\n"

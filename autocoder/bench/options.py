@@ -10,7 +10,8 @@ from ..loop import MAX_STEPS, MAX_TOKENS, SAMPLES
 from ..providers import DEFAULT_MODEL
 from .goal import Goal
 
-# when neither the options nor the goal say: what `autocoder run` takes
+# what `autocoder run` takes (a suite folder's goal may set its own steps and time limit, never
+# its candidates or reply length: the bench measures what users get)
 DEFAULT_STEPS, DEFAULT_SAMPLES, DEFAULT_TOKENS = MAX_STEPS, SAMPLES, MAX_TOKENS
 MAX_LOCAL_JOBS, MAX_CLUSTER_JOBS = 64, 1024
 
@@ -29,10 +30,10 @@ class BenchOptions(BaseModel):
     jobs: int = Field(1, ge=1, le=MAX_CLUSTER_JOBS)  # above MAX_LOCAL_JOBS only with `ray`
     single_shot: bool = False
     plain: bool = False  # the baseline: one plain chat turn per goal, its code block as main.py
-    samples: int | None = Field(None, ge=1, le=64)  # default: the goal's, else DEFAULT_SAMPLES
+    samples: int | None = Field(None, ge=1, le=64)  # default: DEFAULT_SAMPLES
     max_steps: int | None = Field(None, ge=1)  # default: the goal's, else DEFAULT_STEPS
     temperature: float | None = Field(None, ge=0, le=2)  # default: 0 for one try, 0.7 for several
-    max_tokens: int | None = Field(None, ge=16)  # default: the goal's, else DEFAULT_TOKENS
+    max_tokens: int | None = Field(None, ge=16)  # default: DEFAULT_TOKENS
     # default: the goal's, else run's (180 s embedded, 1800 s others)
     timeout_s: float | None = Field(None, gt=0)
     seed: int = 0
@@ -57,11 +58,13 @@ class BenchOptions(BaseModel):
             return self.temperature
         return 0.0 if self.tries == 1 else 0.7
 
-    def samples_for(self, goal: Goal) -> int:
-        return self.samples or goal.samples or DEFAULT_SAMPLES
+    @property
+    def candidates(self) -> int:
+        return self.samples or DEFAULT_SAMPLES
 
-    def max_tokens_for(self, goal: Goal) -> int:
-        return self.max_tokens or goal.max_tokens or DEFAULT_TOKENS
+    @property
+    def reply_tokens(self) -> int:
+        return self.max_tokens or DEFAULT_TOKENS
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ class Worker:
         project.mkdir(parents=True)
         settings = Settings(
             temperature=self.options.sampling_temperature,
-            max_tokens=self.options.max_tokens_for(task.goal),
+            max_tokens=self.options.reply_tokens,
             seed=self.options.seed + task.attempt,
         )
         made = self._plain if self.options.plain else self._agent
@@ -176,7 +176,7 @@ class Worker:
             # as `run` gives it
             time_limit_s=options.timeout_s or goal.timeout_s or default_time_limit(options.model),
             settings=settings,
-            samples=1 if options.single_shot else options.samples_for(goal),
+            samples=1 if options.single_shot else options.candidates,
             plain_start=True,
             policy=self.policy,
         )

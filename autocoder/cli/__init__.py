@@ -11,7 +11,7 @@ import typer
 
 from .._version import __version__
 from ..exceptions import AutocoderError
-from ..loop import MAX_STEPS, SAMPLES
+from ..loop import ATTEMPTS, MAX_STEPS, SAMPLES
 from . import bench as bench_command
 from . import show as show_command
 from .options import ApiBase, ApiKey, Model, NoCache, ToolMode, Unsafe, user_errors
@@ -78,8 +78,9 @@ def run(
     samples: Annotated[
         int,
         typer.Option(
-            help="Candidates tried per step (not for the final judgement); the first that gets "
-            "the project further is applied."
+            help="Most candidates of a fresh start, chosen among by running them (it stops "
+            "sooner when one answers every example, or none answers any); a repair step tries "
+            f"at most {ATTEMPTS}."
         ),
     ] = SAMPLES,
     as_json: Annotated[

@@ -99,8 +99,7 @@ def bench(
             "--samples",
             min=1,
             max=64,
-            help=f"Candidates tried per step, as for run (default: the goal's, else {SAMPLES}; "
-            "humaneval: 33).",
+            help=f"Most candidates of a fresh start, as for run (default: {SAMPLES}).",
         ),
     ] = None,
     max_steps: Annotated[
@@ -120,8 +119,7 @@ def bench(
         typer.Option(
             "--max-tokens",
             min=16,
-            help=f"Most tokens per model reply (default: the goal's, else {MAX_TOKENS}; humaneval: "
-            "384).",
+            help=f"Most tokens per model reply, as for run (default: {MAX_TOKENS}).",
         ),
     ] = None,
     timeout: Annotated[

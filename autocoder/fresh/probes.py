@@ -12,9 +12,11 @@ one, or answers everything alike, is shaky (screen.shaky) and ranks after one th
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ..goal import Example
+from ..goal.code import signatures
 
 LIMIT = 8  # probes per goal
 
@@ -63,6 +65,57 @@ def probes(examples: tuple[Example, ...]) -> tuple[str, ...]:
                     found.append(text)
     # evenly spaced over all that were found, so that every example's calls have probes
     return tuple(found if len(found) <= LIMIT else _spread(found))
+
+
+# Inputs for a goal that states no examples but says its function's signature in words
+# (`main.py defines fib(n) that returns ...`): values guessed from each parameter's name, small
+# enough for any right program (a naive fib(12) is instant). Candidates are chosen by agreement on
+# the answers; none is ever right or wrong, and raising is an answer like any other: a right
+# program that refuses an input outside its domain is not marked down for it.
+CALLS = 5  # derived calls per function
+_TEXT = re.compile(
+    r"(^|_)(s|str|string|text|txt|word|sentence|line|name|char|ch|message|msg|"
+    r"sub|substring|prefix|suffix|pattern|phrase|title|letter|password|key)\d?$"
+)
+_REAL = re.compile(
+    r"(^|_)(c|f|celsius|fahrenheit|kelvin|temp|temperature|price|amount|rate|"
+    r"weight|height|ratio)$"
+)
+_WORDS = re.compile(r"(^|_)(words|strings|names|lines|texts|sentences|letters|keys)$")
+_MANY = re.compile(
+    r"(^|_)(l|lst|list|li|arr|array|seq|sequence|items|values|data|xs|nums|numbers|"
+    r"elements|scores|prices|grades|ints|integers|a_list)\d?$|[a-z]s$"
+)
+VALUES = {
+    "int": (1, 0, 7, 12, 3),
+    "str": ("hello world", "", "A man, a plan", "abc", "Racecar"),
+    "float": (100.0, 0.0, 37.5, -40.0, 21.3),
+    "words": (["apple", "banana"], [], ["b", "a", "c"], ["hello"], ["x", "y", "x"]),
+    "ints": ([3, 1, 2], [], [5], [4, -1, 4, 0], [10, 20, 30]),
+}
+
+
+def kind(param: str) -> str:
+    """The kind of value a parameter's name suggests (a number when it suggests nothing)."""
+    name = param.lower()
+    for kind_, pattern in (("str", _TEXT), ("float", _REAL), ("words", _WORDS), ("ints", _MANY)):
+        if pattern.search(name):
+            return kind_
+    return "int"
+
+
+def derived(goal: str) -> tuple[str, ...]:
+    """Calls of the functions whose signatures the goal's words give, CALLS each (the values of
+    the i-th call rotate per parameter, so that two parameters are not always equal)."""
+    found: list[str] = []
+    for name, params in signatures(goal)[:2]:
+        kinds = [kind(p) for p in params]
+        for i in range(CALLS if params else 1):
+            args = [repr(VALUES[k][(i + at) % CALLS]) for at, k in enumerate(kinds)]
+            call = f"{name}({', '.join(args)})"
+            if call not in found:
+                found.append(call)
+    return tuple(found)
 
 
 def _spread(found: list[str]) -> list[str]:

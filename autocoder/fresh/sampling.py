@@ -4,6 +4,7 @@ one repaired many times (candidates.py makes them, select.py chooses, trials.py 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,8 +120,9 @@ class Pool:
 
 
 class Sampler:
-    """Makes `samples` candidates for a step and chooses one; `trusted` is how the main.py chosen
-    on the goal's examples or by agreement behaves (the planner keeps main.py while it does)."""
+    """Makes up to `samples` candidates for a fresh start, `attempts` for a repair step, and
+    chooses one; `trusted` is how the main.py chosen on the goal's examples or by agreement
+    behaves (the planner keeps main.py while it does)."""
 
     def __init__(
         self,
@@ -131,13 +133,21 @@ class Sampler:
         trials: Trials,
         out_of_time: Callable[[], bool],
         record: Callable[[dict[str, Any]], None],
+        attempts: int = 4,
     ) -> None:
         self.provider, self.settings, self.samples = provider, settings, samples
+        self.attempts = attempts
         self.trials, self.out_of_time, self.record = trials, out_of_time, record
         self.examples = trials.examples
         self.brief = brief
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
+        # without examples, calls of the function the goal's words give a signature for
+        self.derived = () if self.examples else probes.derived(brief.text)
         self.trusted = ""
+        # why more of this model's candidates or repairs are unlikely to meet the goal's examples,
+        # when the last fresh start spent its sampling on them and none met them ("": it met
+        # them, or has none, or stopped before BARREN candidates)
+        self.spent = ""
         # a local model decodes warm samples together; others are asked one by one (each can
         # end the sampling early at no cost)
         self.round = ROUND if getattr(provider, "parallel", False) else 1
@@ -174,6 +184,7 @@ class Sampler:
                 every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
                 for i in every[:FINALISTS]:
                     self._try(i, pool, todo)
+        self.spent = self._spent(pool)
         for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
             self._try(i, pool, todo)
         trials = pool.trials()
@@ -224,12 +235,12 @@ class Sampler:
         """Screen new candidates together; when that fails (a candidate can kill the screen's
         process), each alone, so that one candidate cannot spoil the others' ranking."""
         policy = self.trials.policy
-        got = screen.screen(new, self.examples, self.probes, policy=policy)
+        asked = functools.partial(
+            screen.screen, checks=self.examples, probes=self.probes, derived=self.derived
+        )
+        got = asked(new, policy=policy)
         if got is None:
-            got = [
-                (screen.screen([m], self.examples, self.probes, policy=policy) or [FAILED])[0]
-                for m in new
-            ]
+            got = [(asked([m], policy=policy) or [FAILED])[0] for m in new]
         pool.seen.update(zip(new, got, strict=True))
 
     def _try(self, i: int, pool: Pool, todo: Plan) -> None:
@@ -248,6 +259,19 @@ class Sampler:
             for i, t in pool.full.items()
         )
 
+    def _spent(self, pool: Pool) -> str:
+        if not self.examples or len(pool.made) < BARREN or self._met(pool):
+            return ""
+        best = max(pool.right(i) for i in range(len(pool.made)))
+        if best == len(self.examples):  # right on every example, its tests or checks fail
+            return ""
+        if not best:
+            return f"none of {len(pool.made)} candidates answered any of the goal's examples"
+        return (
+            f"the best of {len(pool.made)} candidates answers {best} of the goal's "
+            f"{len(self.examples)} examples"
+        )
+
     def _barren(self, pool: Pool) -> bool:
         """BARREN candidates or more, and none answers any of the goal's examples."""
         return (
@@ -262,11 +286,11 @@ class Sampler:
         todo: Plan,
         now: Progress,
     ) -> tuple[Decision, Progress]:
-        """`decide(attempt)` up to `samples` times, each tried in a scratch copy; keep the first
+        """`decide(attempt)` up to `attempts` times, each tried in a scratch copy; keep the first
         that gets the project further than `now` (all green for a fresh start), else the best."""
         fresh = todo.phase in ("create", "restart")
         tried: list[tuple[Decision, Progress]] = []
-        for attempt in range(self.samples):
+        for attempt in range(min(self.samples, self.attempts)):
             candidate = decide(attempt)
             score = self.trials.score(candidate, todo)
             tried.append((candidate, score))

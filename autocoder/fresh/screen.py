@@ -45,9 +45,12 @@ def shaky(result: dict) -> bool:
 
 def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
     """As select.behaviour (its answers to the examples, else its output), and its answers to
-    the probes after them."""
+    the probes after them; a goal without examples, its answers to the derived calls
+    (probes.derived) when it has some."""
     got, probed = result.get("got"), result.get("probes")
-    if checks and isinstance(got, list) and got:
+    if isinstance(got, list) and got:
+        if not checks and all(str(a).startswith("raised ") for a in got):
+            return ""  # raising on every derived call (no such function, say) agrees with none
         return "\x1f".join(map(str, got + (probed if isinstance(probed, list) else [])))
     output = result.get("output")
     if not checks and result.get("ok") and isinstance(output, str) and output.strip():
@@ -61,28 +64,32 @@ def screen(
     probes: tuple[str, ...] = (),
     *,
     policy: sandbox.Sandbox,
+    derived: tuple[str, ...] = (),
 ) -> list[Screened] | None:
     """Each main.py's screen, in order: the examples it answers right, and its behaviour (with
-    its answers to `probes`, calls near the examples: probes.py). Results stream: those a spoiled
-    screen (a candidate killed it) did not reach are screened one by one, and a candidate whose
-    own screen fails answers nothing."""
-    done = _together(mains, checks, probes, policy)
+    its answers to `probes`, calls near the examples: probes.py; for a goal without examples,
+    its answers to the `derived` calls, else its output). Results stream: those a spoiled screen
+    (a candidate killed it) did not reach are screened one by one, and a candidate whose own
+    screen fails answers nothing."""
+    calls = [e.call for e in checks] or list(derived)
+    probes = probes if checks else ()
+    done = _together(mains, calls, probes, policy)
     for i in range(len(done), len(mains)):
-        alone = _together([mains[i]], checks, probes, policy) if len(mains) > 1 else []
+        alone = _together([mains[i]], calls, probes, policy) if len(mains) > 1 else []
         done.append(alone[0] if alone else Screened(0, ""))
     return [_read(item, checks) if isinstance(item, dict) else item for item in done]
 
 
 def _together(
-    mains: list[str], checks: tuple[Example, ...], probes: tuple[str, ...], policy: sandbox.Sandbox
+    mains: list[str], calls: list[str], probes: tuple[str, ...], policy: sandbox.Sandbox
 ) -> list:
     """What one shared screen reported for each candidate, as far as it got."""
     if not mains:
         return []
     job = {
         "mains": mains,
-        "calls": [e.call for e in checks],
-        "probes": list(probes) if checks else [],
+        "calls": calls,
+        "probes": list(probes),
         "timeout": PER_CANDIDATE,
         "confined": bool(policy.kind()),
     }
@@ -97,7 +104,7 @@ def _read(item: dict, checks: tuple[Example, ...]) -> Screened:
     """A candidate's screen from the plain data it sent: compared here, where it never ran."""
     answers = item.get("answers") if isinstance(item.get("answers"), list) else []
     probed = item.get("probes") if isinstance(item.get("probes"), list) else []
-    got = [plain.answer(a) for a in answers[: len(checks)]]
+    got = [plain.answer(a) for a in answers[:100]]  # the examples', else the derived calls'
     right = sum(plain.matches(a, e.want) for a, e in zip(got, checks, strict=False))
     result = {
         "ok": item.get("ok") is True,

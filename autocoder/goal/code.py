@@ -70,11 +70,34 @@ def literal(text: str) -> bool:
 
 
 _NAMED = re.compile(r"\bfunction\s+`?([A-Za-z_]\w*)`?\s*\(")  # "a function add(a, b)"
+_DEFINES = re.compile(r"\bdefines\s+`?([A-Za-z_]\w*)`?\(")  # "main.py defines fib(n) that ..."
+# a signature said in words: "defines fib(n)", "a function add(a, b)"
+_SAID = re.compile(r"\b(?:defines|function)\s+`?([A-Za-z_]\w*)\(([^()\n]{0,200})\)")
+
+
+def signatures(goal: str) -> list[tuple[str, list[str]]]:
+    """The functions whose signatures the goal's words give with plain parameter names (`main.py
+    defines fib(n)`: ("fib", ["n"])), outside its code blocks; `f(2, 3)` is a call, not one."""
+    found = []
+    for name, params in _SAID.findall(_CODE_BLOCK.sub("", goal[:8192])):
+        try:
+            fn = ast.parse(f"def {name}({params}): pass").body[0]
+        except SyntaxError:
+            continue
+        assert isinstance(fn, ast.FunctionDef)
+        a = fn.args
+        if a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
+            continue  # only plain positional parameters: each one gets a value
+        if name not in {n for n, _ in found}:
+            found.append((name, [p.arg for p in a.args]))
+    return found
 
 
 def named(goal: str) -> set[str]:
-    """The functions the goal's words name (`a function add(a, b)`), outside its code blocks."""
-    return set(_NAMED.findall(_CODE_BLOCK.sub("", goal[:8192])))
+    """The functions the goal's words name (`a function add(a, b)`, `main.py defines fib(n)`),
+    outside its code blocks."""
+    words = _CODE_BLOCK.sub("", goal[:8192])
+    return set(_NAMED.findall(words)) | set(_DEFINES.findall(words))
 
 
 def completed(code: str) -> set[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from .._version import __version__
 from ..actions import Finish
 from ..actions.plan import Plan
-from ..exceptions import Done, Interrupted, LimitsExceeded, StopRun, TooManyMalformed
+from ..exceptions import Done, Interrupted, LimitsExceeded, Stalled, StopRun, TooManyMalformed
 from ..fresh.sampling import Sampler, call
 from ..fresh.trials import Trials, apply
 from ..goal.brief import Brief
@@ -26,7 +26,7 @@ from ..project.packages import Installer
 from ..project.workspace import Workspace
 from ..providers.base import Provider
 from ..state import ActionResult, Decision, Observation, RunResult, Step, Store, Usage
-from . import guard
+from . import ATTEMPTS, PATIENCE, guard
 from .config import AgentConfig
 from .hooks import Hooks, Silent
 from .planner import Planner
@@ -44,6 +44,7 @@ class Streaks:
     malformed_in_row: int = 0
     malformed_total: int = 0
     failed_in_row: int = 0
+    idle_in_row: int = 0  # repair steps that left the project where it was (PATIENCE)
 
     def malformed(self) -> None:
         self.malformed_in_row += 1
@@ -90,6 +91,7 @@ class Agent:
             self.trials,
             self._out_of_time,
             self._record,
+            ATTEMPTS,
         )
         self.installer = (
             Installer(workspace.root, config.index_args, config.policy, self._record)
@@ -177,6 +179,21 @@ class Agent:
             raise TooManyMalformed(
                 f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}"
             )
+        moved = result.ok and score is not None and score > obs.progress()
+        self._measure(todo.phase in ("create", "restart"), fresh, moved)
+
+    def _measure(self, start: bool, fresh: bool, moved: bool) -> None:
+        """On a goal stating examples, repairs get what sampling leaves, while they have measured
+        value: a fresh start that spent its sampling without meeting the examples (Sampler.spent)
+        and PATIENCE repair steps in a row that did not move the project end the run, the best
+        kept (docs/how-a-run-works.md). Without examples, repairs are the only way: they go on."""
+        if not self.brief.examples:
+            return
+        if start and fresh and self.sampler.spent:
+            raise Stalled(f"{self.sampler.spent}; repairs of such a start rarely meet them")
+        self.streaks.idle_in_row = 0 if start or moved else self.streaks.idle_in_row + 1
+        if self.streaks.idle_in_row >= PATIENCE:
+            raise Stalled(f"{PATIENCE} repair steps in a row did not move the project")
 
     def _final(self) -> Observation | None:
         """The project as the run leaves it: never-regress kept the best version it found."""

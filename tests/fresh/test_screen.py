@@ -68,11 +68,11 @@ def test_when_the_shared_screen_fails_each_candidate_is_screened_alone(tmp_path,
     real = screen_module.screen
     alone = []
 
-    def fails_together(mains, checks, probes=(), *, policy):
+    def fails_together(mains, checks, probes=(), *, policy, derived=()):
         if len(mains) > 1:
             return None
         alone.append(mains[0])
-        return real(mains, checks, probes, policy=policy)
+        return real(mains, checks, probes, policy=policy, derived=derived)
 
     monkeypatch.setattr(screen_module, "screen", fails_together)
     provider = Parallel(

@@ -1,0 +1,66 @@
+"""Inputs where the goal gives none: calls derived from the signature its words give, answered by
+every candidate, and the candidates chosen by agreement on those answers; raising on an input is
+an answer like any other, never a mark against a candidate."""
+
+from __future__ import annotations
+
+from autocoder.fresh.probes import CALLS, derived, kind
+from autocoder.fresh.screen import screen
+from autocoder.goal.code import signatures
+from autocoder.loop.agent import Agent
+from autocoder.loop.config import AgentConfig
+from autocoder.project.workspace import Workspace
+from autocoder.sandbox import SAFE
+
+from .test_screen import Parallel, fenced, selection
+
+GOAL = "main.py defines double(n) that returns twice n. main() prints double(4)."
+MAIN = "\n\ndef main():\n    print(double(4))\n"
+RIGHT = ["def double(n):\n    return n * 2\n", "def double(n):\n    return n + n\n"]
+RIGHT.append("def double(n):\n    return 2 * n\n")
+# prints 8 for double(4), as the right ones do, and is wrong elsewhere
+WRONG = "def double(n):\n    return 8 if n == 4 else n\n"
+
+
+def test_the_signature_the_goals_words_give_becomes_calls():
+    assert signatures("main.py defines fib(n) that returns the n-th number") == [("fib", ["n"])]
+    assert signatures("a function add(a, b) and one more: f(2, 3) == 5") == [("add", ["a", "b"])]
+    assert signatures("add(2, 3) == 5, main.py defines f(2, 3)") == []  # calls, not parameters
+    assert signatures("```python\ndef g(x):\n    pass\n```\nmain.py defines g(x)") == [("g", ["x"])]
+    assert [kind(p) for p in ("n", "text", "numbers", "words", "celsius")] == [
+        "int",
+        "str",
+        "ints",
+        "words",
+        "float",
+    ]
+    calls = derived("main.py defines encrypt(text, shift) that shifts letters")
+    assert len(calls) == CALLS and all(c.startswith("encrypt('") for c in calls)
+    assert len({c.split(", ")[1] for c in calls}) == CALLS  # the shift varies with the text
+    assert derived("Write a program that prints hello") == ()
+
+
+def test_derived_calls_tell_apart_candidates_that_print_alike_and_raising_is_no_mark():
+    calls = derived(GOAL)
+    mains = [m + MAIN for m in (WRONG, *RIGHT)]
+    picky = "def double(n):\n    if n == 0:\n        raise ValueError('n > 0')\n    return n * 2\n"
+    broken = "def twice(n):\n    return n * 2\n"  # no double: raises on every call
+    got = screen([*mains, picky + MAIN, broken + MAIN], (), policy=SAFE, derived=calls)
+    assert got is not None
+    assert got[1].behaviour == got[2].behaviour == got[3].behaviour != got[0].behaviour
+    assert "raised ValueError" in got[4].behaviour and not got[4].shaky  # one refusal: an answer
+    assert got[5].behaviour == ""  # raising on every call agrees with nothing
+    assert all(s.right == 0 for s in got)  # no example: nothing is right or wrong
+    printed = screen(mains, (), policy=SAFE)  # without derived calls all print 8 alike
+    assert printed is not None and len({s.behaviour for s in printed}) == 1
+
+
+def test_a_goal_without_examples_is_chosen_by_agreement_on_derived_calls(tmp_path):
+    """The greedy candidate prints what the right ones print but is wrong elsewhere; three right
+    candidates agree on every derived call: one of them is chosen."""
+    provider = Parallel([fenced(WRONG + MAIN)] + [fenced(m + MAIN) for m in RIGHT])
+    config = AgentConfig(max_steps=1, samples=4, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    chosen = selection(result)["chosen"]
+    assert chosen > 0, selection(result)["why"]
+    assert "n == 4" not in (tmp_path / "main.py").read_text()
