@@ -84,10 +84,10 @@ _REAL = re.compile(
 _WORDS = re.compile(r"(^|_)(words|strings|names|lines|texts|sentences|letters|keys)$")
 _MANY = re.compile(
     r"(^|_)(l|lst|list|li|arr|array|seq|sequence|items|values|data|xs|nums|numbers|"
-    r"elements|scores|prices|grades|ints|integers|a_list)\d?$|[a-z]s$"
+    r"elements|scores|prices|grades|ints|integers|a_list)\d?$"
 )
 VALUES = {
-    "int": (1, 0, 7, 12, 3),
+    "int": (1, 7, 12, 3, 0),  # 0 last: the edge a program most often refuses or loops on
     "str": ("hello world", "", "A man, a plan", "abc", "Racecar"),
     "float": (100.0, 0.0, 37.5, -40.0, 21.3),
     "words": (["apple", "banana"], [], ["b", "a", "c"], ["hello"], ["x", "y", "x"]),
@@ -109,8 +109,10 @@ def derived(goal: str) -> tuple[str, ...]:
     the i-th call rotate per parameter, so that two parameters are not always equal)."""
     found: list[str] = []
     for name, params in signatures(goal)[:2]:
+        if not params:  # `main()`, `greet()`: what it prints is main.py's output, compared as is
+            continue
         kinds = [kind(p) for p in params]
-        for i in range(CALLS if params else 1):
+        for i in range(CALLS):
             args = [repr(VALUES[k][(i + at) % CALLS]) for at, k in enumerate(kinds)]
             call = f"{name}({', '.join(args)})"
             if call not in found:

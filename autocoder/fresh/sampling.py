@@ -5,10 +5,9 @@ one repaired many times (candidates.py makes them, select.py chooses, trials.py 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from ..actions.plan import Plan
@@ -17,6 +16,7 @@ from ..goal.brief import Brief
 from ..providers.base import Message, Provider, Settings, complete_many
 from ..state import Decision, Usage
 from . import candidates, probes, screen, select, shapes
+from .pool import Pool
 from .trials import Trials
 
 Progress = tuple[int, ...]
@@ -30,6 +30,9 @@ REACH, FLOOR = 2, 256
 # the goal's examples, more samples of the same model rarely do
 BARREN = 1 + ROUND
 FINALISTS = 3  # candidates tried in full after the screen, best first
+# without examples, a green candidate that AGREE candidates behave as (its answers to the derived
+# calls, else its output) ends the sampling: agreement is all such a goal can be chosen by
+AGREE = 3
 FAILED = screen.Screened(0, "")  # a candidate whose screen failed even alone
 
 
@@ -65,58 +68,6 @@ def _totals(decisions: list[Decision]) -> dict[str, Any]:
     seconds = sum(d.seconds for d in decisions)
     cached = sum(d.cached for d in decisions)
     return {"usage": usage, "seconds": seconds, "calls": len(decisions), "cached": cached}
-
-
-@dataclass
-class Pool:
-    """A fresh start's candidates so far: each one's decision, reply and main.py, the screen of
-    each distinct main.py, and the candidates tried in full."""
-
-    made: list[Decision] = field(default_factory=list)
-    replies: list[Decision] = field(default_factory=list)
-    mains: list[str] = field(default_factory=list)
-    seen: dict[str, screen.Screened] = field(default_factory=dict)  # equal code, equal screen
-    full: dict[int, select.Trial] = field(default_factory=dict)  # by candidate index
-
-    def add(self, made: Decision, reply: Decision) -> None:
-        self.made.append(made)
-        self.replies.append(reply)
-        self.mains.append(made.args["main"])
-
-    def groups(self) -> Counter[str]:
-        """How many candidates behave each way (the screen's behaviour: examples and probes)."""
-        return Counter(self.seen[m].behaviour for m in self.mains if self.seen[m].behaviour)
-
-    def right(self, i: int) -> int:
-        return self.seen[self.mains[i]].right
-
-    def ranked(self) -> list[int]:
-        """Distinct candidates not yet tried in full, best first: examples right, then how many
-        candidates behave the same, then the earliest; the first of each behaviour before a
-        second of any, so that the few tried in full behave differently."""
-        groups = self.groups()
-        tried = {self.mains[i] for i in self.full}
-        firsts = [self.mains.index(m) for m in dict.fromkeys(self.mains) if m not in tried]
-        lead = {self.seen[self.mains[i]].behaviour or f"\0{i}": i for i in reversed(firsts)}
-        leads = set(lead.values())
-
-        def rank(i: int) -> tuple[int, int, bool, int, int]:
-            s = self.seen[self.mains[i]]
-            return (i not in leads, -s.right, s.shaky, -groups.get(s.behaviour, 0), i)
-
-        return sorted(firsts, key=rank)
-
-    def trials(self) -> list[select.Trial]:
-        """Every candidate for select.choose: its screen's behaviour (agreement is counted on
-        one measure), and how far it got in full where it was tried so."""
-        return [
-            select.Trial(
-                self.full[i].progress if i in self.full else (0, self.seen[m].right),
-                self.seen[m].behaviour,
-                self.seen[m].shaky,
-            )
-            for i, m in enumerate(self.mains)
-        ]
 
 
 class Sampler:
@@ -184,6 +135,8 @@ class Sampler:
                 every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
                 for i in every[:FINALISTS]:
                     self._try(i, pool, todo)
+            elif (lead := next(iter(pool.ranked()), None)) is not None and self._agreed(pool, lead):
+                self._try(lead, pool, todo)  # no examples: the first of AGREE alike, in full
         self.spent = self._spent(pool)
         for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
             self._try(i, pool, todo)
@@ -248,11 +201,18 @@ class Sampler:
         if i not in pool.full:
             pool.full[i] = select.Trial.of(self.trials.attempt(pool.made[i], todo))
 
+    def _agreed(self, pool: Pool, i: int) -> bool:
+        """Candidate i behaves as AGREE candidates or more do."""
+        return pool.groups().get(pool.seen[pool.mains[i]].behaviour, 0) >= AGREE
+
     def _met(self, pool: Pool) -> bool:
         """A candidate tried in full is green, answers every example and is not shaky (it raised
         on no probe, nor answered every input alike): none can beat it on the facts (among several
-        such in one round, agreement on the probes chose the one tried)."""
-        return bool(self.examples) and any(
+        such in one round, agreement on the probes chose the one tried). Without examples: a
+        green one behaves as AGREE candidates or more do."""
+        if not self.examples:
+            return any(t.progress[0] and self._agreed(pool, i) for i, t in pool.full.items())
+        return any(
             t.progress[0]
             and t.progress[1] == len(self.examples)
             and not pool.seen[pool.mains[i]].shaky

@@ -5,7 +5,9 @@ sandboxed process) costs about a second on 2 cores; a fresh start that samples d
 candidates would spend more time observing than sampling. The screen writes every distinct
 candidate's main.py into a folder of its own and runs them one after another in forks of one
 sandboxed tool process (`_tool.py screen`): the goal's examples' answers (and answers to probes
-near them, probes.py) when it has examples, else main.py's output. That is enough to rank them
+near them, probes.py) when it has examples, else its answers to calls derived from the signature
+the goal's words give (probes.derived; each call stopped after PER_CALL seconds), else main.py's
+output. That is enough to rank them
 (examples right, then agreement); only the best few get a full trial, and a chosen candidate
 always has one. Each candidate's answers come back as plain data and are compared here, in
 autocoder's process (plain.py); how candidates are kept from spoiling each other's screen is
@@ -22,6 +24,7 @@ from ..goal import Example
 from ..sandbox import plain
 
 PER_CANDIDATE = 5.0  # seconds one candidate may take to answer the examples or run
+PER_CALL = 2.0  # seconds one derived call may take (it answers TimeoutError after that)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
     if isinstance(got, list) and got:
         if not checks and all(str(a).startswith("raised ") for a in got):
             return ""  # raising on every derived call (no such function, say) agrees with none
+        if not checks:  # derived calls: and what they printed (a function that prints)
+            return "\x1f".join(map(str, [*got, result.get("output") or ""]))
         return "\x1f".join(map(str, got + (probed if isinstance(probed, list) else [])))
     output = result.get("output")
     if not checks and result.get("ok") and isinstance(output, str) and output.strip():
@@ -73,15 +78,20 @@ def screen(
     screen fails answers nothing."""
     calls = [e.call for e in checks] or list(derived)
     probes = probes if checks else ()
-    done = _together(mains, calls, probes, policy)
+    each = 0.0 if checks else PER_CALL  # a derived call may be outside the function's domain
+    done = _together(mains, calls, probes, policy, each)
     for i in range(len(done), len(mains)):
-        alone = _together([mains[i]], calls, probes, policy) if len(mains) > 1 else []
+        alone = _together([mains[i]], calls, probes, policy, each) if len(mains) > 1 else []
         done.append(alone[0] if alone else Screened(0, ""))
     return [_read(item, checks) if isinstance(item, dict) else item for item in done]
 
 
 def _together(
-    mains: list[str], calls: list[str], probes: tuple[str, ...], policy: sandbox.Sandbox
+    mains: list[str],
+    calls: list[str],
+    probes: tuple[str, ...],
+    policy: sandbox.Sandbox,
+    each: float,
 ) -> list:
     """What one shared screen reported for each candidate, as far as it got."""
     if not mains:
@@ -91,6 +101,7 @@ def _together(
         "calls": calls,
         "probes": list(probes),
         "timeout": PER_CANDIDATE,
+        "each": each,
         "confined": bool(policy.kind()),
     }
     limit = PER_CANDIDATE * len(mains) + 10

@@ -179,14 +179,14 @@ class Agent:
             raise TooManyMalformed(
                 f"{MALFORMED_LIMIT} malformed replies in a row: {decision.error}"
             )
-        moved = result.ok and score is not None and score > obs.progress()
-        self._measure(todo.phase in ("create", "restart"), fresh, moved)
+        if todo.phase != "judge" and not malformed:  # a judgement, a bad reply: not a repair
+            moved = result.ok and score is not None and score > obs.progress()
+            self._measure(todo.phase in ("create", "restart"), fresh, moved)
 
     def _measure(self, start: bool, fresh: bool, moved: bool) -> None:
-        """On a goal stating examples, repairs get what sampling leaves, while they have measured
-        value: a fresh start that spent its sampling without meeting the examples (Sampler.spent)
-        and PATIENCE repair steps in a row that did not move the project end the run, the best
-        kept (docs/how-a-run-works.md). Without examples, repairs are the only way: they go on."""
+        """On a goal stating examples, repairs get what sampling leaves while they have value: a
+        fresh start that spent its sampling unmet (Sampler.spent), or PATIENCE repairs in a row
+        that did not move the project, end the run (docs/how-a-run-works.md); else they go on."""
         if not self.brief.examples:
             return
         if start and fresh and self.sampler.spent:

@@ -37,7 +37,8 @@ class AgentConfig(BaseModel):
     max_steps: int = Field(MAX_STEPS, ge=1)
     time_limit_s: float = Field(TIME_LIMIT_S, gt=0)
     settings: Settings = Settings()
-    # candidates tried per step but the judgement; a fresh start chooses among them by execution
+    # the most candidates of a fresh start (chosen among by execution); a repair step tries at
+    # most loop.ATTEMPTS of them, a judgement one
     samples: int = Field(1, ge=1)
     plain_start: bool = False  # fresh starts sample plain chat turns (candidates.py, select.py)
     allow_install: bool = False  # pip-install what the code imports, into the project's .venv
@@ -66,7 +67,7 @@ class RunConfig(BaseModel):
     api_key: SecretStr | None = None  # kept out of every log, trajectory and child process
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(MAX_TOKENS, ge=16)
-    # candidates tried per step but the judgement; the first that gets further is applied
+    # the most candidates of a fresh start (see AgentConfig.samples)
     samples: int = Field(SAMPLES, ge=1, le=64)
     seed: int = 0
 

@@ -43,13 +43,28 @@ def _one(source: str, job: dict, out: int, tool) -> None:
         os.write(out, (json.dumps(result) + "\n").encode())
 
     calls = job["calls"]
+    each = float(job.get("each") or 0)  # 0: the candidate's whole time
+
+    def timed(call: str, main: object) -> dict:
+        """One call's answer; with `each`, one that runs past it answers TimeoutError, so that
+        an input a program loops on (outside its domain, say) leaves its other answers."""
+        signal.setitimer(signal.ITIMER_REAL, each)
+        try:
+            return tool.answer(call, main)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def late(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took over {each:g} s")
+
+    signal.signal(signal.SIGALRM, late)
     try:
         if calls:
             main = tool.main_for(calls)
-            result["answers"] = [tool.answer(call, main) for call in calls]
+            result["answers"] = [timed(call, main) for call in calls]
             result["ok"] = True
             send()
-            result["probes"] = [tool.answer(call, main) for call in job.get("probes", [])]
+            result["probes"] = [timed(call, main) for call in job.get("probes", [])]
         else:
             runpy.run_path("main.py", run_name="__main__")
             result["ok"] = True

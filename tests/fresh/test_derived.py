@@ -4,6 +4,7 @@ an answer like any other, never a mark against a candidate."""
 
 from __future__ import annotations
 
+from autocoder.fresh import sampling
 from autocoder.fresh.probes import CALLS, derived, kind
 from autocoder.fresh.screen import screen
 from autocoder.goal.code import signatures
@@ -14,6 +15,7 @@ from autocoder.sandbox import SAFE
 
 from .test_screen import Parallel, fenced, selection
 
+GREET = "main.py defines greet(name) that prints a greeting"
 GOAL = "main.py defines double(n) that returns twice n. main() prints double(4)."
 MAIN = "\n\ndef main():\n    print(double(4))\n"
 RIGHT = ["def double(n):\n    return n * 2\n", "def double(n):\n    return n + n\n"]
@@ -48,7 +50,8 @@ def test_derived_calls_tell_apart_candidates_that_print_alike_and_raising_is_no_
     got = screen([*mains, picky + MAIN, broken + MAIN], (), policy=SAFE, derived=calls)
     assert got is not None
     assert got[1].behaviour == got[2].behaviour == got[3].behaviour != got[0].behaviour
-    assert "raised ValueError" in got[4].behaviour and not got[4].shaky  # one refusal: an answer
+    refused = got[4].behaviour.split("\x1f")  # refusing one input: an answer, the others kept
+    assert "raised ValueError" in refused and refused[:4] == ["2", "14", "24", "6"]
     assert got[5].behaviour == ""  # raising on every call agrees with nothing
     assert all(s.right == 0 for s in got)  # no example: nothing is right or wrong
     printed = screen(mains, (), policy=SAFE)  # without derived calls all print 8 alike
@@ -64,3 +67,27 @@ def test_a_goal_without_examples_is_chosen_by_agreement_on_derived_calls(tmp_pat
     chosen = selection(result)["chosen"]
     assert chosen > 0, selection(result)["why"]
     assert "n == 4" not in (tmp_path / "main.py").read_text()
+
+
+def test_an_input_a_program_loops_on_leaves_its_other_answers():
+    loops = "def is_power_of_two(n):\n    while n % 2 == 0:\n        n //= 2\n    return n == 1\n"
+    calls = derived("main.py defines is_power_of_two(n) that says whether n is a power of two")
+    got = screen([loops, loops], (), policy=SAFE, derived=calls)
+    assert got is not None and got[0].behaviour == got[1].behaviour  # the two agree
+    answers = got[0].behaviour.split("\x1f")
+    assert answers[:4] == ["True", "False", "False", "False"] and "TimeoutError" in answers[4]
+
+
+def test_functions_that_print_are_told_apart_by_what_they_print():
+    hi = "def greet(name):\n    print('hi', name)\n"
+    got = screen([hi, hi.replace("hi", "yo"), hi], (), policy=SAFE, derived=derived(GREET))
+    assert got is not None and got[0].behaviour == got[2].behaviour != got[1].behaviour
+    assert derived("main.py defines main() that prints hello") == ()  # its output, as before
+
+
+def test_without_examples_sampling_ends_once_enough_green_candidates_agree(tmp_path):
+    n = 1 + 2 * sampling.ROUND
+    provider = Parallel([fenced(RIGHT[k % 3] + MAIN) for k in range(n)])
+    config = AgentConfig(max_steps=1, samples=n, plain_start=True)
+    Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    assert provider.rounds == [1, sampling.ROUND]  # not the second round

@@ -75,6 +75,19 @@ def test_repairs_on_a_goal_stating_examples_go_on_only_while_they_move_it(tmp_pa
     assert [s["result"]["ok"] for s in steps] == [True, False, True, True]
 
 
+def test_judgements_and_malformed_replies_are_not_repairs_that_failed(tmp_path):
+    """Two malformed replies, then a fix: the run goes on (three in a row end it as malformed);
+    a green project the model judges twice without finishing is not stalled either."""
+    create = reply("create_project", main=ONE_RIGHT + SHOW, test=TESTS)
+    finish = reply("finish", reason="add works")
+    bad = "Thought: hmm\nAction: nothing\n"
+    result = run(tmp_path / "bad", [create, bad, bad, write(RIGHT), finish])
+    assert result.status == "done", result.reason
+    green = reply("create_project", main=RIGHT + SHOW, test=TESTS)
+    result = run(tmp_path / "judged", [green, write(RIGHT), write(RIGHT), finish])
+    assert result.status == "done" and result.steps == 4, result.reason
+
+
 def test_a_goal_without_examples_has_only_repairs_to_reach_its_checks(tmp_path):
     """No examples, nothing to be barren on or to measure repairs by: they go on."""
     broken = reply("write_file", path="main.py", content="def add(a, b:\n")
