@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..loop import MAX_STEPS, MAX_TOKENS, SAMPLES
+from ..loop import ATTEMPTS, MAX_STEPS, MAX_TOKENS, PATIENCE, SAMPLES
 from ..providers import DEFAULT_MODEL
 from .goal import Goal
 
@@ -57,6 +57,17 @@ class BenchOptions(BaseModel):
         if self.temperature is not None:
             return self.temperature
         return 0.0 if self.tries == 1 else 0.7
+
+    def defaults(self) -> dict[str, int]:
+        """What every run takes where an option leaves it to the defaults (loop/__init__): a
+        record made under other defaults is not resumed into this run."""
+        return {
+            "samples": DEFAULT_SAMPLES,
+            "max_tokens": DEFAULT_TOKENS,
+            "max_steps": DEFAULT_STEPS,
+            "attempts": ATTEMPTS,
+            "patience": PATIENCE,
+        }
 
     @property
     def candidates(self) -> int:

@@ -139,6 +139,12 @@ def same_settings(out: Path, options: BenchOptions) -> None:
         )
     now = options.model_dump()
     changed = [k for k in RESULT_OPTIONS if k in before and before[k] != now[k]]
+    was, used = data.get("defaults"), options.defaults()  # an option left out takes a default
+    if isinstance(was, dict) and was != used and read_records(out):
+        raise AutocoderError(
+            f"{out} was recorded with the defaults {was}, this autocoder has {used}: resume it"
+            " with the autocoder that began it, or use another --out"
+        )
     if changed and read_records(out):
         k = changed[0]
         raise AutocoderError(
@@ -158,6 +164,7 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
         "model_identity": getattr(provider, "identity", {}),
         "tool_mode": getattr(provider, "tool_mode", ""),
         "options": options.model_dump(),
+        "defaults": options.defaults(),
         "temperature": options.sampling_temperature,
         "machine": {
             "cores": os.cpu_count(),

@@ -135,8 +135,10 @@ class Sampler:
                 every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
                 for i in every[:FINALISTS]:
                     self._try(i, pool, todo)
-            elif (lead := next(iter(pool.ranked()), None)) is not None and self._agreed(pool, lead):
-                self._try(lead, pool, todo)  # no examples: the first of AGREE alike, in full
+            elif len(pool.full) < FINALISTS:  # no examples: the first of AGREE alike, in full
+                lead = next(iter(pool.ranked()), None)
+                if lead is not None and self._agreed(pool, lead):
+                    self._try(lead, pool, todo)
         self.spent = self._spent(pool)
         for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
             self._try(i, pool, todo)

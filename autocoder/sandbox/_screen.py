@@ -10,6 +10,7 @@ result is reported as it comes, so a candidate that kills the screen leaves the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import runpy  # imported before any candidate runs, never after one could plant something
@@ -43,38 +44,69 @@ def _one(source: str, job: dict, out: int, tool) -> None:
         os.write(out, (json.dumps(result) + "\n").encode())
 
     calls = job["calls"]
-    each = float(job.get("each") or 0)  # 0: the candidate's whole time
-
-    def timed(call: str, main: object) -> dict:
-        """One call's answer; with `each`, one that runs past it answers TimeoutError, so that
-        an input a program loops on (outside its domain, say) leaves its other answers."""
-        signal.setitimer(signal.ITIMER_REAL, each)
-        try:
-            return tool.answer(call, main)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-
-    def late(signum: int, frame: object) -> None:
-        raise TimeoutError(f"took over {each:g} s")
-
-    signal.signal(signal.SIGALRM, late)
+    each = float(job.get("each") or 0)  # derived calls: seconds each; 0: the whole time
+    deadline = time.monotonic() + float(job["timeout"]) - MARGIN
+    mark = 0  # where the output compared starts (derived calls: after the import)
     try:
         if calls:
             main = tool.main_for(calls)
-            result["answers"] = [timed(call, main) for call in calls]
+            sys.stdout.flush()
+            mark = os.lseek(1, 0, os.SEEK_CUR) if each else 0
+            timed = functools.partial(_timed, tool, main=main, each=each, deadline=deadline)
+            answer = timed if each else functools.partial(_plain, tool, main=main)
+            result["answers"] = [answer(call) for call in calls]
             result["ok"] = True
             send()
-            result["probes"] = [timed(call, main) for call in job.get("probes", [])]
+            result["probes"] = [tool.answer(call, main) for call in job.get("probes", [])]
         else:
             runpy.run_path("main.py", run_name="__main__")
             result["ok"] = True
     except BaseException as exc:  # noqa: BLE001 (a crash or exit of the candidate is its result)
         result["ok"] = result["ok"] or (isinstance(exc, SystemExit) and exc.code in (0, None))
     sys.stdout.flush()
-    captured.seek(0)
-    result["output"] = captured.read(2000).decode("utf-8", errors="replace")
+    captured.seek(mark)
+    output = captured.read(2000).decode("utf-8", errors="replace")
+    result["output"] = output.replace(folder, ".")  # the same program, the same output
     send()
     os._exit(0)
+
+
+# A derived call past its time raises this: named as reported, and not an Exception, so that a
+# candidate's `except Exception` cannot swallow it (the timer repeats until the call is over).
+Late = type("TimeoutError", (BaseException,), {})
+MARGIN = 0.5  # seconds left for the report before the parent's kill
+
+
+def _plain(tool, call: str, *, main: object) -> dict:
+    return tool.answer(call, main)
+
+
+def _timed(tool, call: str, *, main: object, each: float, deadline: float) -> dict:
+    """One derived call's answer, stopped after `each` seconds or at the candidate's deadline,
+    so that an input a program loops on (outside its domain, say) leaves its other answers."""
+    left = min(each, deadline - time.monotonic())
+    late = {"raised": ["TimeoutError", f"took over {each:g} s"]}
+    if left <= 0:
+        return late
+    armed = [True]
+
+    def ring(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise Late()
+
+    signal.signal(signal.SIGALRM, ring)  # again each call: a candidate may have replaced it
+    try:
+        signal.setitimer(signal.ITIMER_REAL, left, 0.05)
+        try:
+            got = tool.answer(call, main)
+        finally:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except Late:  # rang after the answer caught the first ring
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return late
+    return got
 
 
 def _last_line(data: bytes) -> dict:

@@ -150,6 +150,11 @@ def test_records_judge_with_hidden_tests_and_resume_skips_what_is_recorded(tmp_p
     coder.replies.extend(solve(WRONG))  # the one goal left to run
     assert len(run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=coder)) == 2
     assert len(coder.calls) == calls + 2 and not coder.replies and len(read_records(out)) == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "defaults": {"samples": 4}}))
+    with pytest.raises(AutocoderError, match="recorded with the defaults"):  # an older autocoder's
+        run_suite(suite, BenchOptions(samples=1), out, resume=True, provider=coder)
+    (out / "manifest.json").write_text(json.dumps(manifest))
 
     summary = report.write(out)
     assert summary["pass@1"] == 0.5 and summary["goals"] == 2 and summary["model_calls"] == 4

@@ -91,3 +91,26 @@ def test_without_examples_sampling_ends_once_enough_green_candidates_agree(tmp_p
     config = AgentConfig(max_steps=1, samples=n, plain_start=True)
     Agent(provider, Workspace(tmp_path), GOAL, config).run()
     assert provider.rounds == [1, sampling.ROUND]  # not the second round
+
+
+def test_a_candidate_cannot_swallow_the_time_limit_and_limits_add_up_within_its_time():
+    """A loop on 0 inside `except Exception` still ends (the limit is not an Exception); three
+    calls that each loop fit the candidate's time: the answers before and after are kept."""
+    swallows = (
+        "def is_power_of_two(n):\n    while True:\n        try:\n"
+        "            while n % 2 == 0:\n                n //= 2\n            return n == 1\n"
+        "        except Exception:\n            pass\n"
+    )
+    calls = derived("main.py defines is_power_of_two(n) that says whether n is a power of two")
+    got = screen([swallows], (), policy=SAFE, derived=calls)
+    assert got is not None and got[0].behaviour.startswith("True\x1fFalse\x1fFalse\x1fFalse")
+    three = "def f(x, y, z):\n    while x * y * z == 0:\n        pass\n    return x + y + z\n"
+    got = screen([three], (), policy=SAFE, derived=derived("main.py defines f(x, y, z) that"))
+    answers = got[0].behaviour.split("\x1f") if got else []
+    assert answers[:2] == ["20", "22"] and answers.count("raised TimeoutError") == 3
+
+
+def test_the_same_program_answers_alike_whatever_its_folder():
+    warns = "def double(n):\n    if n is 0:\n        return 0\n    return n * 2\n"
+    got = screen([warns, warns], (), policy=SAFE, derived=derived(GOAL))
+    assert got is not None and got[0].behaviour == got[1].behaviour != ""
