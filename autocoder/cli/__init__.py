@@ -79,8 +79,8 @@ def run(
         int,
         typer.Option(
             help="Most candidates of a fresh start, chosen among by running them (it stops "
-            "sooner when one answers every example, or none answers any); a repair step tries "
-            f"at most {ATTEMPTS}."
+            "sooner when one answers every example or none answers any; without examples, when "
+            f"3 agree); a repair step tries at most {ATTEMPTS}."
         ),
     ] = SAMPLES,
     as_json: Annotated[
