@@ -13,6 +13,14 @@ from .goal import Goal
 # what `autocoder run` takes (a suite folder's goal may set its own steps and time limit, never
 # its candidates or reply length: the bench measures what users get)
 DEFAULT_STEPS, DEFAULT_SAMPLES, DEFAULT_TOKENS = MAX_STEPS, SAMPLES, MAX_TOKENS
+# in a bench's manifest: a record made under other defaults is not resumed into this run
+DEFAULTS = {
+    "samples": SAMPLES,
+    "max_tokens": MAX_TOKENS,
+    "max_steps": MAX_STEPS,
+    "attempts": ATTEMPTS,
+    "patience": PATIENCE,
+}
 MAX_LOCAL_JOBS, MAX_CLUSTER_JOBS = 64, 1024
 
 
@@ -57,17 +65,6 @@ class BenchOptions(BaseModel):
         if self.temperature is not None:
             return self.temperature
         return 0.0 if self.tries == 1 else 0.7
-
-    def defaults(self) -> dict[str, int]:
-        """What every run takes where an option leaves it to the defaults (loop/__init__): a
-        record made under other defaults is not resumed into this run."""
-        return {
-            "samples": DEFAULT_SAMPLES,
-            "max_tokens": DEFAULT_TOKENS,
-            "max_steps": DEFAULT_STEPS,
-            "attempts": ATTEMPTS,
-            "patience": PATIENCE,
-        }
 
     @property
     def candidates(self) -> int:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._version import __version__
 from ..exceptions import AutocoderError
-from .options import BenchOptions, Task
+from .options import DEFAULTS, BenchOptions, Task
 from .suite import Suite
 
 RECORDS, MANIFEST = "records.jsonl", "manifest.json"
@@ -139,10 +139,10 @@ def same_settings(out: Path, options: BenchOptions) -> None:
         )
     now = options.model_dump()
     changed = [k for k in RESULT_OPTIONS if k in before and before[k] != now[k]]
-    was, used = data.get("defaults"), options.defaults()  # an option left out takes a default
-    if isinstance(was, dict) and was != used and read_records(out):
+    was = data.get("defaults")  # what an option left out took then
+    if isinstance(was, dict) and was != DEFAULTS and read_records(out):
         raise AutocoderError(
-            f"{out} was recorded with the defaults {was}, this autocoder has {used}: resume it"
+            f"{out} was recorded with the defaults {was}, this autocoder has {DEFAULTS}: resume it"
             " with the autocoder that began it, or use another --out"
         )
     if changed and read_records(out):
@@ -164,7 +164,7 @@ def manifest(suite: Suite, options: BenchOptions, provider: Any) -> dict[str, An
         "model_identity": getattr(provider, "identity", {}),
         "tool_mode": getattr(provider, "tool_mode", ""),
         "options": options.model_dump(),
-        "defaults": options.defaults(),
+        "defaults": DEFAULTS,
         "temperature": options.sampling_temperature,
         "machine": {
             "cores": os.cpu_count(),

@@ -84,7 +84,7 @@ class Sampler:
         trials: Trials,
         out_of_time: Callable[[], bool],
         record: Callable[[dict[str, Any]], None],
-        attempts: int = 4,
+        attempts: int,
     ) -> None:
         self.provider, self.settings, self.samples = provider, settings, samples
         self.attempts = attempts

@@ -52,11 +52,11 @@ def behaviour(result: dict, checks: tuple[Example, ...]) -> str:
     (probes.derived) when it has some."""
     got, probed = result.get("got"), result.get("probes")
     if isinstance(got, list) and got:
-        if not checks and all(str(a).startswith("raised ") for a in got):
+        if checks:
+            return "\x1f".join(map(str, got + (probed if isinstance(probed, list) else [])))
+        if all(str(a).startswith("raised ") for a in got):
             return ""  # raising on every derived call (no such function, say) agrees with none
-        if not checks:  # derived calls: and what they printed (a function that prints)
-            return "\x1f".join(map(str, [*got, result.get("output") or ""]))
-        return "\x1f".join(map(str, got + (probed if isinstance(probed, list) else [])))
+        return "\x1f".join(map(str, [*got, result.get("output") or ""]))  # and what it printed
     output = result.get("output")
     if not checks and result.get("ok") and isinstance(output, str) and output.strip():
         return f"exit 0\x1f{output}"

@@ -69,8 +69,8 @@ def literal(text: str) -> bool:
     return True
 
 
-_NAMED = re.compile(r"\bfunction\s+`?([A-Za-z_]\w*)`?\s*\(")  # "a function add(a, b)"
-_DEFINES = re.compile(r"\bdefines\s+`?([A-Za-z_]\w*)`?\(")  # "main.py defines fib(n) that ..."
+# "a function add(a, b)", "main.py defines fib(n) that ..."
+_NAMED = re.compile(r"\b(?:function|defines)\s+`?([A-Za-z_]\w*)`?\s*\(")
 # a signature said in words: "defines fib(n)", "a function add(a, b)"
 _SAID = re.compile(r"\b(?:defines|function)\s+`?([A-Za-z_]\w*)\(([^()\n]{0,200})\)")
 
@@ -96,8 +96,7 @@ def signatures(goal: str) -> list[tuple[str, list[str]]]:
 def named(goal: str) -> set[str]:
     """The functions the goal's words name (`a function add(a, b)`, `main.py defines fib(n)`),
     outside its code blocks."""
-    words = _CODE_BLOCK.sub("", goal[:8192])
-    return set(_NAMED.findall(words)) | set(_DEFINES.findall(words))
+    return set(_NAMED.findall(_CODE_BLOCK.sub("", goal[:8192])))
 
 
 def completed(code: str) -> set[str]:

@@ -53,7 +53,7 @@ def _one(source: str, job: dict, out: int, tool) -> None:
             sys.stdout.flush()
             mark = os.lseek(1, 0, os.SEEK_CUR) if each else 0
             timed = functools.partial(_timed, tool, main=main, each=each, deadline=deadline)
-            answer = timed if each else functools.partial(_plain, tool, main=main)
+            answer = timed if each else functools.partial(tool.answer, main=main)
             result["answers"] = [answer(call) for call in calls]
             result["ok"] = True
             send()
@@ -75,10 +75,6 @@ def _one(source: str, job: dict, out: int, tool) -> None:
 # candidate's `except Exception` cannot swallow it (the timer repeats until the call is over).
 Late = type("TimeoutError", (BaseException,), {})
 MARGIN = 0.5  # seconds left for the report before the parent's kill
-
-
-def _plain(tool, call: str, *, main: object) -> dict:
-    return tool.answer(call, main)
 
 
 def _timed(tool, call: str, *, main: object, each: float, deadline: float) -> dict:
