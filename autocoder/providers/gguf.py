@@ -52,16 +52,73 @@ DEFAULT_CONTEXT = 8192  # when the GGUF says more, memory decides: a profile's `
 
 
 @functools.lru_cache(maxsize=8)
-def trained_context(path: str) -> int:
-    """The context length the GGUF was trained with, from its metadata (vocabulary-only load)."""
+def metadata(path: str) -> dict[str, str]:
+    """The GGUF's metadata (a vocabulary-only load)."""
     from llama_cpp import Llama
     from llama_cpp._utils import suppress_stdout_stderr
 
     # llama.cpp warns about the context it was not asked for
     with suppress_stdout_stderr(disable=False):
-        meta = Llama(model_path=path, vocab_only=True, verbose=False).metadata
+        return dict(Llama(model_path=path, vocab_only=True, verbose=False).metadata)
+
+
+def trained_context(path: str) -> int:
+    """The context length the GGUF was trained with, from its metadata."""
+    meta = metadata(path)
     arch = meta.get("general.architecture", "")
     return int(meta.get(f"{arch}.context_length", DEFAULT_CONTEXT))
+
+
+# llama.cpp has no fast matrix kernels for these weight types on a CPU (its generic dot products
+# run them): a model stored so is run as Q8_0, converted once into the cache folder, the same
+# weights within Q8_0's rounding. The embedded SmolLM2 is Q4_1: evaluating a 1,689-token prompt
+# on one thread took 10.2 s as Q4_1 and 6.3 s as Q8_0 (docs/measurements.md). llama_ftype numbers.
+SLOW_TYPES = {3: "q4_1", 9: "q5_1"}
+RUN_AS, RUN_AS_NAME = 7, "q8_0"
+_CONVERTED: dict[str, Path] = {}  # sha256 -> the conversion this process made
+
+
+def runs_as(path: str) -> str:
+    """The weight type the model is run as ("" : as stored)."""
+    stored = int(metadata(path).get("general.file_type", -1))
+    return RUN_AS_NAME if stored in SLOW_TYPES else ""
+
+
+def runnable(path: Path, sha256: str, folder: Path) -> Path:
+    """The file to load for `path` (whose hash is `sha256`): itself, or its conversion to
+    RUN_AS in `folder` (made once, atomically, so that parallel workers can share it). A folder
+    that cannot be written leaves the model as stored: slower, never wrong."""
+    if not runs_as(str(path)):  # read once per process (metadata is remembered)
+        return path
+    target = folder / f"{sha256[:32]}.{RUN_AS_NAME}.gguf"
+    for found in (target, _CONVERTED.get(sha256)):  # this folder's, or this process's elsewhere
+        if found is not None and found.is_file():  # (the same content: load() reuses it)
+            return found
+    import ctypes
+
+    import llama_cpp as lib
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        params = lib.llama_model_quantize_default_params()
+        params.ftype, params.allow_requantize = RUN_AS, True
+        params.nthread = os.cpu_count() or 1
+        with suppress_stdout_stderr(disable=False):  # its per-tensor log
+            failed = lib.llama_model_quantize(
+                str(path).encode(), str(partial).encode(), ctypes.byref(params)
+            )
+        if failed:
+            return path
+        os.replace(partial, target)
+        _CONVERTED[sha256] = target
+    except OSError:
+        return path
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+    return target
 
 
 def cpu_advertises_amx() -> bool:

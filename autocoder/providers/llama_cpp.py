@@ -8,16 +8,18 @@ import functools
 import os
 import time
 from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import places
 from ..actions import Action
 from ..actions.textformat import grammar
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
 from .batch import Batcher, looping
-from .gguf import DEFAULT_CONTEXT, file_sha256, load, trained_context
+from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
 from .modes import MODES, Codec, cut, from_text
 
 
@@ -68,11 +70,20 @@ class LlamaCppProvider:
         self.threads = threads  # None: every core (the bench gives each worker its share)
 
     def _trained_context(self) -> int:
+        return int(self._known("context", trained_context))
+
+    @functools.cached_property
+    def _runs_as(self) -> str:
+        return str(self._known("runs_as", runs_as))
+
+    def _known(self, what: str, read: Callable[[str], int | str]) -> int | str:
+        """A fact of the GGUF's metadata, remembered in the store: reading it loads the
+        vocabulary (half a second), and a rerun answered by the cache need not."""
         if self.store is None:
-            return trained_context(str(self.path))
-        key = f"context:{self.identity_sha256}"
-        if not isinstance(known := self.store.get(key), int):
-            known = trained_context(str(self.path))
+            return read(str(self.path))
+        key = f"{what}:{self.identity_sha256}"
+        if not isinstance(known := self.store.get(key), int | str):
+            known = read(str(self.path))
             self.store.set(key, known)
         return known
 
@@ -82,14 +93,26 @@ class LlamaCppProvider:
 
     @functools.cached_property
     def llm(self) -> Any:
-        """Loaded on first use: a rerun answered wholly by the response cache never loads it."""
-        return load(str(self.path), self.n_ctx, self.threads)
+        """Loaded on first use: a rerun answered wholly by the response cache never loads it.
+        Weights of a type without fast CPU kernels are run as Q8_0 (gguf.runnable)."""
+        return load(str(self._runnable()), self.n_ctx, self.threads)
+
+    def _runnable(self) -> Path:
+        from .cache import cache_dir
+
+        folder = cache_dir()
+        if places.problem(folder):  # not a folder of ours to write to: the file as stored
+            return self.path
+        return runnable(self.path, self.identity_sha256, folder / "models")
 
     @property
     def identity(self) -> dict[str, Any]:
         """The weights' sha256 (not the path): the same model file anywhere shares cached
-        replies."""
-        return {"kind": "llama_cpp", "sha256": self.identity_sha256, "n_ctx": self.n_ctx}
+        replies; and the type they run as, when converted (its replies differ)."""
+        found = {"kind": "llama_cpp", "sha256": self.identity_sha256, "n_ctx": self.n_ctx}
+        if self._runs_as:
+            found["runs_as"] = self._runs_as
+        return found
 
     @functools.cached_property
     def _formatter(self) -> Any:

@@ -222,3 +222,42 @@ def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
     alone = model.complete_many([(other, warm[1])], [])
     assert [d.raw for d in mixed] == [replies[1].raw, alone[0].raw, replies[3].raw]
     assert [d.usage.evaluated_tokens > 1 for d in mixed] == [True, True, False]
+
+
+def test_q4_1_weights_run_as_q8_0_converted_once_into_the_cache_folder(tmp_path, monkeypatch):
+    """The embedded model is stored as Q4_1, a type llama.cpp has no fast CPU kernels for: it is
+    run as Q8_0, converted once into the cache folder (a second provider finds the file), and its
+    replies are the model's; the identity says so, so that cached Q4_1 replies are not reused."""
+    from autocoder.providers import gguf
+    from autocoder.providers.llama_cpp import LlamaCppProvider
+
+    monkeypatch.setattr(gguf, "_CONVERTED", {})  # as a new process
+    monkeypatch.setenv("AUTOCODER_CACHE_DIR", str(tmp_path / "cache"))
+    source = gguf.embedded_model_path()
+    first = LlamaCppProvider(source, n_ctx=512)
+    assert first.identity["runs_as"] == "q8_0"
+    made = first._runnable()
+    assert made.parent == tmp_path / "cache" / "models" and made.name.endswith(".q8_0.gguf")
+    assert made.read_bytes()[:4] == b"GGUF" and not list(made.parent.glob("*.part"))
+    assert gguf.metadata(str(made))["general.file_type"] == str(gguf.RUN_AS)
+    stamp = made.stat().st_mtime_ns
+    assert LlamaCppProvider(source, n_ctx=512)._runnable() == made  # found, not made again
+    assert made.stat().st_mtime_ns == stamp
+    reply = first.complete(
+        [{"role": "user", "content": "What is 2 + 2? Answer with the number."}],
+        [],
+        Settings(max_tokens=16),
+    )
+    assert "4" in reply.raw
+    # a model stored as Q8_0 is run as stored
+    assert gguf.runs_as(str(made)) == "" and gguf.runnable(made, "x" * 64, tmp_path) == made
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_the_model_as_stored(tmp_path, monkeypatch):
+    from autocoder.providers import gguf
+
+    monkeypatch.setattr(gguf, "_CONVERTED", {})
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    source = gguf.embedded_model_path()
+    assert gguf.runnable(source, "y" * 64, blocked / "models") == source
