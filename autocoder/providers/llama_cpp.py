@@ -7,8 +7,8 @@ import contextlib
 import functools
 import os
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
