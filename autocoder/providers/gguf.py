@@ -73,13 +73,18 @@ def trained_context(path: str) -> int:
 # run them): a model stored so is run as Q8_0, converted once into the cache folder, the same
 # weights within Q8_0's rounding. The embedded SmolLM2 is Q4_1: evaluating a 1,689-token prompt
 # on one thread took 10.2 s as Q4_1 and 6.3 s as Q8_0 (docs/measurements.md). llama_ftype numbers.
+# Only a small model is converted: a big one's single replies are bound by memory bandwidth, where
+# its smaller type is the faster, and its conversion would take minutes and twice the disk.
 SLOW_TYPES = {3: "q4_1", 9: "q5_1"}
 RUN_AS, RUN_AS_NAME = 7, "q8_0"
+SMALL = 512 << 20  # bytes of a GGUF converted at most
 _CONVERTED: dict[str, Path] = {}  # sha256 -> the conversion this process made
 
 
 def runs_as(path: str) -> str:
     """The weight type the model is run as ("" : as stored)."""
+    if Path(path).stat().st_size > SMALL:
+        return ""
     stored = int(metadata(path).get("general.file_type", -1))
     return RUN_AS_NAME if stored in SLOW_TYPES else ""
 

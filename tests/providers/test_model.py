@@ -261,3 +261,15 @@ def test_a_cache_folder_that_cannot_be_written_leaves_the_model_as_stored(tmp_pa
     blocked.write_text("not a folder")
     source = gguf.embedded_model_path()
     assert gguf.runnable(source, "y" * 64, blocked / "models") == source
+
+
+def test_a_big_model_is_run_as_stored(tmp_path, monkeypatch):
+    """A big GGUF's single replies are bound by memory bandwidth: its smaller type is faster,
+    and converting it would take minutes and twice the disk."""
+    from autocoder.providers import gguf
+
+    source = gguf.embedded_model_path()
+    assert gguf.runs_as(str(source)) == "q8_0"
+    monkeypatch.setattr(gguf, "SMALL", source.stat().st_size - 1)
+    assert gguf.runs_as(str(source)) == ""
+    assert gguf.runnable(source, "z" * 64, tmp_path / "models") == source
