@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from ..goal import Example
-from ..goal.code import signatures
+from ..goal.code import signatures, typed
 
 LIMIT = 8  # probes per goal
 
@@ -68,7 +68,8 @@ def probes(examples: tuple[Example, ...]) -> tuple[str, ...]:
 
 
 # Inputs for a goal that states no examples but says its function's signature in words
-# (`main.py defines fib(n) that returns ...`): values guessed from each parameter's name, small
+# (`main.py defines fib(n) that returns ...`) or gives it as code to complete: values from each
+# parameter's annotation (`numbers: List[float]`), else guessed from its name, small
 # enough for any right program (a naive fib(12) is instant). Candidates are chosen by agreement on
 # the answers; none is ever right or wrong, and raising is an answer like any other: a right
 # program that refuses an input outside its domain is not marked down for it.
@@ -92,7 +93,20 @@ VALUES = {
     "float": (100.0, 0.0, 37.5, -40.0, 21.3),
     "words": (["apple", "banana"], [], ["b", "a", "c"], ["hello"], ["x", "y", "x"]),
     "ints": ([3, 1, 2], [], [5], [4, -1, 4, 0], [10, 20, 30]),
+    "floats": ([1.0, 2.5, 2.0], [], [0.5], [-1.0, 3.0, 3.0, 0.0], [10.0, 20.0]),
 }
+# annotations as written, by the kind of value they ask for (typing's and the builtins' forms)
+_HINTED = re.compile(
+    r"^(?:typing\.)?(?:list|List|Sequence|Iterable|tuple|Tuple)\[(\w+)(?:, \.\.\.)?\]$"
+)
+HINTS = {"int": "int", "str": "str", "float": "float", "list": "ints", "List": "ints"}
+OF = {"int": "ints", "str": "words", "float": "floats", "Any": "ints"}
+
+
+def hinted(hint: str) -> str:
+    """The kind of value an annotation asks for ("" : none this knows)."""
+    inner = _HINTED.match(hint)
+    return OF.get(inner.group(1), "") if inner else HINTS.get(hint, "")
 
 
 def kind(param: str) -> str:
@@ -104,14 +118,19 @@ def kind(param: str) -> str:
     return "int"
 
 
-def derived(goal: str) -> tuple[str, ...]:
-    """Calls of the functions whose signatures the goal's words give, CALLS each (the values of
-    the i-th call rotate per parameter, so that two parameters are not always equal)."""
+def derived(goal: str, given: str = "") -> tuple[str, ...]:
+    """Calls of the functions whose signatures the goal's words give, and of the one its given
+    code leaves to complete, CALLS each (the values of the i-th call rotate per parameter, so
+    that two parameters are not always equal)."""
     found: list[str] = []
-    for name, params in signatures(goal)[:2]:
+    said = [(name, params, [""] * len(params)) for name, params in signatures(goal)]
+    named: dict[str, tuple[list[str], list[str]]] = {}
+    for name, params, hints in [*typed(given), *said]:  # the code's annotations first
+        named.setdefault(name, (params, hints))
+    for name, (params, hints) in list(named.items())[:2]:
         if not params:  # `main()`, `greet()`: what it prints is main.py's output, compared as is
             continue
-        kinds = [kind(p) for p in params]
+        kinds = [hinted(h) or kind(p) for p, h in zip(params, hints, strict=True)]
         for i in range(CALLS):
             args = [repr(VALUES[k][(i + at) % CALLS]) for at, k in enumerate(kinds)]
             call = f"{name}({', '.join(args)})"

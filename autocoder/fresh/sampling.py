@@ -92,8 +92,8 @@ class Sampler:
         self.examples = trials.examples
         self.brief = brief
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
-        # without examples, calls of the function the goal's words give a signature for
-        self.derived = () if self.examples else probes.derived(brief.text)
+        # without examples, calls of the functions the goal's words or its code give a signature for
+        self.derived = () if self.examples else probes.derived(brief.text, brief.given)
         self.trusted = ""
         # why more of this model's candidates or repairs are unlikely to meet the goal's examples,
         # when the last fresh start spent its sampling on them and none met them ("": it met

@@ -93,6 +93,23 @@ def signatures(goal: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+def typed(given: str) -> list[tuple[str, list[str], list[str]]]:
+    """The function the given code leaves to complete (its last), when it takes plain positional
+    parameters only: its name, its parameters and their annotations as written ("" for none)."""
+    try:
+        body = ast.parse(given).body if given else []
+    except SyntaxError:
+        return []
+    fn = body[-1] if body else None
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return []
+    a = fn.args
+    if a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
+        return []
+    hints = [ast.unparse(p.annotation) if p.annotation else "" for p in a.args]
+    return [(fn.name, [p.arg for p in a.args], hints)]
+
+
 def named(goal: str) -> set[str]:
     """The functions the goal's words name (`a function add(a, b)`, `main.py defines fib(n)`),
     outside its code blocks."""

@@ -42,6 +42,23 @@ def test_the_signature_the_goals_words_give_becomes_calls():
     assert derived("Write a program that prints hello") == ()
 
 
+def test_the_given_codes_annotations_give_the_values_of_its_calls():
+    """Code to complete with no examples: its function is called with values of the types its
+    annotations say (a name decides where there is none); a signature the words give too is
+    called once, as the code types it."""
+    given = "from typing import List\n\n\ndef below(operations: List[float], limit) -> bool:\n"
+    calls = derived("Complete the function.", given + '    """Whether any falls below."""\n')
+    assert len(calls) == CALLS and all(c.startswith("below([") for c in calls)
+    assert "below([1.0, 2.5, 2.0], 7)" in calls  # floats, and a number for `limit`
+    assert derived("x", "def f(s: str, xs: list[int], w: Tuple[str, ...]):\n    pass\n")[0] == (
+        "f('hello world', [], ['b', 'a', 'c'])"
+    )
+    both = derived("main.py defines mean(xs) that averages", "def mean(xs: List[float]):\n  ...")
+    assert both[0] == "mean([1.0, 2.5, 2.0])" and len(both) == CALLS
+    assert derived("x", "def f(a, *rest):\n    pass\n") == ()  # only plain parameters
+    assert derived("x", "def f(a b):\n") == ()  # code that does not parse gives none
+
+
 def test_derived_calls_tell_apart_candidates_that_print_alike_and_raising_is_no_mark():
     calls = derived(GOAL)
     mains = [m + MAIN for m in (WRONG, *RIGHT)]
