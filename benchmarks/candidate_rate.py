@@ -1,6 +1,6 @@
 """Right candidates per CPU-second: what a bench of HumanEval's first goals spends, and gets.
 
-    python benchmarks/candidate_rate.py [--limit 40] [--jobs 1] [any other `autocoder bench` option]
+    python benchmarks/candidate_rate.py [--limit 40] [--keep DIR] [--jobs 1] [other bench options]
 
 Runs `autocoder bench humaneval --no-cache` on the first goals (the tuning split: HumanEval is the
 suite we tune on), then reads each run's trajectory: how many candidates its fresh start made,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,9 +48,9 @@ def _counts(run: list[dict]) -> tuple[int, bool]:
 
 def main(argv: list[str]) -> None:
     limit = argv[argv.index("--limit") + 1] if "--limit" in argv else "40"
-    rest = [
-        a for i, a in enumerate(argv) if a != "--limit" and (i == 0 or argv[i - 1] != "--limit")
-    ]
+    keep = argv[argv.index("--keep") + 1] if "--keep" in argv else ""  # the bench's folder, kept
+    ours = ("--limit", "--keep")
+    rest = [a for i, a in enumerate(argv) if a not in ours and (i == 0 or argv[i - 1] not in ours)]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         command = [sys.executable, "-m", "autocoder", "bench", "humaneval", "--limit", limit]
@@ -61,6 +62,8 @@ def main(argv: list[str]) -> None:
             sys.exit(done.stderr[-2000:])
         records = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
         counts = [_counts(run) for run in _runs(out)]
+        if keep:
+            shutil.copytree(out, keep)
     made = sum(m for m, _ in counts)
     every = sum(e for _, e in counts)
     passed = sum(bool(r.get("passed")) for r in records)
