@@ -72,3 +72,12 @@ def _system(folder: Path) -> bool:
 def _homes() -> list[str]:
     homes = {os.path.expanduser("~"), os.environ.get("HOME", "")}
     return [h for h in homes if h]
+
+
+def cache_dir() -> Path:
+    """autocoder's cache folder (the response cache's, and a converted model's):
+    AUTOCODER_CACHE_DIR, else $XDG_CACHE_HOME/autocoder, else ~/.cache/autocoder."""
+    if os.environ.get("AUTOCODER_CACHE_DIR"):
+        return Path(os.environ["AUTOCODER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "autocoder"

@@ -21,19 +21,11 @@ from typing import Any
 
 from ..actions import Action, tool_schema
 from ..exceptions import AutocoderError
-from ..places import refuse
+from ..places import cache_dir, refuse
 from ..state import Decision, Store
 from .base import Message, Provider, Settings, Wrapper, complete_many
 
 VERSION = 1  # bump when the stored shape of a Decision changes
-
-
-def cache_dir() -> Path:
-    """AUTOCODER_CACHE_DIR, else $XDG_CACHE_HOME/autocoder, else ~/.cache/autocoder."""
-    if os.environ.get("AUTOCODER_CACHE_DIR"):
-        return Path(os.environ["AUTOCODER_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "autocoder"
 
 
 def open_cache(path: Path | None = None) -> Any:

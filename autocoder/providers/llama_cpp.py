@@ -98,9 +98,7 @@ class LlamaCppProvider:
         return load(str(self._runnable()), self.n_ctx, self.threads)
 
     def _runnable(self) -> Path:
-        from .cache import cache_dir
-
-        folder = cache_dir()
+        folder = places.cache_dir()
         if places.problem(folder):  # not a folder of ours to write to: the file as stored
             return self.path
         return runnable(self.path, self.identity_sha256, folder / "models")
