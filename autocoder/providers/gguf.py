@@ -75,7 +75,7 @@ def trained_context(path: str) -> int:
 # on one thread took 10.2 s as Q4_1 and 6.3 s as Q8_0 (docs/measurements.md). llama_ftype numbers.
 # Only a small model is converted: a big one's single replies are bound by memory bandwidth, where
 # its smaller type is the faster, and its conversion would take minutes and twice the disk.
-SLOW_TYPES = {3: "q4_1", 9: "q5_1"}
+SLOW_TYPES = frozenset({3, 9})  # Q4_1, Q5_1
 RUN_AS, RUN_AS_NAME = 7, "q8_0"
 SMALL = 512 << 20  # bytes of a GGUF converted at most
 _CONVERTED: dict[str, Path] = {}  # sha256 -> the conversion this process made
@@ -92,13 +92,14 @@ def runs_as(path: str) -> str:
 def runnable(path: Path, sha256: str, folder: Path) -> Path:
     """The file to load for `path` (whose hash is `sha256`): itself, or its conversion to
     RUN_AS in `folder` (made once, atomically, so that parallel workers can share it). A folder
-    that cannot be written leaves the model as stored: slower, never wrong."""
-    if not runs_as(str(path)):  # read once per process (metadata is remembered)
-        return path
+    that cannot be written leaves the model as stored: slower, never wrong. A conversion already
+    made is found without reading the model's metadata (a vocabulary load)."""
     target = folder / f"{sha256[:32]}.{RUN_AS_NAME}.gguf"
     for found in (target, _CONVERTED.get(sha256)):  # this folder's, or this process's elsewhere
         if found is not None and found.is_file():  # (the same content: load() reuses it)
             return found
+    if not runs_as(str(path)):
+        return path
     import ctypes
 
     import llama_cpp as lib

@@ -99,7 +99,7 @@ class LlamaCppProvider:
 
     def _runnable(self) -> Path:
         folder = places.cache_dir()
-        if places.problem(folder):  # not a folder of ours to write to: the file as stored
+        if not self._runs_as or places.problem(folder):  # as stored (and no folder of ours)
             return self.path
         return runnable(self.path, self.identity_sha256, folder / "models")
 
