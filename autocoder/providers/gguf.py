@@ -175,11 +175,21 @@ def file_sha256(path: Path, store: Store | None = None) -> str:
 
 @functools.lru_cache(maxsize=2)
 def load(path: str, n_ctx: int, threads: int | None = None) -> Any:
-    """Load a GGUF once per process and reuse it across runs; `threads` defaults to every core."""
+    """Load a GGUF once per process and reuse it across runs; `threads` defaults to every core,
+    and is what both the prompt's evaluation and the reply's decoding use (llama-cpp-python's own
+    default evaluates prompts on every core: two bench workers of one thread each then ran four
+    spinning threads on two cores, and an action prompt took 16.6 s instead of about 4)."""
     from llama_cpp import Llama  # heavy: imported only when a local model is used
 
     threads = threads or os.cpu_count() or 1
     with _without_extra_buffers() if cpu_advertises_amx() else contextlib.nullcontext():
-        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+        llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+            seed=0,
+        )
     atexit.register(llm.close)  # free it while llama.cpp is still loaded, not in a late __del__
     return llm

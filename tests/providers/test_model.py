@@ -116,6 +116,18 @@ def test_the_kv_cache_is_reused_across_calls_with_a_shared_prefix(model):
     )
 
 
+def test_a_worker_of_one_thread_evaluates_its_prompts_on_one_thread(model):
+    """Bench workers share the cores: llama-cpp-python evaluates prompts on every core unless told,
+    so two one-thread workers ran four spinning threads on two cores."""
+    from autocoder.providers.llama_cpp import LlamaCppProvider
+
+    one = LlamaCppProvider(model.path, n_ctx=512, threads=1)
+    params = one.llm.context_params
+    assert (params.n_threads, params.n_threads_batch) == (1, 1)
+    decision = one.complete([{"role": "user", "content": "Say hi."}], [], Settings(max_tokens=4))
+    assert decision.usage.completion_tokens > 0
+
+
 SKELETON_GOAL = '''Write main.py with this Python function:
 
 ```python
