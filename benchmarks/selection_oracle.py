@@ -23,7 +23,7 @@ from autocoder import sandbox
 from autocoder.bench.options import BenchOptions
 from autocoder.bench.suite import load
 from autocoder.bench.worker import judge, make_provider, open_store
-from autocoder.fresh import candidates, select
+from autocoder.fresh import candidates, probes, select
 from autocoder.goal import examples
 from autocoder.project.observe import observe
 from autocoder.project.workspace import Workspace
@@ -33,6 +33,7 @@ from autocoder.providers import Settings
 def candidate_rows(goal, provider, samples: int, max_tokens: int, policy) -> list[dict]:
     exs, given = examples.extract(goal.goal), examples.given(goal.goal)
     asked = candidates.ask(goal.goal, given)
+    calls = () if exs else probes.derived(goal.goal, given)  # as fresh/sampling.py
     rows = []
     for k in range(samples):
         temperature = candidates.SAMPLE_TEMPERATURE if k else 0.0
@@ -40,7 +41,7 @@ def candidate_rows(goal, provider, samples: int, max_tokens: int, policy) -> lis
             temperature=temperature, seed=k, max_tokens=max_tokens, stop=candidates.STOP
         )
         reply = provider.complete(asked, [], settings)
-        main = candidates.normalize(candidates.code(reply.raw), given, exs)
+        main = candidates.normalize(candidates.code(reply.raw), given, exs, calls)
         with tempfile.TemporaryDirectory(prefix="autocoder-oracle-") as tmp:
             ws = Workspace(Path(tmp))
             ws.write("main.py", main)

@@ -61,12 +61,16 @@ def _main_guard(node: ast.stmt) -> bool:
     return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test)
 
 
-def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
+def normalize(
+    code: str, given: str, examples: tuple[Example, ...], calls: tuple[str, ...] = ()
+) -> str:
     """A main.py made of the candidate's code: the given code's imports it lacks first, then the
     given code's finished helpers it calls but lacks; statements
     outside functions (a demo call, a loop) become main()'s body when it has no main(), and are
-    dropped when it has one; with neither, main() prints the first example's call, else the result
-    of the candidate's own function that needs no arguments. Nothing is invented beyond that: a
+    dropped when it has one; with neither, main() prints the first example's call, else (the goal
+    states none) the first of `calls` (the goal's function called with values its signature
+    suggests: probes.derived) whose function the candidate defines, else the result of the
+    candidate's own function that needs no arguments. Nothing is invented beyond that: a
     candidate with no way to run stays without main() (the checks say so, and it ranks lower).
     Code that does not parse is returned as it is: the checks will say what is wrong."""
     missing = [line for line in _imports(given) if line not in code]
@@ -84,8 +88,10 @@ def normalize(code: str, given: str, examples: tuple[Example, ...]) -> str:
     body = [n for n in loose if not _main_guard(n)]
     if not has_main:
         if not body:
-            calls = [e.call for e in examples if not command(e)]  # main() never runs main.py
-            call = calls[0] if calls else _no_argument_call(kept)
+            said = [e.call for e in examples if not command(e)]  # main() never runs main.py
+            defined = {n.name for n in kept if isinstance(n, ast.FunctionDef)}
+            own = [c for c in calls if c.split("(", 1)[0] in defined]
+            call = (said or own or [_no_argument_call(kept)])[0]
             if not call:
                 return ast.unparse(tree) + "\n" if helpers else code
             body = ast.parse(f"print({call})").body

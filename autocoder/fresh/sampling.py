@@ -125,7 +125,7 @@ class Sampler:
             ]
             for reply in many(self.provider, asked, []):
                 main = candidates.normalize(
-                    candidates.code(reply.raw), self.brief.given, self.examples
+                    candidates.code(reply.raw), self.brief.given, self.examples, self.derived
                 )
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"

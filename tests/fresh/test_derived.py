@@ -4,7 +4,7 @@ an answer like any other, never a mark against a candidate."""
 
 from __future__ import annotations
 
-from autocoder.fresh import sampling
+from autocoder.fresh import candidates, sampling
 from autocoder.fresh.probes import CALLS, derived, kind
 from autocoder.fresh.screen import screen
 from autocoder.goal.code import signatures
@@ -131,3 +131,41 @@ def test_the_same_program_answers_alike_whatever_its_folder():
     warns = "def double(n):\n    if n is 0:\n        return 0\n    return n * 2\n"
     got = screen([warns, warns], (), policy=SAFE, derived=derived(GOAL))
     assert got is not None and got[0].behaviour == got[1].behaviour != ""
+
+
+# a goal that gives a function to complete and states no examples (HumanEval has 9 such)
+TOTAL = '''from typing import List
+
+
+def total(xs: List[int]) -> int:
+    """The sum of xs."""
+'''
+TO_COMPLETE = f"Write main.py with this function:\n\n```python\n{TOTAL}```\n"
+
+
+def test_a_completed_function_without_examples_gets_a_main_that_calls_it():
+    calls = derived(TO_COMPLETE, TOTAL)
+    done = candidates.normalize("def total(xs):\n    return sum(xs)\n", TOTAL, (), calls)
+    assert "def main():\n    print(total([3, 1, 2]))" in done and '__name__ == "__main__"' in done
+    # a candidate without the goal's function gets no main() made up for it
+    other = candidates.normalize("def add(xs):\n    return sum(xs)\n", TOTAL, (), calls)
+    assert "def main" not in other
+
+
+def test_function_only_replies_to_such_a_goal_make_green_projects_that_end_the_sampling(
+    tmp_path,
+):
+    """A reply that completes the function alone (a small model's usual one) once had no main():
+    no candidate was green, sampling ran every round and repairs went on to the time limit."""
+    n = 1 + 2 * sampling.ROUND
+    right = [
+        "return sum(xs)",
+        "return sum(x for x in xs)",
+        "t = 0\n    for x in xs:\n        t += x\n    return t",
+    ]
+    provider = Parallel([fenced(f"def total(xs):\n    {right[k % 3]}\n") for k in range(n)])
+    config = AgentConfig(max_steps=1, samples=n, plain_start=True)
+    Agent(provider, Workspace(tmp_path), TO_COMPLETE, config).run()
+    assert provider.rounds == [1, sampling.ROUND]  # not the second round
+    main = (tmp_path / "main.py").read_text()
+    assert "print(total([3, 1, 2]))" in main and '__name__ == "__main__"' in main
