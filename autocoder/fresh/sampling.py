@@ -82,13 +82,16 @@ class Sampler:
         settings: Settings,
         samples: int,
         trials: Trials,
-        out_of_time: Callable[[], bool],
+        left: Callable[[], float],
         record: Callable[[dict[str, Any]], None],
         attempts: int,
     ) -> None:
         self.provider, self.settings, self.samples = provider, settings, samples
         self.attempts = attempts
-        self.trials, self.out_of_time, self.record = trials, out_of_time, record
+        self.trials, self.left, self.record = trials, left, record
+        # the time the last round of warm candidates took (made, screened, the best tried): one
+        # that would not end within the run's time left is not begun
+        self.round_s = 0.0
         self.examples = trials.examples
         self.brief = brief
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
@@ -114,9 +117,9 @@ class Sampler:
             len(pool.made) < self.samples
             and not self._met(pool)
             and not self._barren(pool)
-            and not self.out_of_time()
+            and self.left() > self.round_s
         ):  # the first round always: a choice needs a candidate
-            first = len(pool.made)
+            first, before = len(pool.made), self.left()
             count = 1 if first == 0 else min(self.round, self.samples - first)
             reach = self._reach(pool)
             asked = [
@@ -139,6 +142,8 @@ class Sampler:
                 lead = next(iter(pool.ranked()), None)
                 if lead is not None and self._agreed(pool, lead):
                     self._try(lead, pool, todo)
+            if count > 1:
+                self.round_s = before - self.left()
         self.spent = self._spent(pool)
         for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
             self._try(i, pool, todo)
@@ -256,7 +261,7 @@ class Sampler:
             candidate = decide(attempt)
             score = self.trials.score(candidate, todo)
             tried.append((candidate, score))
-            if score[0] or (not fresh and score > now) or self.out_of_time():
+            if score[0] or (not fresh and score > now) or self.left() < 0:
                 break
         best, score = max(tried, key=lambda t: t[1])  # the earliest among equals
         return replace(best, **_totals([d for d, _ in tried])), score

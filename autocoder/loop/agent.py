@@ -89,7 +89,7 @@ class Agent:
             config.settings,
             config.samples,
             self.trials,
-            self._out_of_time,
+            self._left,
             self._record,
             ATTEMPTS,
         )
@@ -130,7 +130,7 @@ class Agent:
         index, config = len(self.steps) + 1, self.config
         if index > config.max_steps:
             raise LimitsExceeded(f"reached the limit of {config.max_steps} steps")
-        if self._out_of_time():
+        if self._left() < 0:
             raise Interrupted(f"reached the wall-clock limit of {config.time_limit_s:.0f} s")
         if self.confirm is not None and not self.confirm(index):
             raise Interrupted("stopped by the user in step mode")
@@ -202,8 +202,8 @@ class Agent:
         except Exception:  # noqa: BLE001  (the run's record matters more than this line)
             return None
 
-    def _out_of_time(self) -> bool:
-        return time.monotonic() - self.started > self.config.time_limit_s
+    def _left(self) -> float:  # seconds left of the run's time limit (below 0: over it)
+        return self.config.time_limit_s - (time.monotonic() - self.started)
 
     # ---- decide and act -----------------------------------------------------------------------
     def _decide(

@@ -339,3 +339,29 @@ def test_warm_candidates_write_at_most_twice_the_first_reply(tmp_path):
         )
         Agent(provider, Workspace(tmp_path / str(first) / str(cut)), GOAL, config).run()
         assert provider.caps == [1000, reach, reach]
+
+
+class Slow(Parallel):
+    """A round of warm candidates takes 100 s of a clock the test keeps (the greedy one 10 s)."""
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.clock = 0.0
+
+    def complete_many(self, asks, actions):
+        self.clock += 100.0 if len(asks) > 1 else 10.0
+        return super().complete_many(asks, actions)
+
+
+def test_a_round_that_would_not_end_within_the_time_left_is_not_begun(tmp_path):
+    """Every candidate answers one example of two, so sampling goes on while time allows: after
+    the greedy one (10 s) and a round (100 s) 140 s are left, enough for another round; after it
+    40 s, not enough: a fourth round would have ended 60 s past the limit."""
+    n = 1 + 3 * sampling.ROUND
+    provider = Slow([fenced(ONE_RIGHT)] * n)
+    agent = Agent(
+        provider, Workspace(tmp_path), GOAL, AgentConfig(max_steps=1, samples=n, plain_start=True)
+    )
+    agent.sampler.left = lambda: 250.0 - provider.clock
+    agent.run()
+    assert provider.rounds == [1, sampling.ROUND, sampling.ROUND]

@@ -409,7 +409,7 @@ def test_the_embedded_model_gets_three_minutes_by_default_others_thirty():
 
 def test_a_run_stopped_by_its_time_limit_keeps_its_best_and_says_so(tmp_path, monkeypatch):
     # the wall clock runs out after the first step, as it does for most runs on the embedded model
-    monkeypatch.setattr(Agent, "_out_of_time", lambda self: len(self.steps) >= 1)
+    monkeypatch.setattr(Agent, "_left", lambda self: -1.0 if self.steps else 60.0)
     result, _, lines = run(tmp_path, [CREATE, FINISH])
     assert result.status == "stopped" and "wall-clock" in result.reason
     assert result.kept == "main.py runs, its tests pass"
