@@ -330,8 +330,10 @@ def test_the_barren_stop_needs_examples_and_counts_candidates_not_rounds(tmp_pat
 
 def test_warm_candidates_write_at_most_twice_the_first_reply(tmp_path):
     """A round lasts as long as its longest reply: those after the first may write twice its
-    tokens (at least sampling.FLOOR, at most the cap); a first reply cut at the cap caps none."""
-    for first, cut, reach in [(300, False, 600), (20, False, sampling.FLOOR), (20, True, 1000)]:
+    tokens (at least sampling.FLOOR, at most the cap); a first reply cut at the cap (it rambled)
+    counts as sampling.FLOOR tokens long."""
+    floor = sampling.FLOOR
+    for first, cut, reach in [(300, False, 600), (20, False, floor), (1000, True, 2 * floor)]:
         greedy = Decision(raw=fenced(TIMES), usage=Usage(10, first, 10), cut=cut)
         provider = Parallel([greedy, fenced(TIMES), fenced(RIGHT)])
         config = AgentConfig(
