@@ -33,7 +33,7 @@ from autocoder.providers import Settings
 def candidate_rows(goal, provider, samples: int, max_tokens: int, policy) -> list[dict]:
     exs, given = examples.extract(goal.goal), examples.given(goal.goal)
     asked = candidates.ask(goal.goal, given)
-    calls = () if exs else probes.derived(goal.goal, given)  # as fresh/sampling.py
+    calls = () if exs else probes.shown(goal.goal, given)  # as fresh/sampling.py
     rows = []
     for k in range(samples):
         temperature = candidates.SAMPLE_TEMPERATURE if k else 0.0

@@ -69,7 +69,7 @@ def normalize(
     outside functions (a demo call, a loop) become main()'s body when it has no main(), and are
     dropped when it has one; with neither, main() prints the first example's call, else (the goal
     states none) the first of `calls` (the goal's function called with values its signature
-    suggests: probes.derived) whose function the candidate defines, else the result of the
+    suggests: probes.shown) whose function the candidate defines, else the result of the
     candidate's own function that needs no arguments. Nothing is invented beyond that: a
     candidate with no way to run stays without main() (the checks say so, and it ranks lower).
     Code that does not parse is returned as it is: the checks will say what is wrong."""

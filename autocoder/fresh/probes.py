@@ -118,25 +118,44 @@ def kind(param: str) -> str:
     return "int"
 
 
+def _kinds(goal: str, given: str) -> list[tuple[str, list[str]]]:
+    """The functions to call, the one the given code leaves to complete first, then those whose
+    signatures the goal's words give (two at most, none without parameters: what `main()` or
+    `greet()` prints is main.py's output, compared as is), each with its parameters' kinds."""
+    said = [(name, params, [""] * len(params)) for name, params in signatures(goal)]
+    named: dict[str, tuple[list[str], list[str]]] = {}
+    for name, params, hints in [*typed(given), *said]:  # the code's annotations first
+        named.setdefault(name, (params, hints))
+    return [
+        (name, [hinted(h) or kind(p) for p, h in zip(params, hints, strict=True)])
+        for name, (params, hints) in list(named.items())[:2]
+        if params
+    ]
+
+
 def derived(goal: str, given: str = "") -> tuple[str, ...]:
     """Calls of the functions whose signatures the goal's words give, and of the one its given
     code leaves to complete, CALLS each (the values of the i-th call rotate per parameter, so
     that two parameters are not always equal)."""
     found: list[str] = []
-    said = [(name, params, [""] * len(params)) for name, params in signatures(goal)]
-    named: dict[str, tuple[list[str], list[str]]] = {}
-    for name, params, hints in [*typed(given), *said]:  # the code's annotations first
-        named.setdefault(name, (params, hints))
-    for name, (params, hints) in list(named.items())[:2]:
-        if not params:  # `main()`, `greet()`: what it prints is main.py's output, compared as is
-            continue
-        kinds = [hinted(h) or kind(p) for p, h in zip(params, hints, strict=True)]
+    for name, kinds in _kinds(goal, given):
         for i in range(CALLS):
             args = [repr(VALUES[k][(i + at) % CALLS]) for at, k in enumerate(kinds)]
             call = f"{name}({', '.join(args)})"
             if call not in found:
                 found.append(call)
     return tuple(found)
+
+
+def shown(goal: str, given: str = "") -> tuple[str, ...]:
+    """The calls `main()` may print for a goal without examples (candidates.normalize): the first
+    function's with the first, most ordinary value of each parameter's kind (a rotated call can
+    divide by 0.0 or search for ""), then the derived calls."""
+    first = [
+        f"{name}({', '.join(repr(VALUES[k][0]) for k in kinds)})"
+        for name, kinds in _kinds(goal, given)[:1]
+    ]
+    return tuple(dict.fromkeys([*first, *derived(goal, given)]))
 
 
 def _spread(found: list[str]) -> list[str]:

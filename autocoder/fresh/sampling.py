@@ -100,6 +100,8 @@ class Sampler:
         self.probes = probes.probes(self.examples)  # inputs near the examples, for agreement
         # without examples, calls of the functions the goal's words or its code give a signature for
         self.derived = () if self.examples else probes.derived(brief.text, brief.given)
+        # what main() prints of a candidate that has no way to run, the goal stating no examples
+        self.shown = () if self.examples else probes.shown(brief.text, brief.given)
         self.trusted = ""
         # why more of this model's candidates or repairs are unlikely to meet the goal's examples,
         # when the last fresh start spent its sampling on them and none met them ("": it met
@@ -131,7 +133,7 @@ class Sampler:
             ]
             for reply in many(self.provider, asked, []):
                 main = candidates.normalize(
-                    candidates.code(reply.raw), self.brief.given, self.examples, self.derived
+                    candidates.code(reply.raw), self.brief.given, self.examples, self.shown
                 )
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
@@ -145,7 +147,7 @@ class Sampler:
                 lead = next(iter(pool.ranked()), None)
                 if lead is not None and self._agreed(pool, lead):
                     self._try(lead, pool, todo)
-            if count > 1:
+            if first:  # a round of warm candidates (one, where a provider is asked one by one)
                 self.round_s = before - self.left()
         self.spent = self._spent(pool)
         for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen

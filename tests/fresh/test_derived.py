@@ -5,7 +5,7 @@ an answer like any other, never a mark against a candidate."""
 from __future__ import annotations
 
 from autocoder.fresh import candidates, sampling
-from autocoder.fresh.probes import CALLS, derived, kind
+from autocoder.fresh.probes import CALLS, derived, kind, shown
 from autocoder.fresh.screen import screen
 from autocoder.goal.code import signatures
 from autocoder.loop.agent import Agent
@@ -144,12 +144,15 @@ TO_COMPLETE = f"Write main.py with this function:\n\n```python\n{TOTAL}```\n"
 
 
 def test_a_completed_function_without_examples_gets_a_main_that_calls_it():
-    calls = derived(TO_COMPLETE, TOTAL)
+    calls = shown(TO_COMPLETE, TOTAL)
     done = candidates.normalize("def total(xs):\n    return sum(xs)\n", TOTAL, (), calls)
     assert "def main():\n    print(total([3, 1, 2]))" in done and '__name__ == "__main__"' in done
     # a candidate without the goal's function gets no main() made up for it
     other = candidates.normalize("def add(xs):\n    return sum(xs)\n", TOTAL, (), calls)
     assert "def main" not in other
+    # every parameter gets its kind's first, most ordinary value: no division by 0.0
+    ratio = shown("main.py defines ratio(price, weight) that divides price by weight")
+    assert ratio[0] == "ratio(100.0, 100.0)" and "ratio(100.0, 0.0)" in ratio
 
 
 def test_function_only_replies_to_such_a_goal_make_green_projects_that_end_the_sampling(

@@ -73,7 +73,7 @@ class FakeTrials:
 
 def test_best_of_keeps_the_first_that_gets_further_and_sums_every_call():
     sampler = Sampler(
-        ScriptedProvider([]), Brief.read("g"), Settings(), 4, FakeTrials(), lambda: False, print, 4
+        ScriptedProvider([]), Brief.read("g"), Settings(), 4, FakeTrials(), lambda: 60.0, print, 4
     )
     made = [Decision(thought=t, usage=Usage(10, 5), seconds=1.0) for t in ("1", "3", "9", "9")]
     asked = []
