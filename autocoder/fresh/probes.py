@@ -133,28 +133,27 @@ def _kinds(goal: str, given: str) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _call(name: str, values: list[object]) -> str:
+    return f"{name}({', '.join(map(repr, values))})"
+
+
 def derived(goal: str, given: str = "") -> tuple[str, ...]:
     """Calls of the functions whose signatures the goal's words give, and of the one its given
     code leaves to complete, CALLS each (the values of the i-th call rotate per parameter, so
     that two parameters are not always equal)."""
-    found: list[str] = []
-    for name, kinds in _kinds(goal, given):
-        for i in range(CALLS):
-            args = [repr(VALUES[k][(i + at) % CALLS]) for at, k in enumerate(kinds)]
-            call = f"{name}({', '.join(args)})"
-            if call not in found:
-                found.append(call)
-    return tuple(found)
+    found = [
+        _call(name, [VALUES[k][(i + at) % CALLS] for at, k in enumerate(kinds)])
+        for name, kinds in _kinds(goal, given)
+        for i in range(CALLS)
+    ]
+    return tuple(dict.fromkeys(found))
 
 
 def shown(goal: str, given: str = "") -> tuple[str, ...]:
     """The calls `main()` may print for a goal without examples (candidates.normalize): the first
     function's with the first, most ordinary value of each parameter's kind (a rotated call can
     divide by 0.0 or search for ""), then the derived calls."""
-    first = [
-        f"{name}({', '.join(repr(VALUES[k][0]) for k in kinds)})"
-        for name, kinds in _kinds(goal, given)[:1]
-    ]
+    first = [_call(name, [VALUES[k][0] for k in kinds]) for name, kinds in _kinds(goal, given)[:1]]
     return tuple(dict.fromkeys([*first, *derived(goal, given)]))
 
 

@@ -72,7 +72,7 @@ def trained_context(path: str) -> int:
 # llama.cpp has no fast matrix kernels for these weight types on a CPU (its generic dot products
 # run them): a model stored so is run as Q8_0, converted once into the cache folder, the same
 # weights within Q8_0's rounding. The embedded SmolLM2 is Q4_1: evaluating a 1,689-token prompt
-# on one thread took 10.2 s as Q4_1 and 6.3 s as Q8_0 (docs/measurements.md). llama_ftype numbers.
+# took 10.2 s as Q4_1 and 6.3 s as Q8_0 (docs/measurements.md). llama_ftype numbers.
 # Only a small model is converted: a big one's single replies are bound by memory bandwidth, where
 # its smaller type is the faster, and its conversion would take minutes and twice the disk.
 SLOW_TYPES = frozenset({3, 9})  # Q4_1, Q5_1
