@@ -47,9 +47,10 @@ def sibling(name: str):
 
 def _isolate() -> None:
     sys.dont_write_bytecode = True
-    # Bytecode is read from nowhere: not the project's __pycache__, and not a folder a program can
-    # write (one run as `python main.py` by a test, or a screened rival, planted a .pyc of the
-    # standard library there, and the next import ran it in the check's process).
+    # From here on bytecode is read from nowhere: not the project's __pycache__, and not a folder
+    # a program can write (one run as `python main.py` by a test, or a screened rival, planted a
+    # .pyc of the standard library there, and the next import ran it in the check's process).
+    # What `_first` imported before came with its installation's own bytecode.
     sys.pycache_prefix = "/dev/null/pycache"
     here = os.getcwd()
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
@@ -57,6 +58,29 @@ def _isolate() -> None:
     sys.path.extend(
         sorted(glob.glob(os.path.join(here, ".venv", "lib", "python*", "site-packages")))[:1]
     )
+
+
+# the standard library modules the candidates of a model import most (typing: one HumanEval
+# candidate in eight; compiled from source, it took about 45 ms of each candidate's screen)
+COMMON = ("typing", "math", "re", "collections", "itertools", "functools")
+
+
+def _first(tool: str) -> None:
+    """What the tool's check needs imported before anything of the project is on sys.path, with
+    the bytecode its installation compiled: pytest and its own plugins, or the standard library
+    modules programs import most. The runtime is read-only to the program (visible.py), so that
+    bytecode is the installation's own; compiling pytest from source took about 0.6 s of every
+    check. Whatever is imported after `_isolate` still reads no bytecode at all."""
+    sys.dont_write_bytecode = True
+    if tool in ("pytest", "judge"):
+        import pytest  # noqa: F401
+        from _pytest.config import default_plugins
+
+        for name in default_plugins:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(f"_pytest.{name}")
+    for name in COMMON:
+        importlib.import_module(name)
 
 
 def report(data: dict, token: str) -> None:
@@ -221,6 +245,7 @@ def run_examples(calls: list[str], token: str) -> int:
 def main(argv: list[str]) -> int:
     token = sys.stdin.readline().strip()  # before anything of the project is imported
     rest = sys.stdin.read()
+    _first(argv[0] if argv else "")
     _isolate()
     if argv[:1] == ["pytest"]:
         return run_pytest(argv[1:], token)

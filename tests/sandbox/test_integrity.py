@@ -143,6 +143,25 @@ def test_planted_bytecode_is_never_loaded(tmp_path, policy):
     assert not observe(Workspace(project), policy=policy).tests.ok  # ...but not for our checks
 
 
+def test_no_program_writes_bytecode_beside_the_checks_own_modules(tmp_path, policy):
+    """_tool.py imports pytest with its installation's bytecode before the project is on sys.path:
+    that holds only while a program cannot write there (a stamped pyc of pytest's would run in the
+    check's process, as the one above would for main.py)."""
+    project = _project(tmp_path / "p", {"main_test.py": TEST})
+    code = (
+        "import os, _pytest.python as m\n"
+        "for d in (os.path.dirname(m.__file__), os.path.dirname(os.__file__)):\n"
+        "    try:\n"
+        "        os.makedirs(d + '/__pycache__', exist_ok=True)\n"
+        "        open(d + '/__pycache__/python.cpython-311.pyc', 'ab').close()\n"
+        "        print('wrote', d)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', type(exc).__name__)\n"
+    )
+    result = sandbox.python(["-c", code], project, policy=policy)
+    assert result.output.split().count("refused") == 2, result.output
+
+
 def test_a_fifo_or_unreadable_file_in_the_project_is_not_read(tmp_path, policy):
     project = _project(tmp_path / "p", {"main_test.py": TEST})
     os.mkfifo(project / "other_test.py")  # reading it would block for ever
