@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from autocoder.bench.humaneval import goals
 from autocoder.bench.options import BenchOptions
-from autocoder.fresh import sampling
+from autocoder.fresh import sampling, shapes
 from autocoder.loop import PATIENCE
 from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig, RunConfig
@@ -101,6 +101,7 @@ def test_the_bench_runs_what_run_does_for_every_suite():
     take the defaults a user of `autocoder run` gets."""
     run, bench = RunConfig(goal="x"), BenchOptions()
     assert (bench.candidates, bench.reply_tokens) == (run.samples, run.max_tokens)
-    assert run.samples == 1 + 2 * sampling.ROUND  # the greedy one and two rounds
+    # the greedy one, a round, and a round of the goal as written (fresh/shapes.py)
+    assert run.samples == 1 + sampling.ROUND + shapes.BLOCK
     for goal in goals():
         assert (goal.max_steps, goal.timeout_s) == (None, None), goal.name
