@@ -7,6 +7,7 @@ import contextlib
 import functools
 import os
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,14 @@ from .base import Message, Settings, trim
 from .batch import Batcher, looping
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
 from .modes import MODES, Codec, cut, from_text
+
+# The loaded models whose main context holds an action call's prompt: the judging and repair
+# steps share a long beginning (the instructions and the worked examples, over 1,000 tokens). A
+# plain chat turn (the greedy candidate of each fresh start) would evict it, and a bench worker's
+# next judging step evaluated it all again (8.9 s on one thread, 2.0 s with it kept; 12-15 s
+# in a bench of two workers): the plain turn runs, then the context's state from before it is
+# put back (gguf.load shares a loaded model within a process).
+_HOLDS_ACTIONS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=32)
@@ -160,6 +169,7 @@ class LlamaCppProvider:
         # what llama.cpp keeps
         reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
         guard = RepetitionGuard()
+        kept = self.llm.save_state() if not actions and _HOLDS_ACTIONS.get(self.llm) else None
         try:
             out = self.llm.create_completion(
                 prompt=tokens,
@@ -172,6 +182,10 @@ class LlamaCppProvider:
             )
         except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context
             raise ModelFailed(f"local model failed: {exc}") from exc
+        finally:
+            if kept is not None:  # the action prompt back, for the next judging or repair step
+                self.llm.load_state(kept)
+            _HOLDS_ACTIONS[self.llm] = bool(actions) or kept is not None
         seconds = time.monotonic() - start
         choice = out["choices"][0]
         text = begun + (choice.get("text") or "")

@@ -116,6 +116,26 @@ def test_the_kv_cache_is_reused_across_calls_with_a_shared_prefix(model):
     )
 
 
+def test_a_plain_turn_leaves_the_action_prompt_in_the_context(model):
+    """A fresh start's greedy candidate (a plain turn) between two judging steps does not make
+    the second evaluate their shared beginning again."""
+    from autocoder.actions import Finish
+    from autocoder.loop.prompt import examples
+
+    head = [{"role": "system", "content": "You write Python."}, *examples()]
+    settings = Settings(max_tokens=16)
+    model.complete([*head, {"role": "user", "content": "Goal: add. Finish."}], [Finish], settings)
+    plain = [{"role": "user", "content": "Write sub(a, b). Reply in a ```python block."}]
+    between = model.complete(plain, [], settings)
+    assert between.raw and between.usage.evaluated_tokens > 10  # it ran, on its own prompt
+    second = model.complete(
+        [*head, {"role": "user", "content": "Goal: print hello. Finish."}], [Finish], settings
+    )
+    assert 0 < second.usage.evaluated_tokens < second.usage.prompt_tokens / 4
+    again = model.complete(plain, [], settings)
+    assert again.raw == between.raw  # the plain turn's reply is its own, whatever was put back
+
+
 def test_a_worker_of_one_thread_evaluates_its_prompts_on_one_thread(model):
     """Bench workers share the cores: llama-cpp-python evaluates prompts on every core unless told,
     so two one-thread workers ran four spinning threads on two cores."""
