@@ -18,7 +18,8 @@ Shape = Callable[[Brief], list[Message]]
 # rather than "complete this function": each shape finds right candidates where the other finds
 # none. A candidate's shape follows from its number alone, whatever the rounds. (On HumanEval's
 # first 128 goals at 33 candidates, the second round's right candidates that passed were all of
-# this shape, candidates 26-33: the round's other 8 found none that passed. Now they come third.)
+# this shape, candidates 26-33: the round's other 8 found none that passed. So every third block
+# asks it now: the second round is that block alone, candidates 18-25.)
 BLOCK, ALTERNATE = 8, 3
 
 

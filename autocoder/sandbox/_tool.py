@@ -67,10 +67,11 @@ COMMON = ("typing", "math", "re", "collections", "itertools", "functools")
 
 def _first(tool: str) -> None:
     """What the tool's check needs imported before anything of the project is on sys.path, with
-    the bytecode its installation compiled: pytest and its own plugins, or the standard library
-    modules programs import most. The runtime is read-only to the program (visible.py), so that
-    bytecode is the installation's own; compiling pytest from source took about 0.6 s of every
-    check. Whatever is imported after `_isolate` still reads no bytecode at all."""
+    the bytecode its installation compiled: pytest and its own plugins (for its checks), and the
+    standard library modules programs import most. The runtime is read-only to the program
+    (visible.py), so that bytecode is the installation's own; compiling pytest from source took
+    about 0.6 s of every check. Whatever is imported after `_isolate` still reads no bytecode at
+    all."""
     sys.dont_write_bytecode = True
     if tool in ("pytest", "judge"):
         import pytest  # noqa: F401

@@ -153,7 +153,7 @@ def test_no_program_writes_bytecode_beside_the_checks_own_modules(tmp_path, poli
         "for d in (os.path.dirname(m.__file__), os.path.dirname(os.__file__)):\n"
         "    try:\n"
         "        os.makedirs(d + '/__pycache__', exist_ok=True)\n"
-        "        open(d + '/__pycache__/python.cpython-311.pyc', 'ab').close()\n"
+        "        open(d + '/__pycache__/planted.cpython-311.pyc', 'ab').close()\n"
         "        print('wrote', d)\n"
         "    except OSError as exc:\n"
         "        print('refused', type(exc).__name__)\n"
