@@ -23,19 +23,29 @@ Shape = Callable[[Brief], list[Message]]
 BLOCK, ALTERNATE = 8, 3
 
 
-def complete(brief: Brief) -> list[Message]:
-    """Complete the code the goal gives; where it gives none, the goal and "reply with main.py"."""
+def plain(brief: Brief) -> list[Message]:
+    """The plain call (`bench --plain` asks it): complete the code the goal gives; where it gives
+    none, the goal and "reply with main.py". The greedy candidate, so that what a plain call
+    finds, the agent finds."""
     return ask(brief.text, brief.given)
 
 
+def complete(brief: Brief) -> list[Message]:
+    """Complete the code the goal gives, else the function its examples call (`Brief.stub`);
+    with neither, the goal and "reply with main.py"."""
+    return ask(brief.text, brief.given or brief.stub)
+
+
 def as_said(brief: Brief) -> list[Message]:
-    """The goal as written and "reply with main.py" (the same as `complete` when no code)."""
+    """The goal as written and "reply with main.py" (the same as `plain` when it gives no code)."""
     return ask(brief.text, "")
 
 
 def shape_of(k: int) -> Shape:
     """Candidate k's shape (k = 0 is the greedy one)."""
-    if k > 0 and (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1:
+    if k == 0:
+        return plain
+    if (k - 1) // BLOCK % ALTERNATE == ALTERNATE - 1:
         return as_said
     return complete
 

@@ -4,11 +4,30 @@ instead of each reading the text again."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from . import Example, command, free_names
-from .code import completed, defined, given, named, skeleton
+from .code import completed, defined, given, literal, named, signatures, skeleton
 from .examples import extract
+
+# a parameter's name for an example's argument, by what the argument is (the first free name of
+# its kind; MBPP's own tasks name them so: `n`, `s`, `nums`, `test_tup`); two whole numbers are
+# `m, n` (rows and columns, a range), not `n, m`
+_NAMES = {
+    bool: ("flag", "flag2"),
+    int: ("n", "k", "x", "y"),
+    "ints": ("m", "n", "k", "x", "y"),
+    "rows": ("matrix", "grid"),
+    "strs": ("words", "strs"),
+    float: ("x", "y", "z"),
+    str: ("s", "t", "text"),
+    list: ("nums", "items", "values"),
+    tuple: ("test_tup1", "test_tup2", "test_tup3"),
+    dict: ("d", "d2", "d3"),
+    set: ("items", "others"),
+}
+SHOWN = 3  # examples a stub's docstring shows
 
 
 @dataclass(frozen=True)
@@ -20,16 +39,93 @@ class Brief:
     # what main.py must define: the function the given code leaves to complete, the ones the
     # goal's words name, and what its examples call
     names: frozenset[str] = frozenset()
+    # when the goal gives no code and its words no signature, but its examples all call one
+    # function (MBPP's form: a sentence and `assert f(...) == ...`): that function's signature
+    # and a docstring of the goal's words and examples, for the model to complete (stub)
+    stub: str = ""
 
     @classmethod
     def read(cls, text: str) -> Brief:
         found, code = extract(text), given(text)
         calls = set().union(*(free_names(e.call) for e in found if not command(e)))
-        return cls(
-            text, found, code, skeleton(text), frozenset(completed(code) | named(text) | calls)
-        )
+        names = frozenset(completed(code) | named(text) | calls)
+        empty = code or signatures(text)
+        return cls(text, found, code, skeleton(text), names, "" if empty else stub(text, found))
 
     def missing(self, main: str) -> set[str] | None:
         """The goal's names that this main.py does not define; None when it does not parse."""
         names = defined(main)
         return None if names is None else set(self.names - names)
+
+
+def stub(text: str, examples: tuple[Example, ...]) -> str:
+    """`def f(nums, n):` and a docstring (the goal's words, its examples as doctests) for the one
+    function every example calls by name, else "". A small model asked to complete a function
+    keeps its name and finishes its body; asked for a main.py from the sentence alone, it names
+    the function after the sentence (`min_cost_path` for the goal's `min_cost`) or writes a
+    program around the example's values."""
+    calls = [_call(e.call) for e in examples]
+    if not calls or None in calls or len({c.func.id for c in calls if c}) != 1:
+        return ""
+    first = calls[0]
+    assert first is not None and isinstance(first.func, ast.Name)
+    params = _params(first)
+    if params is None or '"""' in text or "\\" in text:
+        return ""
+    # the goal's lines but those that are an example alone (an assert, a doctest and its answer,
+    # `f(2) == 4`): the doctests show each example once
+    calls = tuple("".join(e.call.split()) for e in examples)
+    wants = {e.want for e in examples}
+    words = [
+        line.strip()
+        for line in text.strip().splitlines()
+        if line.strip()
+        and not line.lstrip().startswith(("assert ", ">>>"))
+        and not "".join(line.split()).startswith(calls)
+        and line.strip() not in wants
+    ]
+    shown = [f"    >>> {e.call}\n    {e.want}" for e in examples[:SHOWN]]
+    body = "\n".join([*(f"    {w}" for w in words), *shown])
+    return f'def {first.func.id}({", ".join(params)}):\n    """{body.lstrip()}\n    """'
+
+
+def _call(source: str) -> ast.Call | None:
+    """The example's call when it is `name(...)` (not a method, not a command), else None."""
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return None
+    ok = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    return node if ok and not command(Example(source, "")) else None
+
+
+def _params(call: ast.Call) -> list[str] | None:
+    """Parameter names for the call's arguments (its keywords' own names), None when it unpacks
+    (`*args`) or names a keyword twice."""
+    if any(isinstance(arg, ast.Starred) for arg in call.args):
+        return None
+    kinds = [_kind(ast.unparse(arg)) for arg in call.args]
+    if kinds.count(int) > 1:
+        kinds = ["ints" if k is int else k for k in kinds]
+    taken: list[str] = []
+    for kind in kinds:
+        free = [n for n in _NAMES.get(kind, ()) if n not in taken]
+        taken.append(free[0] if free else f"arg{len(taken) + 1}")
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg in taken:
+            return None
+        taken.append(kw.arg)
+    return taken
+
+
+def _kind(value: str) -> object:
+    """What a literal argument is, for its name: its type, "rows" for a list of lists, "strs"
+    for a list of strings; None when it is no literal."""
+    if not literal(value):
+        return None
+    data = ast.literal_eval(value)
+    if isinstance(data, list) and data and all(isinstance(x, list) for x in data):
+        return "rows"
+    if isinstance(data, list) and data and all(isinstance(x, str) for x in data):
+        return "strs"
+    return type(data)

@@ -1,0 +1,52 @@
+"""The goal read once: the stub a goal in MBPP's form gets (a sentence and an assert, no code, no
+signature in its words), which the warm candidates are asked to complete."""
+
+from __future__ import annotations
+
+import ast
+
+from autocoder.goal.brief import Brief
+
+MBPP_FORM = (
+    "Write a function to find the shared elements of two tuples.\n"
+    "assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)"
+)
+
+
+def test_a_sentence_and_an_assert_give_the_called_function_a_signature_and_docstring():
+    stub = Brief.read(MBPP_FORM).stub
+    fn = ast.parse(stub).body[0]
+    assert isinstance(fn, ast.FunctionDef) and fn.name == "similar_elements"
+    assert [a.arg for a in fn.args.args] == ["test_tup1", "test_tup2"]
+    doc = ast.get_docstring(fn)
+    assert doc is not None and doc.startswith("Write a function to find the shared elements")
+    assert ">>> similar_elements((3, 4, 5, 6), (5, 7, 4, 10))\n(4, 5)" in doc
+    assert "assert" not in doc  # the example is shown once, as a doctest
+
+
+def test_parameter_names_follow_what_the_example_passes():
+    def params(goal: str) -> list[str]:
+        return [a.arg for a in ast.parse(Brief.read(goal).stub).body[0].args.args]
+
+    assert params("Minimum cost.\nassert min_cost([[1, 2], [3, 4]], 1, 1) == 5") == [
+        "matrix",
+        "m",
+        "n",
+    ]
+    assert params("Largest n.\nassert largest([3, 1, 2], 2) == [3, 2]") == ["nums", "n"]
+    assert params("Long words.\nassert long_words(['ab', 'abcd'], 'x') == ['abcd']") == [
+        "words",
+        "s",
+    ]
+    assert params("Kind.\nassert kind(x=1) == 1") == ["x"]
+    assert params("Opaque.\nassert f(len('ab'), None) == 2") == ["arg1", "arg2"]
+
+
+def test_no_stub_where_the_goal_gives_code_a_signature_or_calls_more_than_one_function():
+    given = "Complete it.\n\n```python\ndef add(a, b):\n    pass\n```\nassert add(2, 3) == 5"
+    said = "main.py defines add(a, b) that returns their sum: add(2, 3) == 5."
+    two = "Two functions.\nassert add(2, 3) == 5\nassert sub(3, 2) == 1"
+    command = "A tool: `python main.py 2 3` prints 5."
+    quotes = 'Says """hi""".\nassert hi() == "hi"'
+    for goal in (given, said, two, command, quotes, "No examples at all."):
+        assert Brief.read(goal).stub == "", goal
