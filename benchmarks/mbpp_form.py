@@ -1,0 +1,62 @@
+"""HumanEval in MBPP's form, a tuning suite for goals that give no code: each problem whose
+prompt states an example and gives no helper function becomes a goal of its docstring's prose
+(up to its first example) and one `assert` of that example, judged by HumanEval's own check.
+MBPP's test split (ids 11-510) is held back for measurement; this suite stands in for its form.
+
+    python benchmarks/mbpp_form.py OUT
+    autocoder bench OUT --limit 40 --jobs 2 --no-cache
+
+Writes one goal folder per problem (152 of the 164). No model runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+from pathlib import Path
+
+from autocoder.bench import humaneval
+from autocoder.goal.brief import Brief
+
+
+def prose(prompt: str, entry: str) -> str:
+    """The entry function's docstring up to its first example, on one line."""
+    tree = ast.parse(prompt)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry)
+    words = []
+    stop = re.compile(rf">>>|[Ee]xample|\b{re.escape(entry)}\(|➞|==|=>|->|[Ff]or [a-z_]+ ?=")
+    for line in (ast.get_docstring(fn) or "").splitlines():
+        if stop.search(line):
+            break
+        words.append(line.strip())
+    return " ".join(w for w in words if w)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    out = parser.parse_args().out
+    written = 0
+    for p, goal in zip(humaneval.problems(), humaneval.goals(), strict=True):
+        entry = p["entry_point"]
+        if "def " in humaneval.given(p["prompt"], entry):
+            continue  # a helper the goal would have to give as code
+        said = [e for e in Brief.read(goal.goal).examples if e.call.startswith(f"{entry}(")]
+        text = prose(p["prompt"], entry)
+        if not said or not text:
+            continue
+        stated = f"{text}\nassert {said[0].call} == {said[0].want}"
+        if "'''" in stated:
+            continue
+        folder = out / goal.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "goal.toml").write_text(f"goal = '''{stated}'''\n", encoding="utf-8")
+        for name, data in goal.files.items():
+            (folder / name).write_bytes(data)
+        written += 1
+    print(f"{written} goals in {out}")
+
+
+if __name__ == "__main__":
+    main()

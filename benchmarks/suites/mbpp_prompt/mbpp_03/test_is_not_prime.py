@@ -1,0 +1,7 @@
+from main import is_not_prime
+
+
+def test_is_not_prime():
+    assert is_not_prime(2) == False
+    assert is_not_prime(10) == True
+    assert is_not_prime(35) == True

@@ -1,0 +1,7 @@
+from main import differ_At_One_Bit_Pos
+
+
+def test_differ_at_one_bit_pos():
+    assert differ_At_One_Bit_Pos(13,9) == True
+    assert differ_At_One_Bit_Pos(15,8) == False
+    assert differ_At_One_Bit_Pos(2,4) == False
