@@ -5,7 +5,9 @@ instead of each reading the text again."""
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from . import Example, command, free_names
 from .code import completed, defined, given, literal, named, signatures, skeleton
@@ -28,6 +30,11 @@ _NAMES = {
     set: ("items", "others"),
 }
 SHOWN = 3  # examples a stub's docstring shows
+BUILTINS = frozenset(dir(builtins))
+
+
+class _NamedCall(ast.Call):
+    func: ast.Name  # what _named_call tells the type checker
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,8 @@ class Brief:
         found, code = extract(text), given(text)
         calls = set().union(*(free_names(e.call) for e in found if not command(e)))
         names = frozenset(completed(code) | named(text) | calls)
-        empty = code or signatures(text)
-        return cls(text, found, code, skeleton(text), names, "" if empty else stub(text, found))
+        own = code or signatures(text)  # the goal gives its function: nothing to stub
+        return cls(text, found, code, skeleton(text), names, "" if own else stub(text, found))
 
     def missing(self, main: str) -> set[str] | None:
         """The goal's names that this main.py does not define; None when it does not parse."""
@@ -65,10 +72,10 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
     the function after the sentence (`min_cost_path` for the goal's `min_cost`) or writes a
     program around the example's values."""
     calls = [_call(e.call) for e in examples]
-    if not calls or None in calls or len({c.func.id for c in calls if c}) != 1:
+    if not calls or None in calls or len({c.func.id for c in calls if _named_call(c)}) != 1:
         return ""
     first = calls[0]
-    assert first is not None and isinstance(first.func, ast.Name)
+    assert first is not None and _named_call(first)
     params = _params(first)
     if params is None or '"""' in text or "\\" in text:
         return ""
@@ -90,13 +97,21 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
 
 
 def _call(source: str) -> ast.Call | None:
-    """The example's call when it is `name(...)` (not a method, not a command), else None."""
+    """The example's call of the program's function: `f(...)`, or the one inside a builtin's
+    (`set(f(...))`, `sorted(f(...))`); None for a method, a command or anything else."""
     try:
         node = ast.parse(source, mode="eval").body
     except SyntaxError:
         return None
-    ok = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    return node if ok and not command(Example(source, "")) else None
+    while _named_call(node) and node.func.id in BUILTINS and len(node.args) == 1:
+        node = node.args[0]
+    if not _named_call(node) or node.func.id in BUILTINS or command(Example(source, "")):
+        return None
+    return node
+
+
+def _named_call(node: ast.expr) -> TypeGuard[_NamedCall]:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
 
 
 def _params(call: ast.Call) -> list[str] | None:

@@ -42,11 +42,19 @@ def test_parameter_names_follow_what_the_example_passes():
     assert params("Opaque.\nassert f(len('ab'), None) == 2") == ["arg1", "arg2"]
 
 
+def test_the_function_inside_a_builtins_call_is_the_one_to_complete():
+    stub = Brief.read("Shared.\nassert set(shared((3, 4), (4, 5))) == {4}").stub
+    assert stub.startswith("def shared(test_tup1, test_tup2):")
+    assert ">>> set(shared((3, 4), (4, 5)))\n    {4}" in stub
+
+
 def test_no_stub_where_the_goal_gives_code_a_signature_or_calls_more_than_one_function():
     given = "Complete it.\n\n```python\ndef add(a, b):\n    pass\n```\nassert add(2, 3) == 5"
     said = "main.py defines add(a, b) that returns their sum: add(2, 3) == 5."
     two = "Two functions.\nassert add(2, 3) == 5\nassert sub(3, 2) == 1"
     command = "A tool: `python main.py 2 3` prints 5."
     quotes = 'Says """hi""".\nassert hi() == "hi"'
-    for goal in (given, said, two, command, quotes, "No examples at all."):
+    builtin = "Its length.\nassert len([1, 2]) == 2"
+    method = "A method.\nassert Stack().size() == 0"
+    for goal in (given, said, two, command, quotes, builtin, method, "No examples at all."):
         assert Brief.read(goal).stub == "", goal
