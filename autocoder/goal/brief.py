@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -30,6 +31,7 @@ _NAMES = {
     set: ("items", "others"),
 }
 SHOWN = 3  # examples a stub's docstring shows
+MAX_STUB = 4000  # characters: a goal longer than that is no sentence and an assert
 BUILTINS = frozenset(dir(builtins))
 
 
@@ -67,33 +69,53 @@ class Brief:
 
 def stub(text: str, examples: tuple[Example, ...]) -> str:
     """`def f(nums, n):` and a docstring (the goal's words, its examples as doctests) for the one
-    function every example calls by name, else "". A small model asked to complete a function
-    keeps its name and finishes its body; asked for a main.py from the sentence alone, it names
-    the function after the sentence (`min_cost_path` for the goal's `min_cost`) or writes a
-    program around the example's values."""
+    function every example calls by name, in the same way, else "". A small model asked to
+    complete a function keeps its name and finishes its body; asked for a main.py from the
+    sentence alone, it names the function after the sentence (`min_cost_path` for the goal's
+    `min_cost`) or writes a program around the example's values. None where the goal's words
+    write the function's name with parentheses (`define add(a, b)`: a signature of their own),
+    for a class (a capitalised name), or where the goal holds a fence, NUL or backslash."""
     calls = [_call(e.call) for e in examples]
-    if not calls or None in calls or len({c.func.id for c in calls if _named_call(c)}) != 1:
+    if not calls or None in calls or "```" in text or "\0" in text:
+        return ""
+    shapes = {(c.func.id, len(c.args), tuple(k.arg for k in c.keywords)) for c in calls if c}
+    if len(shapes) != 1:  # two functions, or one called two ways: no one signature
         return ""
     first = calls[0]
     assert first is not None and _named_call(first)
-    params = _params(first)
-    if params is None or '"""' in text or "\\" in text:
+    name, params = first.func.id, _params(first)
+    if params is None or name[:1].isupper():
         return ""
     # the goal's lines but those that are an example alone (an assert, a doctest and its answer,
     # `f(2) == 4`): the doctests show each example once
-    calls = tuple("".join(e.call.split()) for e in examples)
+    said = tuple("".join(e.call.split()) for e in examples)
     wants = {e.want for e in examples}
     words = [
         line.strip()
         for line in text.strip().splitlines()
         if line.strip()
         and not line.lstrip().startswith(("assert ", ">>>"))
-        and not "".join(line.split()).startswith(calls)
+        and not "".join(line.split()).startswith(said)
         and line.strip() not in wants
     ]
+    if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", "\n".join(words)):
+        return ""
     shown = [f"    >>> {e.call}\n    {e.want}" for e in examples[:SHOWN]]
     body = "\n".join([*(f"    {w}" for w in words), *shown])
-    return f'def {first.func.id}({", ".join(params)}):\n    """{body.lstrip()}\n    """'
+    code = f'def {name}({", ".join(params)}):\n    """{body.lstrip()}\n    """'
+    return code if len(code) <= MAX_STUB and _parses(code) and '"""' not in body else ""
+
+
+def _parses(code: str) -> bool:
+    """Whether the stub is Python that says what it was built to say (no escape sequence: a
+    backslash in a docstring is read as one)."""
+    if "\\" in code:
+        return False
+    try:
+        ast.parse(code.encode("utf-8"))
+    except (SyntaxError, ValueError, UnicodeError):
+        return False
+    return True
 
 
 def _call(source: str) -> ast.Call | None:

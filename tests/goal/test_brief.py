@@ -58,3 +58,24 @@ def test_no_stub_where_the_goal_gives_code_a_signature_or_calls_more_than_one_fu
     method = "A method.\nassert Stack().size() == 0"
     for goal in (given, said, two, command, quotes, builtin, method, "No examples at all."):
         assert Brief.read(goal).stub == "", goal
+
+
+def test_no_stub_where_the_words_write_the_function_or_it_is_called_two_ways():
+    """Whatever the words say of the function's own signature stands (the stub would rename or
+    drop its parameters); a class is no function; a stub is never broken Python."""
+    goals = (
+        "main.py should define add(a, b) returning a + b.\nadd(2, 3) == 5",
+        "Implement `def add(a, b)` returning the sum.\nadd(2, 3) == 5",
+        "main.py defines add(a, b=0).\nadd(2) == 2",
+        "main.py defines total(*nums).\ntotal(1, 2) == 3",
+        "Sum.\nassert add(1) == 1\nassert add(1, 2) == 3",
+        "Power.\nassert p(2, exp=3) == 8\nassert p(2) == 4",
+        "A fraction class.\nassert str(Fraction(1, 2)) == '1/2'",
+        "Do it.\n```\nassert f(2) == 3\n```",
+        "Null\x00byte.\nassert f(1) == 1",
+        "S\ud800.\nassert f(1) == 1",
+        "Quotes.\nassert f(1) == '''it's \"x\"'''",
+        "W" * 5000 + "\nassert f(1) == 1",
+    )
+    for goal in goals:
+        assert Brief.read(goal).stub == "", goal[:60]
