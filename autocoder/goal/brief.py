@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from . import Example, command, free_names
-from .code import completed, defined, given, literal, named, signatures, skeleton
+from .code import completed, defined, given, literal, named, skeleton
 from .examples import extract
 
 # a parameter's name for an example's argument, by what the argument is (the first free name of
@@ -58,8 +58,7 @@ class Brief:
         found, code = extract(text), given(text)
         calls = set().union(*(free_names(e.call) for e in found if not command(e)))
         names = frozenset(completed(code) | named(text) | calls)
-        own = code or signatures(text)  # the goal gives its function: nothing to stub
-        return cls(text, found, code, skeleton(text), names, "" if own else stub(text, found))
+        return cls(text, found, code, skeleton(text), names, stub(text, found))
 
     def missing(self, main: str) -> set[str] | None:
         """The goal's names that this main.py does not define; None when it does not parse."""
@@ -72,14 +71,15 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
     function every example calls by name, in the same way, else "". A small model asked to
     complete a function keeps its name and finishes its body; asked for a main.py from the
     sentence alone, it names the function after the sentence (`min_cost_path` for the goal's
-    `min_cost`) or writes a program around the example's values. None where the goal's words
-    write the function's name with parentheses (`define add(a, b)`: a signature of their own),
-    for a class (a capitalised name), or where the goal holds a fence, NUL or backslash."""
-    calls = [_call(e.call) for e in examples]
-    if not calls or None in calls or "```" in text or "\0" in text:
+    `min_cost`) or writes a program around the example's values. None where the goal holds a
+    fence (code it gives, or shows), where its words write the function's name with parentheses
+    (`defines add(a, b)`: a signature of their own), for a class (a capitalised name), or where
+    the stub would not parse as written (a NUL, a backslash)."""
+    calls = [None if command(e) else _call(e.call) for e in examples]
+    if not calls or None in calls or "```" in text:
         return ""
-    shapes = {(c.func.id, len(c.args), tuple(k.arg for k in c.keywords)) for c in calls if c}
-    if len(shapes) != 1:  # two functions, or one called two ways: no one signature
+    ways = {(c.func.id, len(c.args), tuple(k.arg for k in c.keywords)) for c in calls if c}
+    if len(ways) != 1:  # two functions, or one called two ways: no one signature
         return ""
     first = calls[0]
     assert first is not None and _named_call(first)
@@ -120,16 +120,14 @@ def _parses(code: str) -> bool:
 
 def _call(source: str) -> ast.Call | None:
     """The example's call of the program's function: `f(...)`, or the one inside a builtin's
-    (`set(f(...))`, `sorted(f(...))`); None for a method, a command or anything else."""
+    (`set(f(...))`, `sorted(f(...))`); None for a method or anything else."""
     try:
         node = ast.parse(source, mode="eval").body
     except SyntaxError:
         return None
     while _named_call(node) and node.func.id in BUILTINS and len(node.args) == 1:
         node = node.args[0]
-    if not _named_call(node) or node.func.id in BUILTINS or command(Example(source, "")):
-        return None
-    return node
+    return node if _named_call(node) and node.func.id not in BUILTINS else None
 
 
 def _named_call(node: ast.expr) -> TypeGuard[_NamedCall]:
