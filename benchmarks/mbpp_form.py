@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from autocoder.bench import humaneval
-from autocoder.goal.brief import Brief
+from autocoder.goal.examples import extract
 
 
 def prose(prompt: str, entry: str) -> str:
@@ -42,7 +42,7 @@ def main() -> None:
         entry = p["entry_point"]
         if "def " in humaneval.given(p["prompt"], entry):
             continue  # a helper the goal would have to give as code
-        said = [e for e in Brief.read(goal.goal).examples if e.call.startswith(f"{entry}(")]
+        said = [e for e in extract(goal.goal) if e.call.startswith(f"{entry}(")]
         text = prose(p["prompt"], entry)
         if not said or not text:
             continue
