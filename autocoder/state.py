@@ -173,6 +173,7 @@ class Decision:
     calls: int = 1  # model calls behind this decision (several when candidates were sampled)
     cached: int = 0  # of those calls, how many the response cache answered
     cut: bool = False  # the reply was cut short (token cap, loop guard): malformed, never applied
+    late: bool = False  # cut at the run's time limit (Settings.until): the cache never keeps it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

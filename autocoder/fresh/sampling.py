@@ -5,6 +5,7 @@ one repaired many times (candidates.py makes them, select.py chooses, trials.py 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -198,6 +199,8 @@ class Sampler:
             "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
             "prefix": "",
             "stop": candidates.STOP,
+            # a round decoded together stops at the run's time limit (its replies then cut)
+            "until": time.monotonic() + max(self.left(), 0.0),
         }
         return self.settings.model_copy(update=update)
 

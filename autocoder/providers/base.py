@@ -26,11 +26,15 @@ class Settings(BaseModel):
     seed: int = 0
     prefix: str = ""  # the reply starts with this text (grammar mode: the model continues it)
     stop: tuple[str, ...] = ()  # the reply ends before the first of these (not included)
+    # time.monotonic() at which a provider that decodes many replies together stops them all,
+    # each then `late` (the run's time limit, so that a round of long replies cannot overrun it);
+    # 0: none. A when, not a what: no part of a request's key
+    until: float = 0.0
 
     def key(self) -> dict[str, Any]:
         """What identifies these settings in a cache key or a cassette: the fields, less an empty
-        `stop` (so requests made before it existed keep their keys)."""
-        data = self.model_dump()
+        `stop` (so requests made before it existed keep their keys) and `until`."""
+        data = self.model_dump(exclude={"until"})
         if not self.stop:
             del data["stop"]
         return data

@@ -32,7 +32,7 @@ CONTEXT = 16384  # KV cells shared by the sequences of one round (about 380 MB f
 class Reply:
     text: str
     tokens: int  # completion tokens
-    finish: str  # "stop" or "length"
+    finish: str  # "stop", "length", or "time" (stopped at `until`)
 
 
 def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
@@ -120,9 +120,11 @@ class Batcher:
         seeds: list[int],
         max_tokens: int,
         stop: tuple[str, ...],
+        until: float = 0.0,
     ) -> tuple[list[Reply], float]:
         """One reply per (prompt, temperature, seed), decoded together; and the seconds it took.
-        Sequences asking the same prompt share its one evaluation."""
+        Sequences asking the same prompt share its one evaluation. At `until` (time.monotonic();
+        0: never) those still decoding stop, finished by "time"."""
         start = time.monotonic()
         n = len(seeds)
         owner = {p: s for s, p in reversed(list(enumerate(prompts)))}  # each prompt's first asker
@@ -148,6 +150,10 @@ class Batcher:
         finish = ["length"] * n
         alive = [s for s in range(n) if not self._ended(s, out, text, finish, stop, max_tokens)]
         while alive:
+            if until and time.monotonic() >= until:
+                for s in alive:
+                    finish[s] = "time"
+                break
             self._decode([(out[s][-1], len(prompts[s]) + len(out[s]) - 1, s, True) for s in alive])
             still = []
             for i, s in enumerate(alive):

@@ -91,7 +91,7 @@ class CachedProvider(Wrapper):
         if (stored := self._lookup(key)) is not None:
             return stored
         decision = self.inner.complete(messages, actions, settings)
-        self.store.set(key, decision.to_json())
+        self._keep(key, decision)
         return decision
 
     def complete_many(
@@ -104,9 +104,15 @@ class CachedProvider(Wrapper):
         missing = [i for i in range(len(asks)) if i not in found]
         asked = complete_many(self.inner, [asks[i] for i in missing], actions)
         for i, decision in zip(missing, asked, strict=True):
-            self.store.set(keys[i], decision.to_json())
+            self._keep(keys[i], decision)
             found[i] = decision
         return [found[i] for i in range(len(asks))]
+
+    def _keep(self, key: str, decision: Decision) -> None:
+        """Store a reply, unless the run's time limit cut it (another run, with time, would
+        have had it whole)."""
+        if not decision.late:
+            self.store.set(key, decision.to_json())
 
     def _lookup(self, key: str) -> Decision | None:
         start = time.monotonic()

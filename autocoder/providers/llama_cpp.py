@@ -245,6 +245,7 @@ class LlamaCppProvider:
                 [asks[i][1].seed for i in rnd],
                 budget,
                 first.stop,
+                first.until,
             )
             evaluated: set[tuple[int, ...]] = set()
             for i, reply in zip(rnd, replies, strict=True):
@@ -255,7 +256,8 @@ class LlamaCppProvider:
                     raw=reply.text,
                     usage=usage,
                     seconds=seconds / len(rnd),
-                    cut=reply.finish == "length",
+                    cut=reply.finish in ("length", "time"),
+                    late=reply.finish == "time",
                 )
             warm = [i for i in warm if i not in rnd]
         for i, (messages, s) in enumerate(asks):

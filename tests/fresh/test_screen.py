@@ -4,6 +4,7 @@ screens every candidate, tries the best few in full and chooses among those."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
@@ -101,11 +102,13 @@ class Parallel(ScriptedProvider):
         self.rounds: list[int] = []
         self.asks: list[str] = []  # each candidate's prompt
         self.caps: list[int] = []  # each candidate's most tokens
+        self.untils: list[float] = []  # when each candidate's decoding must stop
 
     def complete_many(self, asks, actions):
         self.rounds.append(len(asks))
         self.asks.extend(messages[-1]["content"] for messages, _ in asks)
         self.caps.extend(s.max_tokens for _, s in asks)
+        self.untils.extend(s.until for _, s in asks)
         return [self.complete(messages, actions, s) for messages, s in asks]
 
 
@@ -130,8 +133,14 @@ def test_a_fresh_start_screens_every_candidate_and_tries_only_the_best_few_in_fu
         lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
     )
     config = AgentConfig(max_steps=1, samples=9, plain_start=True)
+    began = time.monotonic()
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
     assert provider.rounds == [1, 8]  # the rest of the samples together
+    ended = time.monotonic()
+    # every round must end by the run's time limit: one deadline, not a duration per round
+    limit = config.time_limit_s
+    assert all(began + limit <= u <= ended + limit for u in provider.untils)
+    assert len(provider.untils) == 9
     assert "return a + b" in (tmp_path / "main.py").read_text()
     chosen = selection(result)
     rows = chosen["candidates"]

@@ -256,6 +256,24 @@ def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
     assert [d.usage.evaluated_tokens > 1 for d in mixed] == [True, True, False]
 
 
+def test_warm_turns_decoded_together_stop_at_until_cut_and_late(model):
+    """A round of warm replies stops when the run's time is up (Settings.until), each reply then
+    cut and late, rather than running on to its token cap past the run's limit."""
+    import time
+
+    ask = [{"role": "user", "content": "Write a long Python program. Reply in a ```python block."}]
+    warm = [Settings(temperature=0.8, seed=s, max_tokens=400) for s in (1, 2)]
+    whole = model.complete_many([(ask, s) for s in warm], [])
+    assert not any(d.late for d in whole) and max(d.usage.completion_tokens for d in whole) > 20
+    up = [s.model_copy(update={"until": time.monotonic()}) for s in warm]
+    stopped = model.complete_many([(ask, s) for s in up], [])
+    assert all(d.late and d.cut for d in stopped)
+    assert [d.usage.completion_tokens for d in stopped] == [1, 1]  # the first token, then stop
+    assert [c.raw for c in stopped] == [
+        w.raw[: len(c.raw)] for w, c in zip(whole, stopped, strict=True)
+    ]
+
+
 def test_q4_1_weights_run_as_q8_0_converted_once_into_the_cache_folder(tmp_path, monkeypatch):
     """The embedded model is stored as Q4_1, a type llama.cpp has no fast CPU kernels for: it is
     run as Q8_0, converted once into the cache folder (a second provider finds the file), and its

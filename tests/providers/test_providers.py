@@ -144,6 +144,21 @@ def test_an_identical_request_is_answered_from_disk(tmp_path):
     assert oct(os.stat(tmp_path / "c").st_mode & 0o777) == "0o700"
 
 
+def test_a_reply_cut_at_the_time_limit_is_not_kept_and_until_is_no_part_of_the_key(tmp_path):
+    """A reply the run's time limit cut (late) is not what the same request gives with time: the
+    cache does not keep it. When the call must end is no part of what is asked."""
+    store = open_cache(tmp_path / "c")
+    late = Counting(Decision(raw="def f(", cut=True, late=True))
+    for _ in range(2):
+        CachedProvider(late, store).complete(MSGS, [Finish], Settings(until=5.0))
+    assert late.calls == 2 and not list(store.iterkeys())
+    whole = Counting(Decision(action="finish", args={"reason": "r"}))
+    CachedProvider(whole, store).complete(MSGS, [Finish], Settings(until=5.0))
+    again = CachedProvider(whole, store).complete(MSGS, [Finish], Settings(until=9.0))
+    assert whole.calls == 1 and again.cached == 1
+    assert Settings(until=5.0).key() == Settings().key()
+
+
 def test_a_failed_call_stores_nothing_and_a_corrupt_entry_is_a_miss(tmp_path):
     store = open_cache(tmp_path / "c")
 
