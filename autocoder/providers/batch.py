@@ -24,8 +24,11 @@ import numpy as np
 
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama-cpp-python's create_completion defaults
 MAX_SEQUENCES = 16  # sequences decoded together (more buys little on a few cores)
-CONTEXT = 16384  # KV cells shared by the sequences of one round (about 380 MB for 135M); a round
-# that would not fit (a long prompt, a big reply cap) is asked one reply at a time instead
+# KV cells shared by the sequences of one round (about 420 MB for 135M): a full round of 1024-token
+# replies beside 2048 cells of prompts (at 16384, the sixteenth of such a round was decoded alone
+# after the other fifteen, taking as long again). A round that would not fit (a long prompt, a
+# bigger reply cap) is asked one reply at a time instead
+CONTEXT = MAX_SEQUENCES * 1024 + 2048
 
 
 @dataclass(frozen=True)
