@@ -343,3 +343,28 @@ def test_a_goal_that_fails_to_run_or_be_judged_is_its_own_record(tmp_path, monke
     assert by_goal["right"]["error"] == "RecursionError: maximum recursion depth exceeded"
     assert by_goal["wrong"]["judge_output"].startswith("the judge could not run: [Errno 21]")
     assert read_records(out) == records  # each a valid record: --resume reads them back
+
+
+def test_the_ceiling_script_judges_every_recorded_candidate_by_the_hidden_tests(tmp_path):
+    """benchmarks/candidates_ceiling.py: a run that chose a wrong candidate where a right one was
+    recorded shows the right one as the ceiling it missed."""
+    import subprocess
+    import sys
+
+    suite = suite_folder(tmp_path)
+    runs = tmp_path / "run" / "projects" / "right" / "try0" / ".autocoder" / "runs"
+    runs.mkdir(parents=True)
+    rows = [
+        {"candidate": i, "chosen": i == 0, "agree": 1, "main": main, "screen": None}
+        for i, main in enumerate((WRONG, RIGHT))
+    ]
+    select = {"type": "select", "step": 1, "candidates": rows, "chosen": 0, "why": ""}
+    (runs / "t.jsonl").write_text(json.dumps({"type": "run"}) + "\n" + json.dumps(select) + "\n")
+    out = subprocess.run(
+        [sys.executable, ROOT / "benchmarks" / "candidates_ceiling.py", tmp_path / "run", suite],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "some candidate passes the hidden tests (the ceiling): 1" in out
+    assert "a chosen candidate passes: 0" in out and "missed: right, candidates [1] pass" in out
