@@ -135,8 +135,8 @@ def test_a_fresh_start_screens_every_candidate_and_tries_only_the_best_few_in_fu
     config = AgentConfig(max_steps=1, samples=9, plain_start=True)
     began = time.monotonic()
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
-    assert provider.rounds == [1, 8]  # the rest of the samples together
     ended = time.monotonic()
+    assert provider.rounds == [1, 8]  # the rest of the samples together
     # every round must end by the run's time limit: one deadline, not a duration per round
     limit = config.time_limit_s
     assert all(began + limit <= u <= ended + limit for u in provider.untils)

@@ -1,6 +1,7 @@
 """The real embedded model (SmolLM2-135M, in process): replies parse, a short run is coherent."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -259,8 +260,6 @@ def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
 def test_warm_turns_decoded_together_stop_at_until_cut_and_late(model):
     """A round of warm replies stops when the run's time is up (Settings.until), each reply then
     cut and late, rather than running on to its token cap past the run's limit."""
-    import time
-
     ask = [{"role": "user", "content": "Write a long Python program. Reply in a ```python block."}]
     warm = [Settings(temperature=0.8, seed=s, max_tokens=400) for s in (1, 2)]
     whole = model.complete_many([(ask, s) for s in warm], [])
