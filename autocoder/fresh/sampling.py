@@ -144,7 +144,7 @@ class Sampler:
             self._screen([m for m in dict.fromkeys(pool.mains[first:]) if m not in pool.seen], pool)
             if self.examples:  # the best that answer every example, in full now
                 every = [i for i in pool.ranked() if pool.right(i) == len(self.examples)]
-                for i in every[:FINALISTS]:
+                for i in every[: self._finalists(pool)]:
                     self._try(i, pool, todo)
             elif len(pool.full) < FINALISTS:  # no examples: the first of AGREE alike, in full
                 lead = next(iter(pool.ranked()), None)
@@ -153,7 +153,7 @@ class Sampler:
             if first:  # a round of warm candidates (one, where a provider is asked one by one)
                 self.round_s = before - self.left()
         self.spent = self._spent(pool)
-        for i in pool.ranked()[: max(0, FINALISTS - len(pool.full))]:  # the best by the screen
+        for i in pool.ranked()[: max(0, self._finalists(pool) - len(pool.full))]:  # by the screen
             self._try(i, pool, todo)
         trials = pool.trials()
         chosen, table, why = select.choose(trials, among=sorted(pool.full))
@@ -173,6 +173,11 @@ class Sampler:
         thought = f"chose candidate {chosen + 1} of {len(pool.made)}: {why}"
         decision = replace(pool.made[chosen], thought=thought, **_totals(pool.replies))
         return decision, trials[chosen].progress, self._messages(chosen)
+
+    def _finalists(self, pool: Pool) -> int:
+        """How many of the best are tried in full (FINALISTS); once the time for model calls is
+        spent, only the one a choice needs, so that the run ends within its limit."""
+        return FINALISTS if self.left() > 0 else int(not pool.full)
 
     def _messages(self, k: int) -> list[Message]:
         """Candidate k's prompt, in the shape shapes.py gives it."""

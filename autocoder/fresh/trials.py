@@ -4,6 +4,7 @@ copy's observation (outputs hold no machine paths, so a copy observes as the pro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from .. import sandbox
@@ -15,6 +16,10 @@ from ..project.workspace import PathRefused, Workspace
 from ..state import ActionResult, Decision, Observation, Store
 
 REFUSED = (0, -1)  # the progress of a decision that is malformed or cannot apply
+# what a run's time limit keeps back, in observations of the project (the longest one yet, at
+# least LOOK seconds: an empty project's takes none): when the model stops, the candidates are
+# screened, one is tried in full and the project is observed as the run leaves it, all within it
+RESERVE, LOOK = 2, 1.5
 # (decision, the project before, its trial copy after) -> why it must not be applied, or ""
 Guard = Callable[[Decision, Observation | None, Observation | None], str]
 
@@ -43,6 +48,12 @@ class Trials:
         self.seen: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
         self.guard = guard  # why a decision must not be applied however far it gets ("" if none)
         self.now: Observation | None = None  # the project as last observed
+        self.look_s = 0.0  # the longest observation yet, in seconds
+
+    def reserve(self) -> float:
+        """The seconds a run keeps back from its time limit for what follows the model's last
+        reply (RESERVE)."""
+        return RESERVE * max(self.look_s, LOOK)
 
     def observe(self) -> Observation:
         """The project now: a trial's observation of exactly these files, else a fresh one."""
@@ -52,7 +63,10 @@ class Trials:
         return self.now
 
     def look(self, ws: Workspace) -> Observation:
-        return observe_cached(ws, self.store, self.examples, policy=self.policy)
+        start = time.monotonic()
+        seen = observe_cached(ws, self.store, self.examples, policy=self.policy)
+        self.look_s = max(self.look_s, time.monotonic() - start)
+        return seen
 
     def attempt(self, decision: Decision, todo: Plan) -> Observation | None:
         """The observation of a scratch copy with the decision applied; None when it cannot

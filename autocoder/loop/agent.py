@@ -10,7 +10,7 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,29 +31,10 @@ from .config import AgentConfig
 from .hooks import Hooks, Silent
 from .planner import Planner
 from .prompt import messages
+from .streaks import Streaks
 
 MALFORMED_LIMIT = 3  # malformed replies in a row that end the run
 RETRY_TEMPERATURE = 0.7  # once an attempt failed, sample instead of repeating the same answer
-
-
-@dataclass
-class Streaks:
-    """Failures the loop reacts to: malformed replies (too many in a row end the run) and steps
-    that did not apply (the next asks are sampled warmer)."""
-
-    malformed_in_row: int = 0
-    malformed_total: int = 0
-    failed_in_row: int = 0
-    idle_in_row: int = 0  # repair steps that left the project where it was (PATIENCE)
-
-    def malformed(self) -> None:
-        self.malformed_in_row += 1
-        self.malformed_total += 1
-        self.failed_in_row += 1
-
-    def applied(self, ok: bool) -> None:
-        self.malformed_in_row = 0
-        self.failed_in_row = 0 if ok else self.failed_in_row + 1
 
 
 class Agent:
@@ -202,8 +183,12 @@ class Agent:
         except Exception:  # noqa: BLE001  (the run's record matters more than this line)
             return None
 
-    def _left(self) -> float:  # seconds left of the run's time limit (below 0: over it)
-        return self.config.time_limit_s - (time.monotonic() - self.started)
+    def _left(self) -> float:
+        """Seconds left for model calls (below 0: none): the time limit, less what the run keeps
+        back to screen and try the last candidates and observe the project (Trials.reserve; at
+        most a quarter of the limit), so that the run ends within its limit."""
+        limit = self.config.time_limit_s
+        return limit - min(self.trials.reserve(), limit / 4) - (time.monotonic() - self.started)
 
     # ---- decide and act -----------------------------------------------------------------------
     def _decide(
@@ -214,6 +199,7 @@ class Agent:
             temperature = max(settings.temperature, RETRY_TEMPERATURE)
             settings = settings.model_copy(update={"temperature": temperature})
         update = {"seed": settings.seed + 1000 * attempt + index, "prefix": self._prefix(todo)}
+        update["until"] = time.monotonic() + max(self._left(), 0.0)  # the reply stops there
         return call(self.provider, msgs, todo.actions, settings.model_copy(update=update))
 
     def _prefix(self, todo: Plan) -> str:

@@ -26,9 +26,9 @@ class Settings(BaseModel):
     seed: int = 0
     prefix: str = ""  # the reply starts with this text (grammar mode: the model continues it)
     stop: tuple[str, ...] = ()  # the reply ends before the first of these (not included)
-    # time.monotonic() at which a provider that decodes many replies together stops them all,
-    # each then `late` (the run's time limit, so that a round of long replies cannot overrun it);
-    # 0: none. A when, not a what: no part of a request's key
+    # time.monotonic() at which a local model stops writing a reply, alone or in a round decoded
+    # together, each then `late` (the run's time limit, so that no reply overruns it; a remote
+    # provider's call is not stopped); 0: none. A when, not a what: no part of a request's key
     until: float = 0.0
 
     def key(self) -> dict[str, Any]:

@@ -41,17 +41,20 @@ def _grammar(text: str) -> Any:
 
 class RepetitionGuard:
     """Stops a reply caught in a loop (the same span over and over): a small model's usual
-    failure."""
+    failure; and, given `until` (time.monotonic(), Settings.until), a reply still being written
+    at the run's time limit (`late`), as a round decoded together stops there."""
 
-    def __init__(self) -> None:
+    def __init__(self, until: float = 0.0) -> None:
         self.start: int | None = None  # prompt length: what input_ids holds at the first call
         self.tripped = False
+        self.until, self.late = until, False
 
     def __call__(self, input_ids: Any, logits: Any) -> bool:
         if self.start is None:
             self.start = len(input_ids)
+        self.late = bool(self.until) and time.monotonic() >= self.until
         self.tripped = looping(list(input_ids[self.start :]))
-        return self.tripped
+        return self.tripped or self.late
 
 
 class LlamaCppProvider:
@@ -168,7 +171,7 @@ class LlamaCppProvider:
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
         # what llama.cpp keeps
         reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
-        guard = RepetitionGuard()
+        guard = RepetitionGuard(settings.until)
         kept = self.llm.save_state() if not actions and _HOLDS_ACTIONS.get(self.llm) else None
         try:
             out = self.llm.create_completion(
@@ -192,8 +195,12 @@ class LlamaCppProvider:
         evaluated = max(len(tokens) - reused, 1)
         usage = Usage(out["usage"]["prompt_tokens"], out["usage"]["completion_tokens"], evaluated)
         if not actions:  # a plain chat turn: the text is the reply
+            cut_short = guard.late or choice.get("finish_reason") == "length"
+            return Decision(raw=text, usage=usage, seconds=seconds, cut=cut_short, late=guard.late)
+        if guard.late:
+            error = "the reply was stopped at the run's time limit"
             return Decision(
-                raw=text, usage=usage, seconds=seconds, cut=choice.get("finish_reason") == "length"
+                raw=text, error=error, usage=usage, seconds=seconds, cut=True, late=True
             )
         if guard.tripped:
             error = "the reply kept repeating itself and was stopped"

@@ -7,8 +7,8 @@ from autocoder.actions.plan import Plan
 from autocoder.fresh.sampling import Sampler
 from autocoder.fresh.trials import Trials
 from autocoder.goal.brief import Brief
-from autocoder.loop.agent import Streaks
 from autocoder.loop.planner import STUCK_LIMIT, Planner
+from autocoder.loop.streaks import Streaks
 from autocoder.project.packages import Installer
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings

@@ -11,6 +11,7 @@ from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers.scripted import ScriptedProvider
+from autocoder.state import Decision
 
 from ..conftest import CREATE, FINISH, GOOD_MAIN, reply
 from .test_agent import records
@@ -87,6 +88,37 @@ class Slow(ScriptedProvider):
     def complete(self, messages, actions, settings):
         time.sleep(1.0)
         return super().complete(messages, actions, settings)
+
+
+class UntilTheLimit(ScriptedProvider):
+    """A scripted model whose replies after the first, like a local model's, run on until the
+    run's time limit stops them (Settings.until): cut and late."""
+
+    def complete(self, messages, actions, settings):
+        if not self.calls:
+            return super().complete(messages, actions, settings)
+        self.calls.append(messages)
+        self.untils.append(settings.until)
+        time.sleep(max(0.0, settings.until - time.monotonic()))
+        return Decision(
+            raw="Thought: I", error="stopped at the run's time limit", cut=True, late=True
+        )
+
+
+def test_a_run_ends_within_its_time_limit_having_kept_back_time_for_its_last_checks(tmp_path):
+    """Model calls stop at the time limit less what the run keeps back (Trials.reserve): the last
+    observation, and a fresh start's screen and trial, fit within the limit."""
+    provider = UntilTheLimit([CREATE])
+    provider.untils = []
+    config = AgentConfig(time_limit_s=8.0)
+    began = time.monotonic()
+    result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
+    assert result.status == "stopped" and "wall-clock limit" in result.reason
+    assert result.wall_s <= config.time_limit_s
+    assert provider.untils and all(u <= began + config.time_limit_s - 1.0 for u in provider.untils)
+    assert (
+        result.kept.startswith("main.py runs") and (tmp_path / "main.py").read_text() == GOOD_MAIN
+    )
 
 
 def test_every_result_says_what_its_verdict_rests_on(tmp_path):

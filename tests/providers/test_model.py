@@ -273,6 +273,22 @@ def test_warm_turns_decoded_together_stop_at_until_cut_and_late(model):
     ]
 
 
+def test_a_single_reply_stops_at_until_cut_and_late(model):
+    """A reply asked alone (the greedy candidate, a judging or repair step) stops at the run's
+    time limit too: a plain turn comes back cut and late, an action reply as a malformed one
+    that says why; neither runs on to its token cap."""
+    ask = [{"role": "user", "content": "Write a long Python program. Reply in a ```python block."}]
+    warm = Settings(temperature=0.8, seed=1, max_tokens=200)
+    whole = model.complete(ask, [], warm)
+    assert not whole.late and whole.usage.completion_tokens > 20
+    up = warm.model_copy(update={"until": time.monotonic()})
+    stopped = model.complete(ask, [], up)
+    assert stopped.late and stopped.cut and stopped.usage.completion_tokens <= 2
+    assert whole.raw.startswith(stopped.raw)
+    acted = model.complete(ask, [CreateProject], up)
+    assert acted.late and acted.cut and "time limit" in acted.error and not acted.action
+
+
 def test_q4_1_weights_run_as_q8_0_converted_once_into_the_cache_folder(tmp_path, monkeypatch):
     """The embedded model is stored as Q4_1, a type llama.cpp has no fast CPU kernels for: it is
     run as Q8_0, converted once into the cache folder (a second provider finds the file), and its
