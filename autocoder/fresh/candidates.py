@@ -19,7 +19,7 @@ from ..project.lint import add_main_guard, is_definition
 ASK = "\n\nReply with the complete main.py in a ```python block."
 COMPLETE = (
     "Complete this Python function. Reply with the complete function in a ```python block.\n\n"
-    "```python\n{code}\n```"
+    "{said}```python\n{code}\n```"
 )
 # Candidates after the first (which is greedy): warm enough to differ, cool enough to stay right
 # (how it was chosen: docs/how-a-run-works.md).
@@ -33,7 +33,7 @@ _OPENED = re.compile(r"```(?:python)?\n(.*)", re.DOTALL)
 
 def ask(goal: str, given: str) -> list[dict[str, str]]:
     """The plain chat turn: complete the code the goal gives, else write main.py for the goal."""
-    text = COMPLETE.format(code=given.rstrip("\n")) if given else goal + ASK
+    text = COMPLETE.format(code=given.rstrip("\n"), said="") if given else goal + ASK
     return [{"role": "user", "content": text}]
 
 

@@ -52,6 +52,20 @@ def skeleton(goal: str) -> str:
     return code
 
 
+def described(code: str) -> tuple[str, str]:
+    """`code` without the docstring of its last function when that function is a signature and
+    a docstring only, and that docstring (dedented); else (`code`, "")."""
+    try:
+        last = ast.parse(code).body[-1] if code else None
+    except (SyntaxError, IndexError):
+        return code, ""
+    if not isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _docstring_only(last):
+        return code, ""
+    doc, lines = ast.get_docstring(last) or "", code.splitlines()
+    start, end = last.body[0].lineno, last.body[0].end_lineno or last.body[0].lineno
+    return "\n".join(lines[: start - 1] + lines[end:]).rstrip(), doc.strip()
+
+
 def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return (
         len(fn.body) == 1
