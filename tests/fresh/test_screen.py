@@ -278,6 +278,12 @@ def test_every_third_block_asks_the_goal_as_written(tmp_path):
     Agent(provider, Workspace(tmp_path), goal, config).run()
     assert provider.rounds == [1, sampling.ROUND, n - 1 - sampling.ROUND]
     complete = [a.startswith("Complete this Python function") for a in provider.asks]
+    # the greedy one is the plain call; a warm one says the docstring before the code, rather
+    # than have the reply type it again
+    assert code in provider.asks[0]
+    assert provider.asks[1].endswith(
+        "Add.\nadd(2, 3) == 5\nadd(1, 1) == 2\n\n```python\ndef add(a, b):\n```"
+    )
     plain = 1 + shapes.BLOCK * (shapes.ALTERNATE - 1)
     assert complete == [True] * plain + [False] * shapes.BLOCK
     assert (

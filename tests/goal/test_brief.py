@@ -79,3 +79,25 @@ def test_no_stub_where_the_words_write_the_function_or_it_is_called_two_ways():
     )
     for goal in goals:
         assert Brief.read(goal).stub == "", goal[:60]
+
+
+def test_described_takes_out_the_docstring_of_the_function_left_to_complete():
+    """The warm candidates' ask says that function's docstring before the code (fresh/shapes.py):
+    the code keeps its imports and finished helpers; a last function with a body, or code that
+    does not parse, is left as it is."""
+    from autocoder.goal.code import described
+
+    code = (
+        "from typing import List\n\n\ndef helper(x):\n    return x\n\n\n"
+        'def total(xs: List[int]) -> int:\n    """Sum xs.\n\n    >>> total([1, 2])\n    3\n    """'
+    )
+    bare, doc = described(code)
+    assert doc == "Sum xs.\n\n>>> total([1, 2])\n3"
+    assert bare == (
+        "from typing import List\n\n\ndef helper(x):\n    return x\n\n\n"
+        "def total(xs: List[int]) -> int:"
+    )
+    finished = 'def total(xs):\n    """Sum xs."""\n    return sum(xs)'
+    assert described(finished) == (finished, "")
+    assert described("def broken(:") == ("def broken(:", "")
+    assert described("") == ("", "")
