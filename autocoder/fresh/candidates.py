@@ -31,9 +31,11 @@ STOP = ("\n```\n",)
 _OPENED = re.compile(r"```(?:python)?\n(.*)", re.DOTALL)
 
 
-def ask(goal: str, given: str) -> list[dict[str, str]]:
-    """The plain chat turn: complete the code the goal gives, else write main.py for the goal."""
-    text = COMPLETE.format(code=given.rstrip("\n"), said="") if given else goal + ASK
+def ask(goal: str, given: str, said: str = "") -> list[dict[str, str]]:
+    """The plain chat turn: complete the code the goal gives (`said`: what is said of it before
+    the code, its function's docstring), else write main.py for the goal."""
+    said = f"{said}\n\n" if said else ""
+    text = COMPLETE.format(code=given.rstrip("\n"), said=said) if given else goal + ASK
     return [{"role": "user", "content": text}]
 
 

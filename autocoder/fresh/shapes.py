@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..goal.brief import Brief
 from ..goal.code import described
 from ..providers.base import Message
-from .candidates import COMPLETE, ask
+from .candidates import ask
 
 Shape = Callable[[Brief], list[Message]]
 # every ALTERNATE-th block of BLOCK candidates after the greedy one asks the goal as written
@@ -39,10 +39,7 @@ def complete(brief: Brief) -> list[Message]:
     its examples call (`Brief.stub`); with neither, the goal and "reply with main.py"."""
     if not brief.given:
         return ask(brief.text, brief.stub)
-    code, doc = described(brief.given)
-    if not doc:
-        return ask(brief.text, code)
-    return [{"role": "user", "content": COMPLETE.format(code=code, said=f"{doc}\n\n")}]
+    return ask(brief.text, *described(brief.given))
 
 
 def as_said(brief: Brief) -> list[Message]:

@@ -43,27 +43,31 @@ def skeleton(goal: str) -> str:
     """`given`, and when its last function has no body yet (a signature and docstring), a new
     line indented for that body, so that what follows is the body."""
     code = given(goal)
-    try:
-        last = ast.parse(code).body[-1] if code else None
-    except (SyntaxError, IndexError):
-        return code
-    if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring_only(last):
-        return code + "\n" + " " * (last.body[0].col_offset)
-    return code
+    last = _to_complete(code)
+    return code + "\n" + " " * last.body[0].col_offset if last else code
 
 
 def described(code: str) -> tuple[str, str]:
     """`code` without the docstring of its last function when that function is a signature and
     a docstring only, and that docstring (dedented); else (`code`, "")."""
-    try:
-        last = ast.parse(code).body[-1] if code else None
-    except (SyntaxError, IndexError):
-        return code, ""
-    if not isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _docstring_only(last):
+    last = _to_complete(code)
+    if last is None:
         return code, ""
     doc, lines = ast.get_docstring(last) or "", code.splitlines()
     start, end = last.body[0].lineno, last.body[0].end_lineno or last.body[0].lineno
     return "\n".join(lines[: start - 1] + lines[end:]).rstrip(), doc.strip()
+
+
+def _to_complete(code: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The last statement of `code` when it is a function with no body yet (a signature and a
+    docstring), else None (also when the code is empty or does not parse)."""
+    try:
+        last = ast.parse(code).body[-1] if code else None
+    except (SyntaxError, IndexError):
+        return None
+    if isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring_only(last):
+        return last
+    return None
 
 
 def _docstring_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -94,6 +94,10 @@ class UntilTheLimit(ScriptedProvider):
     """A scripted model whose replies after the first, like a local model's, run on until the
     run's time limit stops them (Settings.until): cut and late."""
 
+    def __init__(self, replies):
+        super().__init__(replies)
+        self.untils: list[float] = []  # when each of those replies had to stop
+
     def complete(self, messages, actions, settings):
         if not self.calls:
             return super().complete(messages, actions, settings)
@@ -109,7 +113,6 @@ def test_a_run_ends_within_its_time_limit_having_kept_back_time_for_its_last_che
     """Model calls stop at the time limit less what the run keeps back (Trials.reserve): the last
     observation, and a fresh start's screen and trial, fit within the limit."""
     provider = UntilTheLimit([CREATE])
-    provider.untils = []
     config = AgentConfig(time_limit_s=8.0)
     began = time.monotonic()
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
