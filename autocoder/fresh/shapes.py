@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..goal.brief import Brief
-from ..goal.code import described
+from ..goal.code import described, said_first
 from ..providers.base import Message
 from .candidates import ask
 
@@ -43,8 +43,10 @@ def complete(brief: Brief) -> list[Message]:
 
 
 def as_said(brief: Brief) -> list[Message]:
-    """The goal as written and "reply with main.py" (the same as `plain` when it gives no code)."""
-    return ask(brief.text, "")
+    """The goal as written and "reply with main.py" (the same as `plain` when it gives no code),
+    the docstring of the function its code leaves to complete said before that code, as
+    `complete` says it."""
+    return ask(said_first(brief.text), "")
 
 
 def shape_of(k: int) -> Shape:

@@ -58,6 +58,18 @@ def described(code: str) -> tuple[str, str]:
     return "\n".join(lines[: start - 1] + lines[end:]).rstrip(), doc.strip()
 
 
+def said_first(goal: str) -> str:
+    """The goal's text with the docstring of the function its code leaves to complete said
+    before the code's fence rather than inside it (`described`); else the text as it is."""
+    code = given(goal)
+    bare, doc = described(code)
+    for block in _CODE_BLOCK.finditer(goal) if doc else ():
+        if block.group(1).strip("\n").rstrip() == code:
+            fence = goal[block.start() : goal.index("\n", block.start()) + 1]
+            return f"{goal[: block.start()]}{doc}\n\n{fence}{bare}\n```{goal[block.end() :]}"
+    return goal
+
+
 def _to_complete(code: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The last statement of `code` when it is a function with no body yet (a signature and a
     docstring), else None (also when the code is empty or does not parse)."""

@@ -267,8 +267,8 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
 
 
 def test_every_third_block_asks_the_goal_as_written(tmp_path):
-    """Candidates 18-25 (the greedy one is 1) ask the goal as written: the second round of a
-    local model, where it comes to that."""
+    """Candidates 18-25 (the greedy one is 1) ask the goal as written (its function's docstring
+    said before the code): the second round of a local model, where it comes to that."""
     code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    add(1, 1) == 2\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
     wrong = fenced(ONE_RIGHT)  # one example right: the sampling goes on
@@ -286,9 +286,12 @@ def test_every_third_block_asks_the_goal_as_written(tmp_path):
     )
     plain = 1 + shapes.BLOCK * (shapes.ALTERNATE - 1)
     assert complete == [True] * plain + [False] * shapes.BLOCK
-    assert (
-        provider.asks[-1].startswith(goal) and "return a + b" in (tmp_path / "main.py").read_text()
+    # asked as written, the function's docstring too is said before its code
+    assert provider.asks[-1] == (
+        "Complete add.\n\nAdd.\nadd(2, 3) == 5\nadd(1, 1) == 2\n\n```python\ndef add(a, b):\n```\n"
+        + candidates.ASK
     )
+    assert "return a + b" in (tmp_path / "main.py").read_text()
 
 
 def test_a_new_prompt_shape_is_one_function_and_its_place_in_the_schedule(tmp_path, monkeypatch):

@@ -101,3 +101,25 @@ def test_described_takes_out_the_docstring_of_the_function_left_to_complete():
     assert described(finished) == (finished, "")
     assert described("def broken(:") == ("def broken(:", "")
     assert described("") == ("", "")
+
+
+def test_said_first_moves_the_docstring_out_of_the_goals_fence_and_keeps_the_rest():
+    """The warm "reply with main.py" ask (fresh/shapes.as_said) says the docstring before the
+    fence as the "complete" ask does: the words around the fence and the helpers stay as
+    written; a goal without code to complete is left as it is."""
+    from autocoder.goal.code import said_first
+
+    goal = (
+        "Write main.py with this function:\n\n```python\ndef helper(x):\n    return x\n\n\n"
+        'def total(xs):\n    """Sum xs.\n\n    >>> total([1, 2])\n    3\n    """\n```\n\n'
+        "main() prints one example."
+    )
+    assert said_first(goal) == (
+        "Write main.py with this function:\n\nSum xs.\n\n>>> total([1, 2])\n3\n\n"
+        "```python\ndef helper(x):\n    return x\n\n\ndef total(xs):\n```\n\n"
+        "main() prints one example."
+    )
+    plain = "Write a function that adds two numbers.\nassert add(2, 3) == 5"
+    assert said_first(plain) == plain
+    finished = "Fix this:\n\n```python\ndef f(x):\n    return x\n```"
+    assert said_first(finished) == finished
