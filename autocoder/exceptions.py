@@ -36,3 +36,8 @@ class Interrupted(StopRun):
 
 class ModelFailed(StopRun):
     status = "error"
+
+
+class Late(Exception):
+    """A remote call reached the run's time limit (Settings.until) before its endpoint answered:
+    the provider returns a reply stopped there, as a local one is."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from ..exceptions import ModelFailed
+from ..exceptions import Late, ModelFailed
 from .profiles import Profile
 
 MAX_ATTEMPTS = 4
@@ -83,9 +83,11 @@ def with_retries(
     call: Callable[[], Any],
     sleep: Callable[[float], None] = time.sleep,
     retry: Callable[[BaseException], bool] = transient,
+    until: float = 0.0,
 ) -> Any:
     """`call()`, retried while `retry(fault)` (transient faults): exponential backoff with jitter,
-    or the server's Retry-After."""
+    or the server's Retry-After; given `until` (time.monotonic()), never waiting past it and
+    raising Late there rather than calling again."""
     from tenacity import (
         RetryCallState,
         Retrying,
@@ -98,16 +100,22 @@ def with_retries(
 
     def wait(state: RetryCallState) -> float:
         after = retry_after(state.outcome.exception()) if state.outcome else None
-        return min(after, MAX_WAIT_S) if after is not None else backoff(state)
+        seconds = min(after, MAX_WAIT_S) if after is not None else backoff(state)
+        return min(seconds, max(until - time.monotonic(), 0.0)) if until else seconds
+
+    def attempt() -> Any:
+        if until and time.monotonic() >= until:
+            raise Late
+        return call()
 
     retrying = Retrying(
-        retry=retry_if_exception(retry),
+        retry=retry_if_exception(lambda exc: not isinstance(exc, Late) and retry(exc)),
         wait=wait,
         stop=stop_after_attempt(MAX_ATTEMPTS),
         sleep=sleep,
         reraise=True,
     )
-    return retrying(call)
+    return retrying(attempt)
 
 
 def explain(exc: BaseException, profile: Profile, key_names: list[str]) -> ModelFailed:

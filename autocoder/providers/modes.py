@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ..actions import Action, from_reply, reply_model, tool_schema
 from ..actions.textformat import FormatError, parse, validate_args
-from ..exceptions import AutocoderError, ModelFailed
+from ..exceptions import AutocoderError, Late, ModelFailed
 from ..state import Decision, Usage
 
 Send = Callable[..., Any]  # litellm.completion's shape: keyword arguments -> an OpenAI response
@@ -163,12 +163,12 @@ class Instructor(Codec):
         if self.json_schema:
             schema = {"type": "json_object", "schema": reply.model_json_schema()}
             sampling = {**sampling, "extra_body": {"response_format": schema}}
-        failure: list[ModelFailed] = []
+        failure: list[Exception] = []
 
         def completion(**kwargs: Any) -> Any:
             try:
                 return send(**kwargs)
-            except ModelFailed as exc:  # Instructor wraps what it catches: keep ours to re-raise
+            except (ModelFailed, Late) as exc:  # Instructor wraps what it catches: ours re-raised
                 failure.append(exc)
                 raise
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..actions import Action
-from ..exceptions import AutocoderError, ModelFailed
+from ..exceptions import AutocoderError, Late, ModelFailed
 from ..scrub import Scrubber
 from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
@@ -130,13 +130,22 @@ class LiteLLMProvider:
     def _failed(self, exc: BaseException) -> ModelFailed:
         return ModelFailed(self.scrub(str(explain(exc, self.profile, self.key_names))))
 
-    def _completion(self, **kwargs: Any) -> Any:
-        """litellm.completion with the endpoint, key and retries; faults become ModelFailed."""
+    def _completion(self, *, until: float = 0.0, **kwargs: Any) -> Any:
+        """litellm.completion with the endpoint, key and retries; faults become ModelFailed.
+        Given `until` (Settings.until), each try waits no longer than the time left, and a fault
+        there (a timeout, most likely) raises Late: the run ends within its limit."""
         lib = litellm()
         kwargs.update(self._endpoint())
+
+        def attempt() -> Any:
+            left = until - time.monotonic() if until else TIMEOUT_S
+            return lib.completion(**{**kwargs, "timeout": max(min(TIMEOUT_S, left), 0.01)})
+
         try:
-            return with_retries(lambda: lib.completion(**kwargs))
+            return with_retries(attempt, until=until)
         except Exception as exc:
+            if until and time.monotonic() >= until:
+                raise Late from None
             if type(exc).__module__.startswith(("litellm", "openai", "httpx")):
                 raise self._failed(exc) from None
             raise
@@ -177,10 +186,15 @@ class LiteLLMProvider:
             "seed": settings.seed,
             **({"stop": list(settings.stop)} if settings.stop else {}),
         }
-        if actions:
-            decision = self.codec.call(self._completion, messages, actions, sampling)
-        else:  # a plain chat turn
-            response = self._completion(messages=messages, **sampling)
-            decision = Decision(raw=text_of(response), usage=usage_of(response))
+        send = functools.partial(self._completion, until=settings.until)
+        try:
+            if actions:
+                decision = self.codec.call(send, messages, actions, sampling)
+            else:  # a plain chat turn
+                response = send(messages=messages, **sampling)
+                decision = Decision(raw=text_of(response), usage=usage_of(response))
+        except Late:  # as a local reply stopped there (llama_cpp.py): cut, and never cached
+            error = "the reply was stopped at the run's time limit" if actions else ""
+            decision = Decision(error=error, cut=True, late=True)
         usage = self._priced(decision.usage)
         return replace(decision, usage=usage, seconds=time.monotonic() - start)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -455,3 +457,55 @@ def test_the_cache_asks_together_only_what_it_has_not_stored(tmp_path):
     assert [d.raw for d in again] == ["seed 1", "seed 2", "seed 3"]
     assert [d.cached for d in first] == [0, 0] and [d.cached for d in again] == [1, 1, 0]
     assert cached.complete(ask, [], warm[2]).cached == 1  # each stored under its own key
+
+
+class _Endpoint(BaseHTTPRequestHandler):
+    """A loopback endpoint that never answers in time: it holds each request until released
+    (`stall`), or answers 503 at once (a fault retried with backoff)."""
+
+    released = threading.Event()
+    stall = True
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.stall:
+            self.released.wait(30)
+            return
+        self.send_response(503)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("stall", [True, False], ids=["stalling", "failing"])
+def test_a_remote_call_ends_at_the_runs_time_limit(stall):
+    """A remote model that does not answer, or fails and would be retried with backoff, is
+    stopped at the run's time limit (Settings.until): the reply comes back stopped there, as a
+    local one does (late, cut; an action reply malformed, saying why, whether asked for by tool
+    call or through Instructor), not after the 600 s timeout or the retries."""
+    import time
+
+    from autocoder.providers.faults import litellm
+    from autocoder.providers.remote import LiteLLMProvider
+
+    litellm()  # imported before the clock starts: seconds on its own
+    handler = type("Endpoint", (_Endpoint,), {"stall": stall, "released": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    profile = find_profile("llama-server", api_base=base)
+    try:
+        for mode, actions in (("native", []), ("native", [Finish]), ("instructor", [Finish])):
+            provider = LiteLLMProvider(profile, tool_mode=mode)
+            start = time.monotonic()
+            reply = provider.complete(MSGS, actions, Settings(max_tokens=8, until=start + 1.0))
+            assert time.monotonic() - start < 5.0
+            assert reply.late and reply.cut and not reply.action and not reply.raw
+            assert ("time limit" in reply.error) == bool(actions)
+    finally:
+        handler.released.set()
+        server.shutdown()
+        server.server_close()
