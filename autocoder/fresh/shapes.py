@@ -37,9 +37,7 @@ def complete(brief: Brief) -> list[Message]:
     code of HumanEval/0-39's warm candidates; asked so, 16 candidates a goal wrote 26 % fewer
     tokens in 31 % less time and found a passing one for the same 11 goals); else the function
     its examples call (`Brief.stub`); with neither, the goal and "reply with main.py"."""
-    if not brief.given:
-        return ask(brief.text, brief.stub)
-    return ask(brief.text, *described(brief.given))
+    return ask(brief.text, *described(brief.given or brief.stub))
 
 
 def as_said(brief: Brief) -> list[Message]:

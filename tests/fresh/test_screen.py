@@ -392,12 +392,16 @@ def test_a_goal_in_mbpps_form_keeps_the_plain_call_first_and_asks_the_rest_to_co
     tmp_path,
 ):
     """A sentence and an assert: the greedy candidate is the plain call (the goal as written),
-    the warm ones complete the function the assert calls, under that name."""
+    the warm ones complete the function the assert calls, under that name, its docstring (the
+    sentence and the example) said before the code."""
     goal = "Write a function that adds two numbers.\nassert add(2, 3) == 5"
     provider = Parallel([fenced("def plus(a, b):\n    return a + b\n"), fenced(RIGHT)])
     config = AgentConfig(max_steps=1, samples=2, plain_start=True)
     Agent(provider, Workspace(tmp_path), goal, config).run()
     assert provider.asks[0].startswith(goal)
     assert provider.asks[1].startswith("Complete this Python function")
-    assert "def add(m, n):" in provider.asks[1] and ">>> add(2, 3)\n    5" in provider.asks[1]
+    assert provider.asks[1].endswith(
+        "Write a function that adds two numbers.\n>>> add(2, 3)\n5\n\n"
+        "```python\ndef add(m, n):\n```"
+    )
     assert "return a + b" in (tmp_path / "main.py").read_text()
