@@ -30,13 +30,19 @@ def defined(code: str) -> set[str] | None:
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
 
 
+def _given_block(goal: str) -> re.Match[str] | None:
+    """The first fenced Python block of the goal that defines something to complete."""
+    for block in _CODE_BLOCK.finditer(goal):
+        if re.search(r"^\s*(def|class) ", block.group(1), re.MULTILINE):
+            return block
+    return None
+
+
 def given(goal: str) -> str:
-    """The first fenced Python block of the goal that defines something to complete, else ""."""
-    for block in _CODE_BLOCK.findall(goal):
-        code = block.strip("\n").rstrip()
-        if re.search(r"^\s*(def|class) ", code, re.MULTILINE):
-            return code
-    return ""
+    """The code of the goal's first fenced Python block that defines something to complete, else
+    ""."""
+    block = _given_block(goal)
+    return block.group(1).strip("\n").rstrip() if block else ""
 
 
 def skeleton(goal: str) -> str:
@@ -61,13 +67,12 @@ def described(code: str) -> tuple[str, str]:
 def said_first(goal: str) -> str:
     """The goal's text with the docstring of the function its code leaves to complete said
     before the code's fence rather than inside it (`described`); else the text as it is."""
-    code = given(goal)
-    bare, doc = described(code)
-    for block in _CODE_BLOCK.finditer(goal) if doc else ():
-        if block.group(1).strip("\n").rstrip() == code:
-            fence = goal[block.start() : goal.index("\n", block.start()) + 1]
-            return f"{goal[: block.start()]}{doc}\n\n{fence}{bare}\n```{goal[block.end() :]}"
-    return goal
+    block = _given_block(goal)
+    bare, doc = described(given(goal))
+    if block is None or not doc:
+        return goal
+    fence = goal[block.start() : goal.index("\n", block.start()) + 1]
+    return f"{goal[: block.start()]}{doc}\n\n{fence}{bare}\n```{goal[block.end() :]}"
 
 
 def _to_complete(code: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:

@@ -21,7 +21,7 @@ from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
 from .batch import Batcher, looping
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
-from .modes import MODES, Codec, cut, from_text
+from .modes import MODES, Codec, cut, from_text, late
 
 # The loaded models whose main context holds an action call's prompt: the judging and repair
 # steps share a long beginning (the instructions and the worked examples, over 1,000 tokens). A
@@ -198,10 +198,7 @@ class LlamaCppProvider:
             cut_short = guard.late or choice.get("finish_reason") == "length"
             return Decision(raw=text, usage=usage, seconds=seconds, cut=cut_short, late=guard.late)
         if guard.late:
-            error = "the reply was stopped at the run's time limit"
-            return Decision(
-                raw=text, error=error, usage=usage, seconds=seconds, cut=True, late=True
-            )
+            return late(text, usage, seconds)
         if guard.tripped:
             error = "the reply kept repeating itself and was stopped"
             return Decision(raw=text, error=error, usage=usage, seconds=seconds, cut=True)

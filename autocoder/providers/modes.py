@@ -33,6 +33,13 @@ def cut(raw: str, usage: Usage, max_tokens: int) -> Decision:
     return Decision(raw=raw, error=error, usage=usage, cut=True)
 
 
+def late(raw: str, usage: Usage, seconds: float) -> Decision:
+    """An action reply stopped at the run's time limit (Settings.until), local or remote: never
+    applied, and the response cache never keeps it (a run with time would have had it whole)."""
+    error = "the reply was stopped at the run's time limit"
+    return Decision(raw=raw, error=error, usage=usage, seconds=seconds, cut=True, late=True)
+
+
 def from_text(text: str, actions: list[type[Action]]) -> Decision:
     """A text-format reply as a Decision; a bad reply becomes a Decision with `error`."""
     try:

@@ -20,7 +20,7 @@ from .base import Message, Settings, trim
 from .choose import Rejected, choose, known_tool_choice, probe, probe_key
 from .faults import explain, litellm, rejected, transient, with_retries
 from .keys import LOCAL_KEY, find_key, key_names, missing_keys
-from .modes import Codec, text_of, usage_of
+from .modes import Codec, late, text_of, usage_of
 from .profiles import Profile
 
 TIMEOUT_S = 600.0  # one call; a local CPU server can be slow
@@ -194,7 +194,7 @@ class LiteLLMProvider:
                 response = send(messages=messages, **sampling)
                 decision = Decision(raw=text_of(response), usage=usage_of(response))
         except Late:  # as a local reply stopped there (llama_cpp.py): cut, and never cached
-            error = "the reply was stopped at the run's time limit" if actions else ""
-            decision = Decision(error=error, cut=True, late=True)
+            stopped = late("", Usage(), 0.0)
+            decision = stopped if actions else replace(stopped, error="")
         usage = self._priced(decision.usage)
         return replace(decision, usage=usage, seconds=time.monotonic() - start)
