@@ -68,24 +68,43 @@ def test_repairs_on_a_goal_stating_examples_go_on_only_while_they_move_it(tmp_pa
     assert result.status == "stalled" and result.steps == 1 + PATIENCE
     assert "return a + 1" in (tmp_path / "stuck" / "main.py").read_text()  # never regressed
     assert result.kept and result.evidence.startswith("1 of 2 of the goal's examples")
-    moving = [create, write(TIMES), write(RIGHT), reply("finish", reason="add works")]
+    moving = [create, write(TIMES), write(RIGHT)]
     result = run(tmp_path / "moves", moving)
     steps = [r for r in records(result.trajectory) if r["type"] == "step"]
     assert result.status == "done", result.reason
-    assert [s["result"]["ok"] for s in steps] == [True, False, True, True]
+    assert [s["result"]["ok"] for s in steps] == [True, False, True]
 
 
 def test_judgements_and_malformed_replies_are_not_repairs_that_failed(tmp_path):
     """Two malformed replies, then a fix: the run goes on (three in a row end it as malformed);
-    a green project the model judges twice without finishing is not stalled either."""
+    a green project the model judges twice without finishing (a goal stating no examples: the
+    model's word is asked only there) is not stalled either."""
     create = reply("create_project", main=ONE_RIGHT + SHOW, test=TESTS)
     finish = reply("finish", reason="add works")
     bad = "Thought: hmm\nAction: nothing\n"
-    result = run(tmp_path / "bad", [create, bad, bad, write(RIGHT), finish])
+    result = run(tmp_path / "bad", [create, bad, bad, write(RIGHT)])
     assert result.status == "done", result.reason
     green = reply("create_project", main=RIGHT + SHOW, test=TESTS)
-    result = run(tmp_path / "judged", [green, write(RIGHT), write(RIGHT), finish])
+    replies = [green, write(RIGHT), write(RIGHT), finish]
+    result = run(tmp_path / "judged", replies, "Write add(a, b) that returns a + b.")
     assert result.status == "done" and result.steps == 4, result.reason
+
+
+def test_every_example_right_is_done_without_the_models_word(tmp_path):
+    """A green project answering every example the goal states is done on that evidence, no
+    judging call; a goal stating none is done only when the model judges it so, and says so."""
+    green = reply("create_project", main=RIGHT + SHOW, test=TESTS)
+    provider = ScriptedProvider([green])
+    result = Agent(provider, Workspace(tmp_path / "ex"), GOAL, AgentConfig()).run()
+    assert result.status == "done" and len(provider.calls) == 1, result.reason
+    assert result.reason.startswith("every example the goal states is right")
+    assert result.evidence == "2 of 2 of the goal's examples right, and its own tests pass"
+    provider = ScriptedProvider([green, reply("finish", reason="add works")])
+    goal = "Write add(a, b) that returns a + b."
+    result = Agent(provider, Workspace(tmp_path / "none"), goal, AgentConfig()).run()
+    assert result.status == "done" and len(provider.calls) == 2, result.reason
+    assert result.reason.startswith("the model judged the goal met")
+    assert result.evidence.startswith("only its own tests and the model's judgement")
 
 
 def test_a_goal_without_examples_has_only_repairs_to_reach_its_checks(tmp_path):
