@@ -24,10 +24,13 @@ class Trial:
     progress: tuple[int, ...]
     behaviour: str  # what it answered or printed; "" when it did not run (it agrees with nothing)
     shaky: bool = False  # it raised on a probe or answered all alike (screen.shaky)
+    python: int = 0  # the Python files of its project (progress counts the clean ones)
 
     @classmethod
     def of(cls, obs: Observation | None) -> Trial:
-        return cls((0, -1), "") if obs is None else cls(obs.progress(), behaviour(obs))
+        if obs is None:
+            return cls((0, -1), "")
+        return cls(obs.progress(), behaviour(obs), python=len(obs.python))
 
 
 def behaviour(obs: Observation) -> str:
@@ -42,6 +45,15 @@ def behaviour(obs: Observation) -> str:
     return ""
 
 
+def rank(t: Trial, i: int, groups: Counter[str]) -> tuple[Any, ...]:
+    """How `choose` orders candidate i, tried as `t` (the higher wins; `groups`: how many
+    candidates behave each way). Steady before green, green before agreement: probes split
+    candidates that all answer the examples, and a green one of a smaller group beats one that
+    fails its own checks; the earliest breaks ties."""
+    right, green = max(t.progress[1], 0), t.progress[0]
+    return (right, not t.shaky, green, groups.get(t.behaviour, 0), t.progress, -i)
+
+
 def choose(
     trials: list[Trial], among: list[int] | None = None
 ) -> tuple[int, list[dict[str, Any]], str]:
@@ -52,11 +64,7 @@ def choose(
     among = list(range(len(trials))) if among is None else among
 
     def score(i: int) -> tuple[Any, ...]:
-        t = trials[i]
-        # steady before green, green before agreement: probes split candidates that all answer
-        # the examples, and a green one of a smaller group beats one that fails its own checks
-        right, green = max(t.progress[1], 0), t.progress[0]
-        return (right, not t.shaky, green, groups.get(t.behaviour, 0), t.progress, -i)
+        return rank(trials[i], i, groups)
 
     best = max(among, key=score)
     table = [

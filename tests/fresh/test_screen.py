@@ -405,3 +405,26 @@ def test_a_goal_in_mbpps_form_keeps_the_plain_call_first_and_asks_the_rest_to_co
         "```python\ndef add(m, n):\n```"
     )
     assert "return a + b" in (tmp_path / "main.py").read_text()
+
+
+def test_only_candidates_that_could_still_be_chosen_are_tried_in_full(tmp_path, monkeypatch):
+    """A stalled start tries its best few in full to choose what to keep, but skips one that could
+    not be chosen over a candidate tried already even if its trial went as well as its screen
+    allows: the first (its demo main() crashes) leaves room, the second (as good as a candidate
+    answering one example can get) leaves none, so the third is never tried."""
+    crashing = ONE_RIGHT + "\n\ndef main():\n    print(add(x, 1))\n"
+    script = [fenced(crashing), fenced(ONE_RIGHT.replace("a + 1", "a * 2"))]
+    script += [fenced(ONE_RIGHT.replace("a + 1", "a * b + 1"))]
+    tried = []
+    real = sampling.Trials.attempt
+    monkeypatch.setattr(
+        sampling.Trials,
+        "attempt",
+        lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
+    )
+    config = AgentConfig(max_steps=1, samples=3, plain_start=True)
+    result = Agent(Parallel(script), Workspace(tmp_path), GOAL, config).run()
+    rows = selection(result)["candidates"]
+    assert [r["examples_right"] for r in rows] == [1, 1, 1]
+    assert [r["tried"] for r in rows] == [True, True, False] and len(tried) == 2
+    assert rows[1]["chosen"] and "a * 2" in (tmp_path / "main.py").read_text(), result.reason
