@@ -48,6 +48,21 @@ class Pool:
 
         return sorted(firsts, key=rank)
 
+    def could_win(self, i: int, examples: int, tested: bool) -> bool:
+        """Whether candidate i, its trial gone as well as its screen allows, would rank above
+        every one tried so far (`examples`: how many the goal states; `tested`: its tests are
+        those examples, so they fail on a wrong answer)."""
+        if not self.full:
+            return True
+        trials, groups = self.trials(), self.groups()
+        tried = max(select.rank(trials[j], j, groups) for j in self.full)
+        seen = self.seen[self.mains[i]]
+        right = seen.right == examples  # green needs every example right (none stated: all)
+        tests = right or not tested
+        files = max(t.python for t in self.full.values())  # every candidate's project has these
+        best = (int(right), seen.right, 1, int(tests), files)  # runs, every file clean
+        return select.rank(select.Trial(best, seen.behaviour, seen.shaky), i, groups) > tried
+
     def trials(self) -> list[select.Trial]:
         """Every candidate for select.choose: its screen's behaviour (agreement is counted on
         one measure), and how far it got in full where it was tried so."""

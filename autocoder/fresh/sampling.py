@@ -234,21 +234,8 @@ class Sampler:
         screen allows: the choice trying them all would make, for fewer trials (a trial costs
         1.7 s of sandboxed lint, tests and runs; 481 were made on HumanEval-164, 3 a goal)."""
         for i in order:
-            if self._could_win(i, pool):
+            if pool.could_win(i, len(self.examples), self.tested):
                 self._try(i, pool, todo)
-
-    def _could_win(self, i: int, pool: Pool) -> bool:
-        """Whether candidate i, tried at its best, would rank above every one tried so far."""
-        if not pool.full:
-            return True
-        trials, groups = pool.trials(), pool.groups()
-        tried = max(select.rank(trials[j], j, groups) for j in pool.full)
-        n, seen = len(self.examples), pool.seen[pool.mains[i]]
-        right = seen.right == n  # green needs every example right (none stated: all of none)
-        tests = right or not self.tested  # tests made of every example fail on a wrong one
-        files = max(t.python for t in pool.full.values())  # the same files in every candidate's
-        best = (int(right), seen.right, 1, int(tests), files)  # runs, every file clean
-        return select.rank(select.Trial(best, seen.behaviour, seen.shaky), i, groups) > tried
 
     def _agreed(self, pool: Pool, i: int) -> bool:
         """Candidate i behaves as AGREE candidates or more do."""
