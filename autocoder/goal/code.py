@@ -38,11 +38,14 @@ def _given_block(goal: str) -> re.Match[str] | None:
     return None
 
 
+def _code(block: re.Match[str] | None) -> str:
+    return block.group(1).strip("\n").rstrip() if block else ""
+
+
 def given(goal: str) -> str:
     """The code of the goal's first fenced Python block that defines something to complete, else
     ""."""
-    block = _given_block(goal)
-    return block.group(1).strip("\n").rstrip() if block else ""
+    return _code(_given_block(goal))
 
 
 def skeleton(goal: str) -> str:
@@ -68,7 +71,7 @@ def said_first(goal: str) -> str:
     """The goal's text with the docstring of the function its code leaves to complete said
     before the code's fence rather than inside it (`described`); else the text as it is."""
     block = _given_block(goal)
-    bare, doc = described(given(goal))
+    bare, doc = described(_code(block))
     if block is None or not doc:
         return goal
     fence = goal[block.start() : goal.index("\n", block.start()) + 1]

@@ -112,6 +112,18 @@ class Parallel(ScriptedProvider):
         return [self.complete(messages, actions, s) for messages, s in asks]
 
 
+def trials_made(monkeypatch) -> list[str]:
+    """The main.py of each candidate tried in full, in order, as the run makes them."""
+    tried = []
+    real = sampling.Trials.attempt
+    monkeypatch.setattr(
+        sampling.Trials,
+        "attempt",
+        lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
+    )
+    return tried
+
+
 def selection(result) -> dict:
     with open(result.trajectory, encoding="utf-8") as fh:
         return next(r for r in map(json.loads, fh) if r["type"] == "select")
@@ -125,13 +137,7 @@ def test_a_fresh_start_screens_every_candidate_and_tries_only_the_best_few_in_fu
     wrong = [fenced(f"def add(a, b):\n    return a - b + {k}\n") for k in range(6)]
     script = [fenced(TIMES), *wrong, fenced(RIGHT), fenced(RIGHT)]
     provider = Parallel(script)
-    tried = []
-    real = sampling.Trials.attempt
-    monkeypatch.setattr(
-        sampling.Trials,
-        "attempt",
-        lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
-    )
+    tried = trials_made(monkeypatch)
     config = AgentConfig(max_steps=1, samples=9, plain_start=True)
     began = time.monotonic()
     result = Agent(provider, Workspace(tmp_path), GOAL, config).run()
@@ -415,13 +421,7 @@ def test_only_candidates_that_could_still_be_chosen_are_tried_in_full(tmp_path, 
     crashing = ONE_RIGHT + "\n\ndef main():\n    print(add(x, 1))\n"
     script = [fenced(crashing), fenced(ONE_RIGHT.replace("a + 1", "a * 2"))]
     script += [fenced(ONE_RIGHT.replace("a + 1", "a * b + 1"))]
-    tried = []
-    real = sampling.Trials.attempt
-    monkeypatch.setattr(
-        sampling.Trials,
-        "attempt",
-        lambda self, d, t: tried.append(d.args["main"]) or real(self, d, t),
-    )
+    tried = trials_made(monkeypatch)
     config = AgentConfig(max_steps=1, samples=3, plain_start=True)
     result = Agent(Parallel(script), Workspace(tmp_path), GOAL, config).run()
     rows = selection(result)["candidates"]
