@@ -14,6 +14,7 @@ import re
 
 from ..goal import RUN, Example, command, free_names
 from ..goal.code import literal
+from ..goal.ending import over
 from ..project.lint import add_main_guard, is_definition
 
 ASK = "\n\nReply with the complete main.py in a ```python block."
@@ -46,9 +47,12 @@ def extract(reply: str) -> str:
     return found[0] if found else reply
 
 
-def code(reply: str) -> str:
+def code(reply: str, function: tuple[str, ...] = ()) -> str:
     """A candidate's code: as `extract`, and when the reply stopped at its closing fence (STOP,
-    not part of the reply) what follows the opening fence."""
+    not part of the reply) what follows the opening fence; given `function` (Settings), the
+    reply only up to where goal.ending.over says it is over, whichever provider wrote it."""
+    at = over(reply, function[0], function[1:]) if function else None
+    reply = reply[:at]
     if _FENCED.search(reply):
         return extract(reply)
     opened = _OPENED.search(reply)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..actions.plan import Plan
 from ..exceptions import ModelFailed, StopRun
+from ..goal import ending
 from ..goal.brief import Brief
 from ..goal.code import literal
 from ..providers.base import Message, Provider, Settings, complete_many
@@ -109,6 +110,8 @@ class Sampler:
         self.tested = bool(self.examples) and all(literal(e.want) for e in self.examples)
         # what main() prints of a candidate that has no way to run, the goal stating no examples
         self.shown = () if self.examples else probes.shown(brief.text, brief.given)
+        # the function a reply completes, and what the program has besides (goal.ending)
+        self.function = ending.function(brief.given, self.examples)
         self.trusted = ""
         # why more of this model's candidates or repairs are unlikely to meet the goal's examples,
         # when the last fresh start spent its sampling on them and none met them ("": it met
@@ -139,9 +142,8 @@ class Sampler:
                 for k in range(first, first + count)
             ]
             for reply in many(self.provider, asked, []):
-                main = candidates.normalize(
-                    candidates.code(reply.raw), self.brief.given, self.examples, self.shown
-                )
+                code = candidates.code(reply.raw, self.function)
+                main = candidates.normalize(code, self.brief.given, self.examples, self.shown)
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
                 pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)
@@ -206,6 +208,7 @@ class Sampler:
             "seed": self.settings.seed + k + 1000 * (index - 1),  # a restart asks for others
             "prefix": "",
             "stop": candidates.STOP,
+            "function": self.function,
             # a round decoded together stops at the run's time limit (its replies then cut)
             "until": time.monotonic() + max(self.left(), 0.0),
         }

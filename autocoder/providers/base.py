@@ -26,6 +26,10 @@ class Settings(BaseModel):
     seed: int = 0
     prefix: str = ""  # the reply starts with this text (grammar mode: the model continues it)
     stop: tuple[str, ...] = ()  # the reply ends before the first of these (not included)
+    # (name, *have): the reply completes function `name`, the program having `have` besides; a
+    # local model stops writing where goal.ending.over says the reply is over (the caller cuts
+    # any provider's reply there); (): no such function
+    function: tuple[str, ...] = ()
     # time.monotonic() at which a local model stops writing a reply, alone or in a round decoded
     # together, each then `late` (the run's time limit, so that no reply overruns it; a remote
     # provider's call is not stopped); 0: none. A when, not a what: no part of a request's key
@@ -33,10 +37,12 @@ class Settings(BaseModel):
 
     def key(self) -> dict[str, Any]:
         """What identifies these settings in a cache key or a cassette: the fields, less an empty
-        `stop` (so requests made before it existed keep their keys) and `until`."""
+        `stop` or `function` (so requests made before they existed keep their keys) and
+        `until`."""
         data = self.model_dump(exclude={"until"})
-        if not self.stop:
-            del data["stop"]
+        for field in ("stop", "function"):
+            if not data[field]:
+                del data[field]
         return data
 
 

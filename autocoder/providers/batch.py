@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..goal.ending import over
+
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05  # llama-cpp-python's create_completion defaults
 MAX_SEQUENCES = 16  # sequences decoded together (more buys little on a few cores)
 # KV cells shared by the sequences of one round (about 420 MB for 135M): a full round of 1024-token
@@ -48,6 +50,34 @@ def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
         if all(tail[i] == tail[i - period] for i in range(period, span)):
             return True
     return False
+
+
+class Over:
+    """Stops a reply where goal.ending.over says it is over (Settings.function); the caller
+    cuts the text there (the token that showed it is written)."""
+
+    def __init__(self, llm: Any, function: tuple[str, ...]) -> None:
+        self.llm, self.function = llm, function
+        self.start: int | None = None
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        if self.start is None:
+            self.start = len(input_ids)
+        written = list(input_ids[self.start :])
+        if not written:
+            return False
+        text = self.llm.detokenize(written)
+        if not _line_begun(text, self.llm.detokenize(written[-1:])):
+            return False
+        decoded = text.decode("utf-8", errors="replace")
+        return over(decoded, self.function[0], self.function[1:]) is not None
+
+
+def _line_begun(text: bytes, piece: bytes) -> bool:
+    """Whether `piece`, the end of `text`, holds the first character of text's last line: where
+    goal.ending.over may first decide that line."""
+    begun = text.rfind(b"\n") + 1
+    return len(text) - len(piece) <= begun < len(text)
 
 
 def pick(logits: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
@@ -124,10 +154,12 @@ class Batcher:
         max_tokens: int,
         stop: tuple[str, ...],
         until: float = 0.0,
+        function: tuple[str, ...] = (),
     ) -> tuple[list[Reply], float]:
         """One reply per (prompt, temperature, seed), decoded together; and the seconds it took.
         Sequences asking the same prompt share its one evaluation. At `until` (time.monotonic();
-        0: never) those still decoding stop, finished by "time"."""
+        0: never) those still decoding stop, finished by "time"; given `function` (Settings), a
+        reply also ends where goal.ending.over says it is over."""
         start = time.monotonic()
         n = len(seeds)
         owner = {p: s for s, p in reversed(list(enumerate(prompts)))}  # each prompt's first asker
@@ -151,7 +183,8 @@ class Batcher:
         out = [[pick(first[owners[s]], rngs[s], temperatures[s])] for s in range(n)]
         text = [b"" for _ in range(n)]
         finish = ["length"] * n
-        alive = [s for s in range(n) if not self._ended(s, out, text, finish, stop, max_tokens)]
+        ends = (stop, function)
+        alive = [s for s in range(n) if not self._ended(s, out, text, finish, ends, max_tokens)]
         while alive:
             if until and time.monotonic() >= until:
                 for s in alive:
@@ -161,7 +194,7 @@ class Batcher:
             still = []
             for i, s in enumerate(alive):
                 out[s].append(pick(self._logits(i), rngs[s], temperatures[s]))
-                if not self._ended(s, out, text, finish, stop, max_tokens):
+                if not self._ended(s, out, text, finish, ends, max_tokens):
                     still.append(s)
             alive = still
         replies = [
@@ -176,22 +209,32 @@ class Batcher:
         out: list[list[int]],
         text: list[bytes],
         finish: list[str],
-        stop: tuple[str, ...],
+        ends: tuple[tuple[str, ...], tuple[str, ...]],
         max_tokens: int,
     ) -> bool:
-        """Take sequence s's newest token; True when the sequence is over."""
+        """Take sequence s's newest token; True when the sequence is over (`ends`: the stop
+        strings and the function, as `sample` takes them)."""
         token = out[s][-1]
         if self.lib.llama_vocab_is_eog(self.vocab, token):
             out[s].pop()
             finish[s] = "stop"
             return True
-        text[s] += self.llm.detokenize([token])
+        piece = self.llm.detokenize([token])
+        text[s] += piece
+        stop, function = ends
         if any(word.encode() in text[s][-256:] for word in stop):
             decoded = text[s].decode("utf-8", errors="replace")
             cuts = [at for word in stop if (at := decoded.find(word)) >= 0]
             text[s] = decoded[: min(cuts)].encode("utf-8")
             finish[s] = "stop"
             return True
+        if function and _line_begun(text[s], piece):
+            decoded = text[s].decode("utf-8", errors="replace")
+            at = over(decoded, function[0], function[1:])
+            if at is not None:
+                text[s] = decoded[:at].encode("utf-8")
+                finish[s] = "stop"
+                return True
         if looping(out[s]):
             finish[s] = "stop"
             return True

@@ -19,7 +19,7 @@ from ..actions.textformat import grammar
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
-from .batch import Batcher, looping
+from .batch import Batcher, Over, looping
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
 from .modes import MODES, Codec, cut, from_text, late
 
@@ -181,7 +181,9 @@ class LlamaCppProvider:
                 temperature=settings.temperature,
                 seed=settings.seed,
                 stop=list(settings.stop) or None,
-                stopping_criteria=StoppingCriteriaList([guard]),
+                stopping_criteria=StoppingCriteriaList(
+                    [guard, *([Over(self.llm, settings.function)] if settings.function else [])]
+                ),
             )
         except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context
             raise ModelFailed(f"local model failed: {exc}") from exc
@@ -227,7 +229,8 @@ class LlamaCppProvider:
             same = [
                 i
                 for i in warm
-                if (asks[i][1].max_tokens, asks[i][1].stop) == (first.max_tokens, first.stop)
+                if (asks[i][1].max_tokens, asks[i][1].stop, asks[i][1].function)
+                == (first.max_tokens, first.stop, first.function)
             ]
             rendered: dict[int, tuple[int, ...]] = {}  # each prompt rendered once, by id(messages)
             for i in same:
@@ -250,6 +253,7 @@ class LlamaCppProvider:
                 budget,
                 first.stop,
                 first.until,
+                first.function,
             )
             evaluated: set[tuple[int, ...]] = set()
             for i, reply in zip(rnd, replies, strict=True):

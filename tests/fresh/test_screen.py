@@ -428,3 +428,20 @@ def test_only_candidates_that_could_still_be_chosen_are_tried_in_full(tmp_path, 
     assert [r["examples_right"] for r in rows] == [1, 1, 1]
     assert [r["tried"] for r in rows] == [True, True, False] and len(tried) == 2
     assert rows[1]["chosen"] and "a * 2" in (tmp_path / "main.py").read_text(), result.reason
+
+
+def test_a_reply_ends_once_the_goals_function_is_written(tmp_path):
+    """Where the goal gives the function to complete, each reply is cut where goal.ending says
+    it is over: the demo a small model writes after the function (here one that crashes) never
+    becomes main(), which calls the goal's example instead, and the right function is done."""
+    goal = (
+        "Complete this function.\n\n```python\ndef add(a, b):\n"
+        '    """Add them.\n    >>> add(2, 3)\n    5\n    """\n```\n'
+    )
+    demo = RIGHT + "\nprint(add(2, 3))\nexplode()\n"
+    provider = Parallel([fenced(demo)])
+    config = AgentConfig(max_steps=2, samples=1, plain_start=True)
+    result = Agent(provider, Workspace(tmp_path), goal, config).run()
+    main = (tmp_path / "main.py").read_text()
+    assert "explode" not in main and "print(add(2, 3))" in main
+    assert result.status == "done", result.reason

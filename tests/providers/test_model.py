@@ -8,6 +8,7 @@ import pytest
 
 from autocoder.actions import ACTIONS, CreateProject
 from autocoder.fresh import candidates
+from autocoder.goal.ending import over
 from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.loop.planner import plan
@@ -255,6 +256,44 @@ def test_warm_plain_turns_are_decoded_together_and_each_is_a_real_reply(model):
     alone = model.complete_many([(other, warm[1])], [])
     assert [d.raw for d in mixed] == [replies[1].raw, alone[0].raw, replies[3].raw]
     assert [d.usage.evaluated_tokens > 1 for d in mixed] == [True, True, False]
+
+
+def test_a_reply_completing_a_function_ends_once_the_function_is_written(model):
+    """Given the function a reply completes (Settings.function), a local model stops writing
+    where goal.ending.over says the reply is over, decoded together or alone: what it wrote is
+    what the reply written on is cut to, in fewer tokens where the model would have gone on."""
+    ask = [
+        {
+            "role": "user",
+            "content": (
+                "Write a Python function add(a, b), then print add(2, 3) and add(4, 5). "
+                "Reply in a ```python block."
+            ),
+        }
+    ]
+    warm = [
+        Settings(temperature=0.8, seed=s, max_tokens=160, stop=candidates.STOP) for s in (1, 2, 3)
+    ]
+    asks = [Settings(max_tokens=160, stop=candidates.STOP), *warm]
+    on = model.complete_many([(ask, s) for s in asks], [])
+    ended = [s.model_copy(update={"function": ("add",)}) for s in asks]
+    short = model.complete_many([(ask, s) for s in ended], [])
+    greedy, *together = zip(on, short, strict=True)
+    # alone (llama-cpp-python's own loop), the reply stops just past where it is over
+    at = over(greedy[0].raw, "add")
+    assert greedy[0].raw.startswith(greedy[1].raw) and len(greedy[1].raw) >= (at or 0)
+    for whole, cut in together:  # together, it is cut exactly there
+        assert cut.raw == whole.raw[: over(whole.raw, "add")]
+    for whole, cut in (greedy, *together):  # the same candidate either way
+        assert candidates.code(cut.raw, ("add",)) == candidates.code(whole.raw, ("add",))
+    stopped = [w.raw for w, _ in (greedy, *together) if over(w.raw, "add") is not None]
+    assert stopped, "the model went on after the function in none of its replies"
+    for raw in stopped:  # the function kept, what follows it gone
+        code = candidates.code(raw, ("add",))
+        assert "def add" in code and "print(" not in code and "print(" in raw
+    assert sum(c.usage.completion_tokens for _, c in (greedy, *together)) < sum(
+        w.usage.completion_tokens for w, _ in (greedy, *together)
+    )
 
 
 def test_warm_turns_decoded_together_stop_at_until_cut_and_late(model):
