@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,37 @@ class Reply:
     text: str
     tokens: int  # completion tokens
     finish: str  # "stop", "length", or "time" (stopped at `until`)
+
+
+# A reply completing a function (Settings.function) that repeats one span of COUNTING tokens but
+# for its numbers (`i % 83 == 0 and i % 84 == 0 and ...`, `[1, 2, 3, 4, ...`) is looping too.
+# Read back on HumanEval-164's candidates, it stopped 75 replies 12,245 tokens earlier (4,546 of
+# them greedy replies decoded alone, 7 of the 11 that ran to 1,024 tokens), none of them answering
+# every example of its goal. Not for other replies: a program's data (a melody's notes) may count.
+COUNTING = 120
+_NUMERALS: weakref.WeakKeyDictionary[Any, frozenset[int]] = weakref.WeakKeyDictionary()
+
+
+def numerals(llm: Any) -> frozenset[int]:
+    """The tokens of a model's vocabulary that are digits only (found once per model)."""
+    if llm not in _NUMERALS:
+        pieces = (llm.detokenize([t]) for t in range(llm.n_vocab()))
+        _NUMERALS[llm] = frozenset(t for t, p in enumerate(pieces) if p.isdigit())
+    return _NUMERALS[llm]
+
+
+def counting(out: list[int], digits: frozenset[int]) -> bool:
+    """Whether the tail of `out` loops (`looping`, spans of COUNTING) once each run of `digits`
+    is read as one token."""
+    if len(out) < COUNTING:
+        return False
+    tail = out[-4 * COUNTING :]
+    read = [
+        -1 if t in digits else t
+        for k, t in enumerate(tail)
+        if not (t in digits and k and tail[k - 1] in digits)
+    ]
+    return looping(read, min_span=COUNTING)
 
 
 def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
@@ -235,7 +267,8 @@ class Batcher:
                 text[s] = decoded[:at].encode("utf-8")
                 finish[s] = "stop"
                 return True
-        if looping(out[s]):
+        numbered = function and len(out[s]) >= COUNTING  # numerals() only when it can matter
+        if looping(out[s]) or (numbered and counting(out[s], numerals(self.llm))):
             finish[s] = "stop"
             return True
         return len(out[s]) >= max_tokens

@@ -19,7 +19,7 @@ from ..actions.textformat import grammar
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
-from .batch import Batcher, Over, looping
+from .batch import COUNTING, Batcher, Over, counting, looping, numerals
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
 from .modes import MODES, Codec, cut, from_text, late
 
@@ -44,16 +44,21 @@ class RepetitionGuard:
     failure; and, given `until` (time.monotonic(), Settings.until), a reply still being written
     at the run's time limit (`late`), as a round decoded together stops there."""
 
-    def __init__(self, until: float = 0.0) -> None:
+    def __init__(
+        self, until: float = 0.0, digits: Callable[[], frozenset[int]] | None = None
+    ) -> None:
         self.start: int | None = None  # prompt length: what input_ids holds at the first call
         self.tripped = False
         self.until, self.late = until, False
+        self.digits = digits  # given, a span repeated but for its numbers loops too (counting)
 
     def __call__(self, input_ids: Any, logits: Any) -> bool:
         if self.start is None:
             self.start = len(input_ids)
         self.late = bool(self.until) and time.monotonic() >= self.until
-        self.tripped = looping(list(input_ids[self.start :]))
+        written = list(input_ids[self.start :])
+        numbered = self.digits is not None and len(written) >= COUNTING
+        self.tripped = looping(written) or (numbered and counting(written, self.digits()))
         return self.tripped or self.late
 
 
@@ -171,7 +176,8 @@ class LlamaCppProvider:
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
         # what llama.cpp keeps
         reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
-        guard = RepetitionGuard(settings.until)
+        digits = (lambda: numerals(self.llm)) if settings.function else None
+        guard = RepetitionGuard(settings.until, digits)
         kept = self.llm.save_state() if not actions and _HOLDS_ACTIONS.get(self.llm) else None
         try:
             out = self.llm.create_completion(

@@ -17,7 +17,8 @@ from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
 from autocoder.providers import ScriptedProvider, Settings
-from autocoder.providers.batch import looping, pick
+from autocoder.providers.batch import COUNTING, counting, looping, pick
+from autocoder.providers.llama_cpp import RepetitionGuard
 from autocoder.sandbox import SAFE
 from autocoder.state import Decision, Usage
 
@@ -184,6 +185,23 @@ def test_sampling_follows_the_default_chain_and_its_seed():
 def test_a_loop_is_seen_and_varied_code_is_not():
     assert looping([1, 2, 3] * 30)
     assert not looping(list(range(200)))
+
+
+def test_counting_on_is_a_loop_where_a_reply_completes_a_function():
+    """`i % 10 == 0 and i % 11 == 0 and ...`: one span repeated but for its numbers. Seen as a
+    loop (batch.counting, and the guard of a reply decoded alone) only where the reply completes
+    a function: elsewhere a program's data may count on."""
+    digits = frozenset(range(100, 110))  # the vocabulary's digit tokens, here
+    span = [1, 2, 3, 4, 5, 6]  # "i", " %", " ", ..., " and"
+    counts = [t for n in range(10, 60) for t in [*span[:3], 100 + n // 10, 100 + n % 10, *span[3:]]]
+    assert counting(counts, digits) and not looping(counts)
+    assert not counting(counts[: COUNTING - 1], digits)  # too short to tell
+    assert not counting(list(range(400)), digits)
+    guard, plain = RepetitionGuard(digits=lambda: digits), RepetitionGuard()
+    prompt = [7] * 5
+    assert not guard(prompt, None) and not plain(prompt, None)  # the first call: the prompt
+    assert guard(prompt + counts, None) and guard.tripped
+    assert not plain(prompt + counts, None)
 
 
 def test_probes_nudge_one_literal_argument_keeping_its_type():
