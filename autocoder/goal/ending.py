@@ -1,17 +1,18 @@
 """Where a reply completing the goal's function is over.
 
 A small model asked to complete a function writes it, then goes on: a demo (`print(f(3))`), a
-main() and its guard, asserts, functions nobody calls. None of it reaches a candidate's checks
-(its main() calls the goal's examples: fresh/candidates.normalize), and each token of it costs as
-much as one of the function. A reply is over at the first top-level line after the function
-where the code before that line parses, defines the function, and everything the function
-needs: the names it (and the functions it calls, in turn) reads are defined there, imported,
-built in, or `known` (what the program gets without the reply: the given code's imports and
-finished helpers). Blank and comment lines decide nothing.
+main() and its guard, asserts, functions nobody calls. None of it is what the goal asks (a
+candidate's main() calls the goal's first example where the reply gives none: candidates.normalize;
+a demo that crashed failed a right function), and each token of it costs as much as one of the
+function's. A reply is over at the first top-level line after the function where the code
+before that line parses, defines the function, and everything the function needs: the names it
+(and the functions it calls, in turn) reads are defined there, imported, built in, or `known`
+(what the program gets without the reply: the given code's imports and finished helpers). Blank
+and comment lines decide nothing.
 
 A line decides by its first character and the code before it, so `over` of a reply stopped there
 is `over` of the reply written on: a local model stops writing at that point (providers/batch.py),
-and every reply, any provider's, is cut there by the same rule (fresh/sampling.py).
+and every reply, any provider's, is cut there by the same rule (fresh/candidates.code).
 """
 
 from __future__ import annotations
