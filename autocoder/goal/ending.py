@@ -10,15 +10,18 @@ before that line parses, defines the function, and everything the function needs
 (what the program gets without the reply: the given code's imports and finished helpers). Blank
 and comment lines decide nothing.
 
-A line decides by its first character and the code before it, so `over` of a reply stopped there
-is `over` of the reply written on: a local model stops writing at that point (providers/batch.py),
-and every reply, any provider's, is cut there by the same rule (fresh/candidates.code).
+A line that sets up what the function reads (`memo[0] = 0`, naming it) is needed too. A whole line
+decides by itself and the code before it, so `over` of a reply stopped there is `over` of the reply
+written on: a local model, given the reply up to its last whole line, stops writing at that point
+(providers/batch.py), and every reply, any provider's, is cut there by the same rule
+(fresh/candidates.code).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 
 from . import Example, command
@@ -39,59 +42,61 @@ def function(given: str, examples: tuple[Example, ...]) -> tuple[str, ...]:
 
 
 def known(given: str) -> tuple[str, ...]:
-    """The names a program completing `given` has without writing them: its imports and its
-    finished functions (a body beyond a docstring), which a candidate's main.py gets when it
-    lacks them."""
+    """The names a program completing `given` has without writing them: its imports, which a
+    candidate's main.py gets when it lacks them. Not its functions: a reply may write its own
+    version of one after the function it completes (another signature, or a stub's body)."""
     try:
         body = ast.parse(given).body if given else []
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
-    names: list[str] = []
-    for node in body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += [(a.asname or a.name).split(".")[0] for a in node.names]
-        elif isinstance(node, ast.FunctionDef) and not (
-            len(node.body) == 1 and isinstance(node.body[0], ast.Expr)
-        ):
-            names.append(node.name)
+    names = [
+        (a.asname or a.name).split(".")[0]
+        for node in body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for a in node.names
+    ]
     return tuple(dict.fromkeys(names))
 
 
 def over(reply: str, function: str, have: tuple[str, ...] = ()) -> int | None:
     """The index in `reply` where it is over (the start of the first top-level line it does not
     need once `function` is written), else None. Lines count from the reply's first code fence
-    (none: from its start); a line decides by its first character, the code before it."""
+    (none: from its start); a line decides by itself and the code before it."""
     fence = _OPENED.search(reply)
     start = fence.end() if fence else 0
+    if not re.search(rf"^(async\s+)?def\s+{re.escape(function)}\b", reply[start:], re.MULTILINE):
+        return None  # not written yet: nothing to parse
     at = start
     while at < len(reply):
         end = reply.find("\n", at)
         line = reply[at : len(reply) if end < 0 else end]
-        if (
-            at > start
-            and line[:1] not in ("", " ", "\t", "#")
-            and _complete(reply[start:at], function, have)
-        ):
-            return at
+        if at > start and line[:1] not in ("", " ", "\t", "\r", "#"):
+            reads = _complete(reply[start:at], function, have)
+            # a line that sets up what the function reads (`memo[0] = 0`) is needed too
+            if reads is not None and not reads & set(re.findall(r"[A-Za-z_]\w*", line)):
+                return at
         if end < 0:
             return None
         at = end + 1
     return None
 
 
-def _complete(code: str, function: str, have: tuple[str, ...]) -> bool:
-    """Whether `code` parses, defines `function` at top level and all it needs."""
+@functools.lru_cache(maxsize=1024)
+def _complete(code: str, function: str, have: tuple[str, ...]) -> frozenset[str] | None:
+    """When `code` parses, defines `function` at top level and all it needs: the top-level
+    names other than functions that it (and the functions it calls) reads; else None. Cached: a
+    reply being written asks again of the same code at each new line."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
     functions = {
         n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     if function not in functions:
-        return False
+        return None
     bound = _bound(tree.body) | set(have) | _HAVE
-    todo, seen = [function], set()
+    todo, seen, reads = [function], set(), set()
     while todo:
         name = todo.pop()
         seen.add(name)
@@ -100,8 +105,10 @@ def _complete(code: str, function: str, have: tuple[str, ...]) -> bool:
                 if free not in seen:
                     todo.append(free)
             elif free not in bound:
-                return False  # defined later, if ever: the reply is not over
-    return True
+                return None  # defined later, if ever: the reply is not over
+            else:
+                reads.add(free)
+    return frozenset(reads - _HAVE)
 
 
 def _bound(body: list[ast.stmt]) -> set[str]:

@@ -98,18 +98,17 @@ class Over:
         written = list(input_ids[self.start :])
         if not written:
             return False
-        text = self.llm.detokenize(written)
-        if not _line_begun(text, self.llm.detokenize(written[-1:])):
-            return False
-        decoded = text.decode("utf-8", errors="replace")
-        return over(decoded, self.function[0], self.function[1:]) is not None
+        piece = self.llm.detokenize(written[-1:])
+        return _over(self.llm.detokenize(written), piece, self.function) is not None
 
 
-def _line_begun(text: bytes, piece: bytes) -> bool:
-    """Whether `piece`, the end of `text`, holds the first character of text's last line: where
-    goal.ending.over may first decide that line."""
-    begun = text.rfind(b"\n") + 1
-    return len(text) - len(piece) <= begun < len(text)
+def _over(text: bytes, piece: bytes, function: tuple[str, ...]) -> int | None:
+    """goal.ending.over of `text` up to its last whole line, when `piece` (its end) finished a
+    line: where the reply written so far is over, if it is; else None."""
+    if not function or b"\n" not in piece:
+        return None
+    whole = text[: text.rfind(b"\n") + 1].decode("utf-8", errors="replace")
+    return over(whole, function[0], function[1:])
 
 
 def pick(logits: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
@@ -260,13 +259,11 @@ class Batcher:
             text[s] = decoded[: min(cuts)].encode("utf-8")
             finish[s] = "stop"
             return True
-        if function and _line_begun(text[s], piece):
-            decoded = text[s].decode("utf-8", errors="replace")
-            at = over(decoded, function[0], function[1:])
-            if at is not None:
-                text[s] = decoded[:at].encode("utf-8")
-                finish[s] = "stop"
-                return True
+        at = _over(text[s], piece, function)
+        if at is not None:
+            text[s] = text[s].decode("utf-8", errors="replace")[:at].encode("utf-8")
+            finish[s] = "stop"
+            return True
         numbered = function and len(out[s]) >= COUNTING  # numerals() only when it can matter
         if looping(out[s]) or (numbered and counting(out[s], numerals(self.llm))):
             finish[s] = "stop"

@@ -56,9 +56,24 @@ def test_the_function_and_what_the_program_has_besides():
         "from typing import List\n\n\ndef helper(x):\n    return x\n\n\n"
         "def f(xs: List[int]):\n    '''Doc.'''\n"
     )
-    assert known(given) == ("List", "helper")
+    assert known(given) == ("List",)  # not its functions: a reply may write its own version
     calls = examples.extract("f([1]) == 1")
-    assert function(given, calls) == ("f", "List", "helper")
+    assert function(given, calls) == ("f", "List")
     assert function("", calls) == ()  # no code given: its program's top level may be the point
     runs = examples.extract("`python main.py 2 3` prints 5")
     assert function(given, runs) == ()
+
+
+def test_a_line_setting_up_what_the_function_reads_is_needed():
+    memo = FENCE + "def fib(n):\n    if n not in memo:\n        memo[n] = fib(n - 1) + fib(n - 2)\n"
+    memo += "    return memo[n]\n\nmemo = {}\nmemo[0] = 0\nmemo[1] = 1\n"
+    assert memo[: over(memo + "print(fib(5))\n", "fib")] == memo
+
+
+def test_odd_replies_neither_cut_a_function_short_nor_raise():
+    crlf = FENCE + "def f(x):\r\n    y = x + 1\r\n\r\n    return y\r\n"
+    assert over(crlf + "print(f(1))\r\n", "f") == len(crlf)
+    deep = FENCE + "def f(x):\n    return g(x)\ny = " + "1+" * 3000 + "1\ndef g(x):\n    return x\n"
+    assert over(deep, "f") is None or over(deep, "f") > 0  # no RecursionError out of it
+    mine = FENCE + "def f(s):\n    return helper(s, 0)\n\ndef helper(s, i):\n    return i\n"
+    assert over(mine + "print(f(1))\n", "f", known("def helper(s):\n    return s\n")) == len(mine)
