@@ -21,10 +21,15 @@ def defined(code: str) -> set[str] | None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            names |= set(imported(node))
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return names
+
+
+def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The names an import statement binds (`import os.path as p`: p; `import os.path`: os)."""
+    return [(a.asname or a.name).split(".")[0] for a in node.names]
 
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)

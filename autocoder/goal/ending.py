@@ -7,8 +7,8 @@ a demo that crashed failed a right function), and each token of it costs as much
 function's. A reply is over at the first top-level line after the function where the code
 before that line parses, defines the function, and everything the function needs: the names it
 (and the functions it calls, in turn) reads are defined there, imported, built in, or `known`
-(what the program gets without the reply: the given code's imports and finished helpers). Blank
-and comment lines decide nothing.
+(what the program gets without the reply: the given code's imports). Blank and comment lines
+decide nothing.
 
 A line that sets up what the function reads (`memo[0] = 0`, naming it) is needed too. A whole line
 decides by itself and the code before it, so `over` of a reply stopped there is `over` of the reply
@@ -25,7 +25,7 @@ import functools
 import re
 
 from . import Example, command
-from .code import completed
+from .code import completed, imported
 
 _OPENED = re.compile(r"```(?:python|py)?\n")
 _HAVE = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__"}
@@ -49,13 +49,8 @@ def known(given: str) -> tuple[str, ...]:
         body = ast.parse(given).body if given else []
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
-    names = [
-        (a.asname or a.name).split(".")[0]
-        for node in body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for a in node.names
-    ]
-    return tuple(dict.fromkeys(names))
+    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return tuple(dict.fromkeys(name for node in imports for name in imported(node)))
 
 
 def over(reply: str, function: str, have: tuple[str, ...] = ()) -> int | None:
@@ -118,7 +113,7 @@ def _bound(body: list[ast.stmt]) -> set[str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            names |= set(imported(node))
         else:
             names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and _stored(n)}
     return names
@@ -139,7 +134,7 @@ def _reads(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(n.name)
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            bound |= {(a.asname or a.name).split(".")[0] for a in n.names}
+            bound |= set(imported(n))
         elif isinstance(n, ast.ExceptHandler) and n.name:
             bound.add(n.name)
         elif isinstance(n, ast.Nonlocal):

@@ -84,22 +84,12 @@ def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
     return False
 
 
-class Over:
-    """Stops a reply where goal.ending.over says it is over (Settings.function); the caller
-    cuts the text there (the token that showed it is written)."""
-
-    def __init__(self, llm: Any, function: tuple[str, ...]) -> None:
-        self.llm, self.function = llm, function
-        self.start: int | None = None
-
-    def __call__(self, input_ids: Any, logits: Any) -> bool:
-        if self.start is None:
-            self.start = len(input_ids)
-        written = list(input_ids[self.start :])
-        if not written:
-            return False
-        piece = self.llm.detokenize(written[-1:])
-        return _over(self.llm.detokenize(written), piece, self.function) is not None
+def written_over(llm: Any, written: list[int], function: tuple[str, ...]) -> bool:
+    """Whether a reply of the tokens `written` (its newest last), decoded alone, is over where
+    it completes `function` (Settings.function; `_over`)."""
+    if not written:
+        return False
+    return _over(llm.detokenize(written), llm.detokenize(written[-1:]), function) is not None
 
 
 def _over(text: bytes, piece: bytes, function: tuple[str, ...]) -> int | None:

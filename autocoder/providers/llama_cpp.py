@@ -19,7 +19,7 @@ from ..actions.textformat import grammar
 from ..exceptions import AutocoderError, ModelFailed
 from ..state import Decision, Store, Usage
 from .base import Message, Settings, trim
-from .batch import COUNTING, Batcher, Over, counting, looping, numerals
+from .batch import COUNTING, Batcher, counting, looping, numerals, written_over
 from .gguf import DEFAULT_CONTEXT, file_sha256, load, runnable, runs_as, trained_context
 from .modes import MODES, Codec, cut, from_text, late
 
@@ -41,16 +41,21 @@ def _grammar(text: str) -> Any:
 
 class RepetitionGuard:
     """Stops a reply caught in a loop (the same span over and over): a small model's usual
-    failure; and, given `until` (time.monotonic(), Settings.until), a reply still being written
-    at the run's time limit (`late`), as a round decoded together stops there."""
+    failure; given `until` (time.monotonic(), Settings.until), a reply still being written at the
+    run's time limit (`late`); and, for a reply completing a function (Settings.function), one
+    counting on or over: each as a round decoded together stops there (batch.Batcher._ended)."""
 
     def __init__(
-        self, until: float = 0.0, digits: Callable[[], frozenset[int]] | None = None
+        self,
+        until: float = 0.0,
+        digits: Callable[[], frozenset[int]] | None = None,
+        ended: Callable[[list[int]], bool] | None = None,
     ) -> None:
         self.start: int | None = None  # prompt length: what input_ids holds at the first call
         self.tripped = False
         self.until, self.late = until, False
         self.digits = digits  # given, a span repeated but for its numbers loops too (counting)
+        self.ended = ended  # given, the reply also stops once ended(written) (batch.written_over)
 
     def __call__(self, input_ids: Any, logits: Any) -> bool:
         if self.start is None:
@@ -59,7 +64,7 @@ class RepetitionGuard:
         written = list(input_ids[self.start :])
         numbered = self.digits is not None and len(written) >= COUNTING
         self.tripped = looping(written) or (numbered and counting(written, self.digits()))
-        return self.tripped or self.late
+        return self.tripped or self.late or bool(self.ended and self.ended(written))
 
 
 class LlamaCppProvider:
@@ -176,8 +181,12 @@ class LlamaCppProvider:
             tokens += self.llm.tokenize(begun.encode("utf-8"), add_bos=False, special=False)
         # what llama.cpp keeps
         reused = self.llm.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
-        digits = (lambda: numerals(self.llm)) if settings.function else None
-        guard = RepetitionGuard(settings.until, digits)
+        function = settings.function  # a reply completing it: counting loops, and where it ends
+        guard = RepetitionGuard(
+            settings.until,
+            (lambda: numerals(self.llm)) if function else None,
+            (lambda written: written_over(self.llm, written, function)) if function else None,
+        )
         kept = self.llm.save_state() if not actions and _HOLDS_ACTIONS.get(self.llm) else None
         try:
             out = self.llm.create_completion(
@@ -187,9 +196,7 @@ class LlamaCppProvider:
                 temperature=settings.temperature,
                 seed=settings.seed,
                 stop=list(settings.stop) or None,
-                stopping_criteria=StoppingCriteriaList(
-                    [guard, *([Over(self.llm, settings.function)] if settings.function else [])]
-                ),
+                stopping_criteria=StoppingCriteriaList([guard]),
             )
         except ValueError as exc:  # llama.cpp says so when the prompt exceeds the context
             raise ModelFailed(f"local model failed: {exc}") from exc
