@@ -143,7 +143,6 @@ class Sampler:
             ]
             for reply in many(self.provider, asked, []):
                 code = candidates.code(reply.raw, self.function)
-                code = "" if shapes.parrots(code) else code  # the worked exchange's, not the goal's
                 main = candidates.normalize(code, self.brief.given, self.examples, self.shown)
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"

@@ -32,19 +32,6 @@ def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [(a.asname or a.name).split(".")[0] for a in node.names]
 
 
-def lines(code: str) -> tuple[str, ...]:
-    """The non-blank lines of code, stripped."""
-    return tuple(line.strip() for line in code.splitlines() if line.strip())
-
-
-def copies(code: str, example: str) -> bool:
-    """Whether code holds the lines of `example` in a row (blank lines and indentation aside)."""
-    have, block = lines(code), lines(example)
-    return bool(block) and any(
-        have[i : i + len(block)] == block for i in range(len(have) - len(block) + 1)
-    )
-
-
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\n(.*?)```", re.DOTALL)
 
 

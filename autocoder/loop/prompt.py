@@ -9,8 +9,6 @@ from dataclasses import replace
 
 from .. import scrub
 from ..actions.plan import Plan
-from ..fresh import shapes
-from ..goal.code import copies, lines
 from ..providers.modes import MODES, Codec
 from ..sandbox import cap
 from ..state import Decision, Observation, ProcResult, Step
@@ -104,19 +102,25 @@ def messages(
 _BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
+def _lines(code: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in code.splitlines() if line.strip())
+
+
 @functools.lru_cache(maxsize=1)
-def worked_code() -> tuple[str, ...]:
-    """The code the worked examples' replies write (those of three lines or more), and the fresh
-    start's worked exchange (fresh/shapes.WORKED_CODE)."""
+def worked_code() -> tuple[tuple[str, ...], ...]:
+    """The code the worked examples' replies write, each as its non-blank lines."""
     replies = (t["content"] for t in examples() if t["role"] == "assistant")
-    blocks = (b for r in replies for b in _BLOCK.findall(r) if len(lines(b)) >= 3)
-    return (*blocks, shapes.WORKED_CODE)
+    return tuple(_lines(b) for r in replies for b in _BLOCK.findall(r) if len(_lines(b)) >= 3)
 
 
 def copies_worked_example(decision: Decision) -> bool:
     """Whether the decision writes code of the prompt's worked examples (a small model parrots
     them: `def squares(n)` became the project for another goal)."""
     for value in decision.args.values():
-        if isinstance(value, str) and any(copies(value, block) for block in worked_code()):
-            return True
+        if not isinstance(value, str):
+            continue
+        lines = _lines(value)
+        for block in worked_code():
+            if any(lines[i : i + len(block)] == block for i in range(len(lines) - len(block) + 1)):
+                return True
     return False

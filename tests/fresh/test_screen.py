@@ -13,7 +13,6 @@ from autocoder.fresh import screen as screen_module
 from autocoder.fresh.probes import probes
 from autocoder.fresh.screen import screen
 from autocoder.goal import examples
-from autocoder.loop import prompt
 from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
@@ -102,15 +101,13 @@ class Parallel(ScriptedProvider):
     def __init__(self, replies: list[str]) -> None:
         super().__init__(replies)
         self.rounds: list[int] = []
-        self.asks: list[str] = []  # each candidate's prompt (its last message)
-        self.turns: list[int] = []  # how many messages each candidate is asked with
+        self.asks: list[str] = []  # each candidate's prompt
         self.caps: list[int] = []  # each candidate's most tokens
         self.untils: list[float] = []  # when each candidate's decoding must stop
 
     def complete_many(self, asks, actions):
         self.rounds.append(len(asks))
         self.asks.extend(messages[-1]["content"] for messages, _ in asks)
-        self.turns.extend(len(messages) for messages, _ in asks)
         self.caps.extend(s.max_tokens for _, s in asks)
         self.untils.extend(s.until for _, s in asks)
         return [self.complete(messages, actions, s) for messages, s in asks]
@@ -293,17 +290,16 @@ def test_a_shaky_candidate_does_not_end_the_sampling_and_a_steady_one_is_chosen(
     assert "if xs else 0.0" in (tmp_path / "main.py").read_text()
 
 
-def test_the_blocks_ask_complete_then_after_a_worked_exchange_then_as_written(tmp_path):
-    """Candidates 2-9 (the greedy one is 1) ask "complete this function", 10-17 the same after
-    one worked exchange, 18-25 the goal as written (its function's docstring said before the
-    code): the second round of a local model, where it comes to that."""
+def test_every_third_block_asks_the_goal_as_written(tmp_path):
+    """Candidates 18-25 (the greedy one is 1) ask the goal as written (its function's docstring
+    said before the code): the second round of a local model, where it comes to that."""
     code = 'def add(a, b):\n    """Add.\n    add(2, 3) == 5\n    add(1, 1) == 2\n    """'
     goal = f"Complete add.\n\n```python\n{code}\n```\n"
     wrong = fenced(ONE_RIGHT)  # one example right: the sampling goes on
-    n = 1 + shapes.BLOCK * len(shapes.CYCLE)
+    n = 1 + shapes.BLOCK * shapes.ALTERNATE
     provider = Parallel([wrong] * (n - 1) + [fenced(RIGHT)])
     config = AgentConfig(max_steps=1, samples=n, plain_start=True)
-    result = Agent(provider, Workspace(tmp_path), goal, config).run()
+    Agent(provider, Workspace(tmp_path), goal, config).run()
     assert provider.rounds == [1, sampling.ROUND, n - 1 - sampling.ROUND]
     complete = [a.startswith("Complete this Python function") for a in provider.asks]
     # the greedy one is the plain call; a warm one says the docstring before the code, rather
@@ -312,37 +308,14 @@ def test_the_blocks_ask_complete_then_after_a_worked_exchange_then_as_written(tm
     assert provider.asks[1].endswith(
         "Add.\nadd(2, 3) == 5\nadd(1, 1) == 2\n\n```python\ndef add(a, b):\n```"
     )
-    asked = 1 + shapes.BLOCK * (len(shapes.CYCLE) - 1)
-    assert complete == [True] * asked + [False] * shapes.BLOCK
-    # the second block: the same ask, after a user turn and the reply completing its function
-    block = shapes.BLOCK
-    assert provider.turns == [1] * (1 + block) + [3] * block + [1] * block
-    assert provider.asks[1 + block] == provider.asks[1]
+    plain = 1 + shapes.BLOCK * (shapes.ALTERNATE - 1)
+    assert complete == [True] * plain + [False] * shapes.BLOCK
     # asked as written, the function's docstring too is said before its code
     assert provider.asks[-1] == (
         "Complete add.\n\nAdd.\nadd(2, 3) == 5\nadd(1, 1) == 2\n\n```python\ndef add(a, b):\n```\n"
         + candidates.ASK
     )
-    shapes_asked = [c["shape"] for c in selection(result)["candidates"]]
-    assert (
-        shapes_asked == ["plain"] + ["complete"] * block + ["worked"] * block + ["as_said"] * block
-    )
     assert "return a + b" in (tmp_path / "main.py").read_text()
-
-
-def test_a_candidate_copying_the_worked_exchange_is_dropped(tmp_path):
-    """A small model may copy the worked exchange whole: such a candidate's code is dropped,
-    so the worked example never becomes the project, even where it is all the model wrote."""
-    parroted = fenced(shapes.WORKED_CODE)
-    provider = Parallel([parroted] * 3)
-    config = AgentConfig(max_steps=1, samples=3, plain_start=True)
-    result = Agent(provider, Workspace(tmp_path), "Write add(a, b).\nadd(2, 3) == 5", config).run()
-    rows = selection(result)["candidates"]
-    assert rows and all("count_even" not in c["main"] for c in rows)
-    main = tmp_path / "main.py"
-    assert not main.exists() or "count_even" not in main.read_text()
-    # the guard of every other step knows it too
-    assert prompt.copies_worked_example(Decision("", "create_project", {"main": parroted}))
 
 
 def test_a_new_prompt_shape_is_one_function_and_its_place_in_the_schedule(tmp_path, monkeypatch):
