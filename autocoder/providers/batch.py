@@ -5,7 +5,9 @@ only in their seed. Asked one by one, each reply decodes a single token per forw
 distinct prompt is evaluated once, its KV cells are shared by every sequence asking it
 (`llama_memory_seq_cp` on a unified cache), and each forward pass decodes one token of every
 sequence still writing: more tokens per second than one reply at a time, and a sequence's reply
-is the same in a round of 8, 16 or 32 asking one prompt (figures: docs/measurements.md). Starting
+is the same in a round of 8, 16 or 32 asking one prompt (figures: docs/measurements.md; beside a
+second, longer prompt it can differ, the cache's layout changing the sums, and is still a sample
+of its seed). Starting
 the next reply in a sequence as soon as one ends was tried and was slower than rounds of 16. A
 sequence ends at its stop string, the end of its turn, a loop, or its token cap, as a
 single reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95, min-p 0.05
