@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 from autocoder import sandbox
-from autocoder.bench.judge import judge
+from autocoder.bench.judge import judge_main
 from autocoder.bench.suite import load
 
 
@@ -37,9 +36,7 @@ def rows(run: Path, suite: str) -> list[dict]:
             for row in event["candidates"]:
                 key = (name, row["main"])
                 if key not in verdicts:
-                    with tempfile.TemporaryDirectory(prefix="autocoder-ceiling-") as tmp:
-                        (Path(tmp) / "main.py").write_text(row["main"], encoding="utf-8")
-                        verdicts[key] = judge(Path(tmp), goals[name], policy)[0]
+                    verdicts[key] = judge_main(row["main"], goals[name], policy)
                 screened = row.get("screen") or {}
                 found.append(
                     {

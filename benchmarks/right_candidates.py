@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from autocoder import sandbox
-from autocoder.bench.judge import judge
+from autocoder.bench.judge import judge_main
 from autocoder.bench.suite import load
 from autocoder.goal.examples import extract
 
@@ -39,11 +38,7 @@ def main(suite: str, out: Path) -> None:
         mains = list(dict.fromkeys(right))
         if not mains:
             continue
-        verdicts = []
-        for main in mains:
-            with tempfile.TemporaryDirectory(prefix="autocoder-right-") as tmp:
-                (Path(tmp) / "main.py").write_text(main, encoding="utf-8")
-                verdicts.append(judge(Path(tmp), goal, policy)[0])
+        verdicts = [judge_main(main, goal, policy) for main in mains]
         found += 1
         lost += any(verdicts) and not passed.get(name, False)
         print(

@@ -15,14 +15,12 @@ goals only that shape found, its tokens and its seconds of decoding. Run it alon
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 from autocoder import sandbox
 from autocoder.bench import humaneval
-from autocoder.bench.judge import judge
-from autocoder.fresh import candidates, screen, shapes
+from autocoder.bench.judge import judge_main
+from autocoder.fresh import candidates, sampling, screen, shapes
 from autocoder.goal import ending
 from autocoder.goal.brief import Brief
 from autocoder.providers.base import Settings
@@ -53,7 +51,7 @@ def main() -> None:
         for name, shape in asked.items():
             settings = [
                 Settings(
-                    max_tokens=256,
+                    max_tokens=sampling.FLOOR,
                     temperature=candidates.SAMPLE_TEMPERATURE,
                     seed=k,
                     stop=candidates.STOP,
@@ -73,12 +71,8 @@ def main() -> None:
             right = {m for m, s in zip(mains, screened, strict=False) if s.right == len(examples)}
             if right:
                 every[name].add(goal.name)
-            for main in right:
-                with tempfile.TemporaryDirectory(prefix="autocoder-yield-") as tmp:
-                    (Path(tmp) / "main.py").write_text(main, encoding="utf-8")
-                    if judge(Path(tmp), goal, policy)[0]:
-                        passing[name].add(goal.name)
-                        break
+            if any(judge_main(main, goal, policy) for main in right):
+                passing[name].add(goal.name)
         found = [name for name in asked if goal.name in every[name]]
         print(f"{goal.name}: every example by {', '.join(found) or 'none'}", flush=True)
     for name in asked:

@@ -136,3 +136,11 @@ def judge(project: Path, goal: Goal, policy: sandbox.Sandbox) -> tuple[bool, flo
             server.join(timeout=JUDGE_TIMEOUT)
     tail = "" if result.ok else sandbox.cap(result.output, 600)
     return result.ok, time.monotonic() - start, tail
+
+
+def judge_main(main: str, goal: Goal, policy: sandbox.Sandbox) -> bool:
+    """Whether a candidate's main.py, alone in a project, passes the goal's acceptance tests
+    (`judge`): how benchmarks/ replays a run's recorded candidates."""
+    with sandbox.scratch("candidate") as tmp:
+        (tmp / "main.py").write_text(main, encoding="utf-8")
+        return judge(tmp, goal, policy)[0]

@@ -7,12 +7,11 @@ distinct prompt is evaluated once, its KV cells are shared by every sequence ask
 sequence still writing: more tokens per second than one reply at a time, and a sequence's reply
 is the same in a round of 8, 16 or 32 asking one prompt (figures: docs/measurements.md; beside a
 second, longer prompt it can differ, the cache's layout changing the sums, and is still a sample
-of its seed). Starting
-the next reply in a sequence as soon as one ends was tried and was slower than rounds of 16. A
-sequence ends at its stop string, the end of its turn, a loop, or its token cap, as a
-single reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95, min-p 0.05
-on the untempered distribution, then the temperature), each sequence with its own seeded
-generator.
+of its seed). Starting the next reply in a sequence as soon as one ends was tried and was slower
+than rounds of 16. A sequence ends at its stop string, the end of its turn, a loop, or its token
+cap, as a single reply would. Sampling follows llama.cpp's default chain (top-k 40, top-p 0.95,
+min-p 0.05 on the untempered distribution, then the temperature), each sequence with its own
+seeded generator.
 """
 
 from __future__ import annotations
@@ -89,9 +88,8 @@ def looping(out: list[int], max_period: int = 40, min_span: int = 60) -> bool:
 def written_over(llm: Any, written: list[int], function: tuple[str, ...]) -> bool:
     """Whether a reply of the tokens `written` (its newest last), decoded alone, is over where
     it completes `function` (Settings.function; `_over`)."""
-    if not written:
-        return False
-    return _over(llm.detokenize(written), llm.detokenize(written[-1:]), function) is not None
+    piece = llm.detokenize(written[-1:])  # the whole reply is read only when a line ends
+    return b"\n" in piece and _over(llm.detokenize(written), piece, function) is not None
 
 
 def _over(text: bytes, piece: bytes, function: tuple[str, ...]) -> int | None:
