@@ -2,20 +2,25 @@
 and after them. The way to judge a new shape (fresh/shapes.py) before it goes into the product.
 
     python benchmarks/shape_yield.py [--shapes complete,as_said] [--goals 0:80] [--n 8]
+                                     [--temperature 0.4] [--list FILE]
 
 For each HumanEval goal in the range that states examples (the tuning suite), each shape is asked
 for n warm candidates in a round of its own (a round of two prompts can change the first one's
-replies: docs/measurements.md), as a fresh start asks them: temperature 0.4, seeds 1..n, at most
-256 tokens, the reply ended where the goal's function is written. Each candidate is screened on
-the goal's examples in the sandbox, and those answering every one are judged by the hidden tests.
-Prints, per shape, the goals with a candidate answering every example and with a passing one, the
-goals only that shape found, its tokens and its seconds of decoding. Run it alone on the machine.
+replies: docs/measurements.md), as a fresh start asks them: temperature 0.4 (or --temperature),
+seeds 1..n, at most 256 tokens, the reply ended where the goal's function is written. Each
+candidate is screened on the goal's examples in the sandbox, and those answering every one are
+judged by the hidden tests. Prints, per shape, the goals with a candidate answering every example
+and with a passing one, the goals only that shape found, its tokens and its seconds of decoding;
+--list writes each shape's goals as JSON, to compare two runs (another temperature, another
+revision). Run it alone on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 from autocoder import sandbox
 from autocoder.bench import humaneval
@@ -33,6 +38,10 @@ def main() -> None:
     parser.add_argument("--shapes", default="complete,as_said", help="names in fresh/shapes.py")
     parser.add_argument("--goals", default="0:40", help="HumanEval's goals, as a slice A:B")
     parser.add_argument("--n", type=int, default=8, help="candidates a shape asks for a goal")
+    parser.add_argument(
+        "--temperature", type=float, default=candidates.SAMPLE_TEMPERATURE, help="of every sample"
+    )
+    parser.add_argument("--list", default="", help="write each shape's goals to this JSON file")
     args = parser.parse_args()
     asked = {name: getattr(shapes, name) for name in args.shapes.split(",")}
     start, end = (int(x) for x in args.goals.split(":"))
@@ -52,7 +61,7 @@ def main() -> None:
             settings = [
                 Settings(
                     max_tokens=sampling.FLOOR,
-                    temperature=candidates.SAMPLE_TEMPERATURE,
+                    temperature=args.temperature,
                     seed=k,
                     stop=candidates.STOP,
                     function=function,
@@ -83,6 +92,10 @@ def main() -> None:
             f"{', '.join(sorted(passing[name] - others)) or 'none'}); "
             f"{tokens[name]} tokens, {seconds[name]:.0f} s"
         )
+    if args.list:
+        found = {"every": every, "passing": passing}
+        listed = {what: {n: sorted(g) for n, g in by.items()} for what, by in found.items()}
+        Path(args.list).write_text(json.dumps(listed, indent=1))
 
 
 if __name__ == "__main__":
