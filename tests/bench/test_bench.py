@@ -45,6 +45,22 @@ def test_each_sample_passes_on_its_reference_and_fails_on_an_empty_main(name, tm
     assert not judge(project(tmp_path / "empty", EMPTY_MAIN), goal, policy=SAFE)[0]
 
 
+STATED = ROOT / "benchmarks" / "suites" / "stated"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in STATED.iterdir() if (p / "goal.toml").is_file())
+)
+def test_each_stated_goal_passes_on_its_reference_and_fails_on_an_empty_main(name, tmp_path):
+    """The tuning suite of goals in the README's form: its hidden tests hold what the goal says
+    (its two examples and the edge cases its words imply), and an empty main.py fails them."""
+    goal = load_goal(STATED / name)
+    reference = (REFERENCES / "stated" / "main.py").read_text()
+    ok, _, output = judge(project(tmp_path / "ref", reference), goal, policy=SAFE)
+    assert ok, output
+    assert not judge(project(tmp_path / "empty", EMPTY_MAIN), goal, policy=SAFE)[0]
+
+
 def test_the_samples_suite_has_at_least_twelve_goals_and_the_seeds_midi_goal():
     suite = load("samples")
     assert len(suite.goals) >= 12
