@@ -93,8 +93,8 @@ def main() -> None:
             f"{tokens[name]} tokens, {seconds[name]:.0f} s"
         )
     if args.list:
-        found = {"every": every, "passing": passing}
-        listed = {what: {n: sorted(g) for n, g in by.items()} for what, by in found.items()}
+        kinds = {"every": every, "passing": passing}
+        listed = {kind: {n: sorted(g) for n, g in by.items()} for kind, by in kinds.items()}
         Path(args.list).write_text(json.dumps(listed, indent=1))
 
 
