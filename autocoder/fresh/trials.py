@@ -43,8 +43,10 @@ class Trials:
         store: Store | None,
         policy: sandbox.Sandbox,
         guard: Guard | None = None,
+        names: frozenset[str] = frozenset(),
     ) -> None:
         self.ws, self.examples, self.store, self.policy = ws, goal_examples, store, policy
+        self.names = names  # the functions the goal names (project.observe.unnamed)
         self.seen: dict[str, Observation] = {}  # observations of trial copies, by fingerprint
         self.guard = guard  # why a decision must not be applied however far it gets ("" if none)
         self.now: Observation | None = None  # the project as last observed
@@ -64,7 +66,7 @@ class Trials:
 
     def look(self, ws: Workspace) -> Observation:
         start = time.monotonic()
-        seen = observe_cached(ws, self.store, self.examples, policy=self.policy)
+        seen = observe_cached(ws, self.store, self.examples, policy=self.policy, names=self.names)
         self.look_s = max(self.look_s, time.monotonic() - start)
         return seen
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from . import Example, command, free_names
-from .code import completed, defined, given, literal, named, skeleton
+from .code import completed, declared, defined, given, literal, named, skeleton
 from .examples import extract
 
 # a parameter's name for an example's argument, by what the argument is (the first free name of
@@ -61,9 +61,12 @@ class Brief:
         return cls(text, found, code, skeleton(text), names, stub(text, found))
 
     def missing(self, main: str) -> set[str] | None:
-        """The goal's names that this main.py does not define; None when it does not parse."""
+        """The goal's names that this main.py does not define at top level (as its lines read
+        when it does not parse: `declared`); None when it is empty."""
+        if not main.strip():
+            return None
         names = defined(main)
-        return None if names is None else set(self.names - names)
+        return set(self.names - (declared(main) if names is None else names))
 
 
 def stub(text: str, examples: tuple[Example, ...]) -> str:

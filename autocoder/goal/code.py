@@ -27,6 +27,30 @@ def defined(code: str) -> set[str] | None:
     return names
 
 
+# a top-level definition as a line reads: `def f(`, `async def f(`, `class C`, `x = ...`
+_DEFINES = re.compile(
+    r"^(?:(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(|class\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*=[^=])",
+    re.MULTILINE,
+)
+
+
+def declared(code: str) -> set[str]:
+    """The names code defines at top level as its lines read, for code that does not parse: a
+    broken rewrite still shows whether it kept `def add(` (imports aside)."""
+    return {next(g for g in m.groups() if g) for m in _DEFINES.finditer(code)}
+
+
+def anywhere(code: str) -> set[str] | None:
+    """The names code defines at any depth (a class's methods, nested functions) and its
+    top-level names (`defined`); None when it does not parse."""
+    top = defined(code)
+    if top is None:
+        return None
+    deep = ast.walk(ast.parse(code))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return top | {n.name for n in deep if isinstance(n, kinds)}
+
+
 def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     """The names an import statement binds (`import os.path as p`: p; `import os.path`: os)."""
     return [(a.asname or a.name).split(".")[0] for a in node.names]

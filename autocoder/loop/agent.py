@@ -63,7 +63,9 @@ class Agent:
         self.started = 0.0
         self.brief = brief = Brief.read(goal)  # read once: examples, given code, skeleton
         self._off_goal = functools.partial(guard.off_goal, brief)
-        self.trials = Trials(workspace, brief.examples, store, config.policy, self._off_goal)
+        self.trials = Trials(
+            workspace, brief.examples, store, config.policy, self._off_goal, brief.names
+        )
         self.sampler = Sampler(
             provider,
             brief,

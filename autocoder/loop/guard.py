@@ -20,7 +20,7 @@ def off_goal(
     written = main_of(after) if after is not None else main_written(decision)
     missing = brief.missing(written) if written is not None and brief.names else None
     if missing is None:
-        return ""  # no main.py written, nothing named, or code too broken to tell
+        return ""  # no main.py written, nothing named, or an empty one
     was = main_of(before) if before is not None else None
     if was is None:  # creating main.py: at least one of the names
         return (

@@ -12,14 +12,17 @@ from dataclasses import replace
 from .. import sandbox, scrub
 from .._version import __version__
 from ..goal import examples
+from ..goal.brief import BUILTINS
+from ..goal.code import anywhere, declared
 from ..state import FileReport, Observation, ProcResult, Store
 from . import checks, lint
 from .lint import is_definition, is_main_guard
 from .packages import installed
 from .workspace import Workspace
 
-# bump when what `observe` reports changes (5: the places of the Python that ran it scrubbed)
-OBSERVATION_VERSION = 5
+# bump when what `observe` reports changes (6: main.py's problem when it defines none of the
+# goal's names)
+OBSERVATION_VERSION = 6
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
@@ -100,6 +103,19 @@ def validate(path: str, code: str) -> str:
     return "\n".join(dict.fromkeys(problems))
 
 
+def unnamed(code: str, names: frozenset[str]) -> str:
+    """main.py's problem when it defines none of the functions the goal names (at any depth: a
+    class's method counts, and so does an import), builtins aside; "" otherwise. A small model
+    rewriting main.py into the prompt's worked example left a project of `squares(n)` for a goal
+    naming `caesar(text, shift)`, and judged it done."""
+    wanted = sorted(names - BUILTINS)
+    found = anywhere(code) if wanted else set()
+    if not wanted or (declared(code) if found is None else found) & set(wanted):
+        return ""
+    said = " or ".join(f"{n}()" for n in wanted)
+    return f"main.py does not define {said}, which the goal names: write it in main.py"
+
+
 def _allowed_top_level(node: ast.stmt) -> bool:
     return is_definition(node) or is_main_guard(node)
 
@@ -109,8 +125,10 @@ def observe(
     goal_examples: tuple[examples.Example, ...] = (),
     *,
     policy: sandbox.Sandbox,
+    names: frozenset[str] = frozenset(),
 ) -> Observation:
-    """Take stock of the project; runs its code only through the sandbox, as `policy` says."""
+    """Take stock of the project; runs its code only through the sandbox, as `policy` says.
+    `names`: the functions the goal names, one of which main.py must define (`unnamed`)."""
     files = ws.files()
     py = [f for f in files if f.endswith(".py")]
     problems = lint.check(ws.root, py)
@@ -120,6 +138,8 @@ def observe(
         error = validate(path, code)
         if not error and path in problems:
             error = "\n".join(problems[path])
+        if path == "main.py" and (lost := unnamed(code, names)):
+            error = f"{lost}\n{error}" if error else lost
         reports.append(FileReport(path, code, sandbox.cap(error, ERROR_LIMIT)))
     tests = [f for f in py if is_test_file(f)]
     test_result = None
@@ -172,23 +192,24 @@ def observe_cached(
     goal_examples: tuple[examples.Example, ...] = (),
     *,
     policy: sandbox.Sandbox,
+    names: frozenset[str] = frozenset(),
 ) -> Observation:
     """`observe`, answered from the response cache's store when exactly these files (every byte)
     were observed before and running them created no file: the project's programs see nothing
     but its files (the sandbox), so the answer is the same, and a cached rerun replays exactly."""
     if store is None:
-        return observe(ws, goal_examples, policy=policy)
+        return observe(ws, goal_examples, policy=policy, names=names)
     before = ws.fingerprint()
     dists = hashlib.sha256("\n".join(installed(ws.root)).encode()).hexdigest()[:16]  # its .venv
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    checks = hashlib.sha256(repr(goal_examples).encode()).hexdigest()[:16]
+    checks = hashlib.sha256(repr((goal_examples, sorted(names))).encode()).hexdigest()[:16]
     key = f"observation:{OBSERVATION_VERSION}:{__version__}:{python}:{dists}:{checks}:{before}"
     try:
         if (data := store.get(key)) is not None:
             return Observation.from_json(data)
     except (TypeError, ValueError, KeyError, zlib.error):  # a corrupt entry is a miss
         store.delete(key)
-    obs = observe(ws, goal_examples, policy=policy)
+    obs = observe(ws, goal_examples, policy=policy, names=names)
     if ws.fingerprint() == before:  # a program that writes files runs every time: that is the point
         store.set(key, obs.to_json())
     return obs

@@ -13,7 +13,7 @@ from autocoder.project.workspace import Workspace
 from autocoder.providers.scripted import ScriptedProvider
 from autocoder.state import Decision
 
-from ..conftest import CREATE, FINISH, GOOD_MAIN, reply
+from ..conftest import CREATE, FINISH, GOOD_MAIN, GOOD_TEST, reply
 from .test_agent import records
 
 GOAL = "main.py defines a function fib(n) that returns the first n Fibonacci numbers"
@@ -60,6 +60,43 @@ def test_a_step_that_drops_the_goals_function_is_refused(tmp_path):
     assert [s["result"]["ok"] for s in steps] == [True, False, True]
     assert "no longer define fib, which the goal names" in steps[1]["result"]["message"]
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN and result.status == "done"
+
+
+# the prompt's worked example, rewritten into a file that does not parse (a run for a goal naming
+# caesar(text, shift) wrote this; a broken file's names could not be read, so it was applied,
+# and every later step was measured against it)
+BROKEN_SQUARES = """def squares(n):
+    return [i * i for i in range(1, n + 1)]
+
+
+def test_main_runs_and_prints:
+    print(squares(5))
+"""
+
+
+def test_a_broken_rewrite_that_drops_the_goals_function_is_refused(tmp_path):
+    drop = reply("write_file", path="main.py", content=BROKEN_SQUARES)
+    result, steps = run(tmp_path, [CREATE, drop, FINISH], max_steps=3)
+    assert [s["result"]["ok"] for s in steps] == [True, False, True]
+    assert "no longer define fib, which the goal names" in steps[1]["result"]["message"]
+    assert (tmp_path / "main.py").read_text() == GOOD_MAIN and result.status == "done"
+    assert Brief.read(GOAL).missing(BROKEN_SQUARES) == {"fib"}
+    assert Brief.read(GOAL).missing(BROKEN_SQUARES.replace("squares", "fib")) == set()
+
+
+def test_a_project_without_the_goals_function_is_never_judged_done(tmp_path):
+    """Its tests pass and main.py runs, but it defines none of what the goal names: that is
+    main.py's problem to fix, so the model is never asked to judge it, and `finish` is not
+    taken."""
+    squares = GOOD_MAIN.replace("fib", "squares")
+    (tmp_path / "main.py").write_text(squares)
+    (tmp_path / "main_test.py").write_text(GOOD_TEST.replace("fib", "squares"))
+    result, steps = run(tmp_path, [FINISH, FINISH], max_steps=2)
+    assert result.status != "done"
+    assert [s["phase"] for s in steps] == ["fix_file", "fix_file"]
+    problem = steps[0]["observation"]["file_errors"]["main.py"]
+    assert problem.startswith("main.py does not define fib(), which the goal names")
+    assert not any(s["result"]["ok"] for s in steps)
 
 
 def test_a_repair_candidate_that_drops_the_function_ranks_below_every_other(tmp_path):

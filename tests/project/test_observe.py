@@ -2,7 +2,7 @@ import pytest
 
 from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
-from autocoder.project.observe import observe, validate
+from autocoder.project.observe import observe, unnamed, validate
 from autocoder.project.workspace import Workspace
 from autocoder.sandbox import SAFE
 
@@ -27,6 +27,35 @@ def test_main_needs_main_function_and_guard():
     assert "main() function" in validate("main.py", "def go():\n    return 1\n")
     assert "__main__" in validate("main.py", "def main():\n    return 1\n")
     assert validate("main.py", GOOD_MAIN) == ""
+
+
+def test_main_py_must_define_one_of_the_functions_the_goal_names():
+    fib = frozenset({"fib"})
+    assert unnamed(GOOD_MAIN, fib) == ""
+    squares = GOOD_MAIN.replace("fib", "squares")
+    assert unnamed(squares, fib) == (
+        "main.py does not define fib(), which the goal names: write it in main.py"
+    )
+    assert "fib() or stack()" in unnamed(squares, frozenset({"stack", "fib"}))
+    assert unnamed(squares, frozenset({"fib", "squares"})) == ""  # one of them is enough
+    method = "class Stack:\n    def push(self, x):\n        self.x = x\n"
+    assert unnamed(method, frozenset({"push"})) == ""  # a class's method counts
+    assert unnamed("from util import fib\n", fib) == ""  # and so does an import
+    assert unnamed("def fib(n:\n", fib) == ""  # broken, but its lines still define fib
+    assert unnamed("def fob(n:\n", fib).startswith("main.py does not define fib()")
+    assert unnamed(squares, frozenset({"print"})) == ""  # builtins are never asked for
+    assert unnamed(squares, frozenset()) == ""
+
+
+def test_the_observation_says_when_main_py_lost_the_goals_function(tmp_path):
+    ws = _project(
+        tmp_path, GOOD_MAIN.replace("fib", "squares"), GOOD_TEST.replace("fib", "squares")
+    )
+    obs = observe(ws, policy=SAFE, names=frozenset({"fib"}))
+    assert obs.tests.ok and obs.main.ok
+    main = next(f for f in obs.python if f.path == "main.py")
+    assert main.error.startswith("main.py does not define fib()")
+    assert not next(f for f in observe(ws, policy=SAFE).python if f.path == "main.py").error
 
 
 def test_constants_imports_and_docstrings_are_fine_at_top_level():
@@ -125,9 +154,9 @@ def test_an_identical_project_is_observed_once_unless_its_programs_write_files(
 
     real, runs = observe_module.observe, []
 
-    def counted(ws, ex=(), *, policy):
+    def counted(ws, ex=(), *, policy, names=frozenset()):
         runs.append(ws.root)
-        return real(ws, ex, policy=policy)
+        return real(ws, ex, policy=policy, names=names)
 
     monkeypatch.setattr(observe_module, "observe", counted)
     store = open_cache(tmp_path / "cache")
