@@ -27,9 +27,13 @@ from .inline import _inline
 LIMIT = 20  # examples kept from one goal
 
 
+# `python main.py 2 3` prints 5 (should print, outputs, gives, ->): its arguments end at the first
+# such word, so that "python main.py 3 4 prints 7 and python main.py prints 0" is two examples
+_SAYS = r"(?:(?:should|must|will) +(?:print|output|show|give)|prints|outputs|shows|gives)(?: out)?"
 _COMMAND = re.compile(
-    r"[`\"]?python3? main\.py(?P<args>(?: +[^\s`\"]+)*) *[`\"]?,? +(?:prints|outputs|shows)"
-    r"(?: out)? +(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
+    rf"[`\"]?python3? main\.py(?P<args>(?: +(?!{_SAYS}\b)[^\s`\"]+)*?) *[`\"]?"
+    rf"(?:,? +{_SAYS} +| *(?:->|→|=>|==>) *)"
+    r"(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
 )
 
 

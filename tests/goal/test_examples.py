@@ -291,6 +291,16 @@ def test_a_command_lines_examples_run_main_py_with_those_arguments(tmp_path):
     assert not sandbox.tool(["pytest", "-q", "main_test.py"], tmp_path, policy=SAFE).ok
 
 
+def test_a_command_lines_arguments_end_at_the_first_word_saying_what_it_prints():
+    two = "Running python main.py 3 4 prints 7 and python main.py prints 0."
+    assert extract(two) == (Example("__run__('3', '4')", "'7'"), Example("__run__()", "'0'"))
+    for said in ("should print 5", "will output 5.", "gives 5", "-> 5", "→ 5"):
+        assert extract(f"`python main.py 2 3` {said}") == (Example("__run__('2', '3')", "'5'"),)
+    # an argument that is a verb's bare form is an argument; "prints" is the verb
+    assert extract("python main.py print 3 prints 3") == (Example("__run__('print', '3')", "'3'"),)
+    assert extract("python main.py 3 4 5 prints the sum of its arguments") == ()
+
+
 def test_the_screen_answers_a_command_lines_examples():
     found = extract(CLI_GOAL)[:2]
     right, wrong = SUMS, SUMS.replace("sum(", "max(")
