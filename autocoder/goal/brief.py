@@ -62,8 +62,8 @@ class Brief:
 
     def missing(self, main: str) -> set[str] | None:
         """The goal's names that this main.py does not define at top level (as its lines read
-        when it does not parse: `declared`); None when it is empty."""
-        if not main.strip():
+        when it does not parse: `declared`); None when there is none."""
+        if not main:
             return None
         names = defined(main)
         return set(self.names - (declared(main) if names is None else names))

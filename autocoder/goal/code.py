@@ -32,23 +32,37 @@ _DEFINES = re.compile(
     r"^(?:(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(|class\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*=[^=])",
     re.MULTILINE,
 )
+_IMPORTS = re.compile(r"^(?:from\s+\S+\s+)?import\s+\(?([^)#\n]*)", re.MULTILINE)
 
 
 def declared(code: str) -> set[str]:
     """The names code defines at top level as its lines read, for code that does not parse: a
-    broken rewrite still shows whether it kept `def add(` (imports aside)."""
-    return {next(g for g in m.groups() if g) for m in _DEFINES.finditer(code)}
+    broken rewrite still shows whether it kept `def add(` or `from ops import add`."""
+    names = {next(g for g in m.groups() if g) for m in _DEFINES.finditer(code)}
+    for m in _IMPORTS.finditer(code):
+        for part in m.group(1).split(","):
+            words = part.split()  # `os.path as p`: p; `os.path`: os
+            if words:
+                names.add(words[-1] if len(words) == 3 and words[1] == "as" else words[0])
+    return {n.split(".")[0] for n in names}
 
 
 def anywhere(code: str) -> set[str] | None:
-    """The names code defines at any depth (a class's methods, nested functions) and its
-    top-level names (`defined`); None when it does not parse."""
+    """The names code defines at any depth (a class's methods, nested functions, a name bound by
+    any assignment, `a, b = ...`, `f: T = ...`) and the names it imports, "*" among them for
+    `from m import *`; None when it does not parse."""
     top = defined(code)
     if top is None:
         return None
-    deep = ast.walk(ast.parse(code))
-    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return top | {n.name for n in deep if isinstance(n, kinds)}
+    names = set(top)
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
 
 
 def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -137,7 +151,9 @@ def literal(text: str) -> bool:
 
 
 # "a function add(a, b)", "main.py defines fib(n) that ..."
-_NAMED = re.compile(r"\b(?:function|defines)\s+`?([A-Za-z_]\w*)`?\s*\(")
+# `function add(`, `defines add(`: the bracket right after the name ("a function that returns (by
+# convention) None" names no `returns`)
+_NAMED = re.compile(r"\b(?:function|defines)\s+`?([A-Za-z_]\w*)\(")
 # a signature said in words: "defines fib(n)", "a function add(a, b)"
 _SAID = re.compile(r"\b(?:defines|function)\s+`?([A-Za-z_]\w*)\(([^()\n]{0,200})\)")
 

@@ -103,16 +103,21 @@ def validate(path: str, code: str) -> str:
     return "\n".join(dict.fromkeys(problems))
 
 
-def unnamed(code: str, names: frozenset[str]) -> str:
-    """main.py's problem when it defines none of the functions the goal names (at any depth: a
-    class's method counts, and so does an import), builtins aside; "" otherwise. A small model
-    rewriting main.py into the prompt's worked example left a project of `squares(n)` for a goal
-    naming `caesar(text, shift)`, and judged it done."""
-    wanted = sorted(names - BUILTINS)
-    found = anywhere(code) if wanted else set()
-    if not wanted or (declared(code) if found is None else found) & set(wanted):
+def unnamed(code: str, names: frozenset[str], others: tuple[str, ...] = ()) -> str:
+    """main.py's problem when neither it nor the project's `others` (its other files' code)
+    defines any of the functions the goal names (at any depth: a class's method counts, and so
+    does an import), builtins aside; "" otherwise. A small model rewriting main.py into the
+    prompt's worked example left a project of `squares(n)` for a goal naming
+    `caesar(text, shift)`, and judged it done."""
+    wanted = set(names - BUILTINS)
+    for text in (code, *others) if wanted else ():
+        found = anywhere(text)
+        found = declared(text) if found is None else found
+        if "*" in found or found & wanted:  # `from ops import *` may define it
+            return ""
+    if not wanted:
         return ""
-    said = " or ".join(f"{n}()" for n in wanted)
+    said = " or ".join(f"{n}()" for n in sorted(wanted))
     return f"main.py does not define {said}, which the goal names: write it in main.py"
 
 
@@ -133,13 +138,14 @@ def observe(
     py = [f for f in files if f.endswith(".py")]
     problems = lint.check(ws.root, py)
     reports = []
+    others = tuple(ws.read(p) for p in py if p != "main.py" and not is_test_file(p))
     for path in py:
         code = ws.read(path)
         error = validate(path, code)
         if not error and path in problems:
             error = "\n".join(problems[path])
-        if path == "main.py" and (lost := unnamed(code, names)):
-            error = f"{lost}\n{error}" if error else lost
+        if path == "main.py" and (lost := unnamed(code, names, others)):
+            error = f"{error}\n{lost}" if error else lost
         reports.append(FileReport(path, code, sandbox.cap(error, ERROR_LIMIT)))
     tests = [f for f in py if is_test_file(f)]
     test_result = None

@@ -36,6 +36,8 @@ def test_the_names_a_goal_gives_main_py():
     )
     assert given.names == {"f"}  # the function it leaves to complete, not its helpers
     assert Brief.read("print hello").names == set()
+    # a word before a bracket of prose is not a function's name
+    assert Brief.read("A function that returns (by convention) None on []").names == set()
     assert Brief.read(GOAL).missing("def fibonacci(n):\n    return n\n") == {"fib"}
 
 
@@ -82,6 +84,7 @@ def test_a_broken_rewrite_that_drops_the_goals_function_is_refused(tmp_path):
     assert (tmp_path / "main.py").read_text() == GOOD_MAIN and result.status == "done"
     assert Brief.read(GOAL).missing(BROKEN_SQUARES) == {"fib"}
     assert Brief.read(GOAL).missing(BROKEN_SQUARES.replace("squares", "fib")) == set()
+    assert Brief.read(GOAL).missing("from fibs import fib\n\n\ndef main(:\n") == set()
 
 
 def test_a_project_without_the_goals_function_is_never_judged_done(tmp_path):

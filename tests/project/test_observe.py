@@ -44,6 +44,10 @@ def test_main_py_must_define_one_of_the_functions_the_goal_names():
     assert unnamed("def fib(n:\n", fib) == ""  # broken, but its lines still define fib
     assert unnamed("def fob(n:\n", fib).startswith("main.py does not define fib()")
     assert unnamed(squares, frozenset({"print"})) == ""  # builtins are never asked for
+    assert unnamed("fib: object = lambda n: n\n", fib) == ""  # any binding of the name
+    assert unnamed("from util import *\n", fib) == ""  # which may define it
+    assert unnamed("import util\n", fib, ("def fib(n):\n    return n\n",)) == ""  # another file
+    assert unnamed("import util\n", fib, ("def fob(n):\n    return n\n",)) != ""
     assert unnamed(squares, frozenset()) == ""
 
 
