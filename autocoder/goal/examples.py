@@ -265,20 +265,39 @@ def _code(text: str, start: int) -> Iterator[tuple[int, str, int]]:
 
 def _commands(line: str) -> list[Example]:
     """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
-    prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
-    punctuation aside; `prints the total` is prose."""
+    prints: text in backticks or quotes, else a number (or True, False, None) or one word ending
+    its clause (`_word`), its sentence's punctuation aside; `prints the total` is prose."""
     found = []
     for match in _COMMAND.finditer(line):
         try:
             args = shlex.split(match["args"])
         except ValueError:
             continue
-        want = match["want"]
-        quoted = want[0] in '`"'
-        want = want[1:-1] if quoted else want.rstrip(".,;:)")
-        if want and (quoted or (literal(want) and not isinstance(ast.literal_eval(want), str))):
+        raw = match["want"]
+        quoted = raw[0] in '`"'
+        want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
+        if want and (quoted or _number(want) or _word(want, raw, line[match.end() :])):
             found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
     return found
+
+
+# words that say what is printed rather than being it ("prints nothing.", "prints it,")
+_PROSE = frozenset(
+    {"all", "any", "anything", "each", "everything", "it", "its", "nothing", "one", "some"}
+    | {"something", "that", "their", "them", "these", "this", "those"}
+)
+
+
+def _number(want: str) -> bool:
+    return literal(want) and not isinstance(ast.literal_eval(want), str)
+
+
+def _word(want: str, raw: str, after: str) -> bool:
+    """Whether an unquoted word is what the command prints (`prints olleh.`, `prints Fizz,`):
+    one word that ends its clause (punctuation or the line's end follows it) and is not one that
+    speaks of the output ("prints nothing.", "prints the total")."""
+    ends = raw != want or not after.strip()
+    return ends and want.isalnum() and want.lower() not in _PROSE
 
 
 def _well_formed(example: Example) -> bool:

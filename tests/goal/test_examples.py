@@ -301,6 +301,19 @@ def test_a_command_lines_arguments_end_at_the_first_word_saying_what_it_prints()
     assert extract("python main.py 3 4 5 prints the sum of its arguments") == ()
 
 
+def test_a_command_prints_one_word_that_ends_its_clause():
+    said = "`python main.py hello` prints olleh, `python main.py abc` prints cba."
+    assert extract(said) == (
+        Example("__run__('hello')", "'olleh'"),
+        Example("__run__('abc')", "'cba'"),
+    )
+    assert extract("python main.py 15 prints FizzBuzz") == (Example("__run__('15')", "'FizzBuzz'"),)
+    assert extract("python main.py a prints A.") == (Example("__run__('a')", "'A'"),)
+    # words that speak of the output, or go on into a sentence, are prose
+    for prose in ("prints nothing.", "prints it.", "prints yes and exits", "prints a list."):
+        assert extract(f"python main.py x {prose}") == ()
+
+
 def test_the_screen_answers_a_command_lines_examples():
     found = extract(CLI_GOAL)[:2]
     right, wrong = SUMS, SUMS.replace("sum(", "max(")
