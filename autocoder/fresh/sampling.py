@@ -143,7 +143,7 @@ class Sampler:
             ]
             for reply in many(self.provider, asked, []):
                 code = candidates.code(reply.raw, self.function)
-                main = candidates.normalize(code, self.brief.given, self.examples, self.shown)
+                main = candidates.normalize(code, self.brief.to_complete, self.examples, self.shown)
                 args = {"main": main, "test": candidates.first_tests(self.examples)}
                 thought = f"candidate {len(pool.made) + 1} of {self.samples}"
                 pool.add(Decision(thought, todo.actions[0].name, args, raw=reply.raw), reply)

@@ -36,8 +36,10 @@ def complete(brief: Brief) -> list[Message]:
     than inside it (asked with the docstring in the code, a reply typed it again: 28 % of the
     code of HumanEval/0-39's warm candidates; asked so, 16 candidates a goal wrote 26 % fewer
     tokens in 31 % less time and found a passing one for the same 11 goals); else the function
-    its examples call (`Brief.stub`); with neither, the goal and "reply with main.py"."""
-    return ask(brief.text, *described(brief.given or brief.stub))
+    its examples call (`Brief.stub`: a command's main(), begun by reading its arguments); with
+    neither, the goal and "reply with main.py"."""
+    code, said = described(brief.to_complete)
+    return ask(brief.text, code + ("\n" + brief.begun if brief.begun else ""), said)
 
 
 def as_said(brief: Brief) -> list[Message]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import shlex
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -50,8 +51,21 @@ class Brief:
     names: frozenset[str] = frozenset()
     # when the goal gives no code and its words no signature, but its examples all call one
     # function (MBPP's form: a sentence and `assert f(...) == ...`): that function's signature
-    # and a docstring of the goal's words and examples, for the model to complete (stub)
+    # and a docstring of the goal's words and examples, for the model to complete (stub); where
+    # they all run main.py as a command, main()'s (command_stub)
     stub: str = ""
+
+    @property
+    def to_complete(self) -> str:
+        """The code a candidate completes: the given code, else the stub (whose imports a
+        candidate's main.py gets where its reply lacks them)."""
+        return self.given or self.stub
+
+    @property
+    def begun(self) -> str:
+        """The line a completion of the stub starts from, "" for none: a command's main() reads
+        its arguments (asked without it, the 135M model wrote `sum(args)` with no `args`)."""
+        return ARGS if self.stub.startswith(COMMAND_STUB) else ""
 
     @classmethod
     def read(cls, text: str) -> Brief:
@@ -69,6 +83,28 @@ class Brief:
         return set(self.names - (declared(main) if names is None else names))
 
 
+ARGS = "    args = sys.argv[1:]"
+COMMAND_STUB = "import sys\n\n\ndef main():\n"
+
+
+def command_stub(text: str, examples: tuple[Example, ...]) -> str:
+    """main() and a docstring (the goal's words, its examples as a shell session) for a goal
+    whose examples all run main.py as a command; "" otherwise, where the goal holds a fence or its
+    words name functions (`named`: a main() alone would not define them), or where the stub would
+    not parse as written."""
+    if not examples or not all(command(e) for e in examples) or "```" in text or named(text):
+        return ""
+    shown = []
+    for e in examples[:SHOWN]:
+        call = ast.parse(e.call, mode="eval").body
+        args = [a.value for a in getattr(call, "args", ()) if isinstance(a, ast.Constant)]
+        printed = ast.literal_eval(e.want) if literal(e.want) else e.want
+        shown.append(f"    $ python main.py {shlex.join(map(str, args))}\n    {printed}")
+    words = "\n".join(f"    {line.strip()}" for line in text.strip().splitlines() if line.strip())
+    code = f'{COMMAND_STUB}    """{words.lstrip()}\n\n' + "\n".join(shown) + '\n    """'
+    return code if len(code) <= MAX_STUB and _parses(code) and '"""' not in words else ""
+
+
 def stub(text: str, examples: tuple[Example, ...]) -> str:
     """`def f(nums, n):` and a docstring (the goal's words, its examples as doctests) for the one
     function every example calls by name, in the same way, else "". A small model asked to
@@ -78,6 +114,8 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
     fence (code it gives, or shows), where its words write the function's name with parentheses
     (`defines add(a, b)`: a signature of their own), for a class (a capitalised name), or where
     the stub would not parse as written (a NUL, a backslash)."""
+    if examples and all(command(e) for e in examples):
+        return command_stub(text, examples)
     calls = [None if command(e) else _call(e.call) for e in examples]
     if not calls or None in calls or "```" in text:
         return ""

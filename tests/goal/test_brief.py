@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 
+from autocoder.fresh import shapes
+from autocoder.fresh.candidates import normalize
 from autocoder.goal.brief import Brief
 
 MBPP_FORM = (
@@ -49,14 +51,14 @@ def test_the_function_inside_a_builtins_call_is_the_one_to_complete():
 
 
 def test_no_stub_where_the_goal_gives_code_a_signature_or_calls_more_than_one_function():
+    """(A goal whose examples run main.py as a command gets main()'s: the test below.)"""
     given = "Complete it.\n\n```python\ndef add(a, b):\n    pass\n```\nassert add(2, 3) == 5"
     said = "main.py defines add(a, b) that returns their sum: add(2, 3) == 5."
     two = "Two functions.\nassert add(2, 3) == 5\nassert sub(3, 2) == 1"
-    command = "A tool: `python main.py 2 3` prints 5."
     quotes = 'Says """hi""".\nassert hi() == "hi"'
     builtin = "Its length.\nassert len([1, 2]) == 2"
     method = "A method.\nassert Stack().size() == 0"
-    for goal in (given, said, two, command, quotes, builtin, method, "No examples at all."):
+    for goal in (given, said, two, quotes, builtin, method, "No examples at all."):
         assert Brief.read(goal).stub == "", goal
 
 
@@ -123,3 +125,29 @@ def test_said_first_moves_the_docstring_out_of_the_goals_fence_and_keeps_the_res
     assert said_first(plain) == plain
     finished = "Fix this:\n\n```python\ndef f(x):\n    return x\n```"
     assert said_first(finished) == finished
+
+
+CLI = (
+    "A command line tool that prints the sum of its arguments: `python main.py 3 4 5` prints 12, "
+    "`python main.py 'a b'` prints error."
+)
+
+
+def test_a_goal_of_command_examples_gets_main_begun_by_reading_its_arguments():
+    """Asked for main.py from the sentence alone, the 135M model wrote `print(sum(args))` with no
+    `args` (none of 16 candidates of 8 such goals answered an example); asked to complete main()
+    begun with `args = sys.argv[1:]`, 2 of the 8 goals got candidates answering every one."""
+    brief = Brief.read(CLI)
+    assert brief.stub.startswith('import sys\n\n\ndef main():\n    """A command line tool')
+    assert "    $ python main.py 3 4 5\n    12\n    $ python main.py 'a b'\n    error" in brief.stub
+    assert brief.begun == "    args = sys.argv[1:]" and brief.to_complete == brief.stub
+    asked = shapes.complete(brief)[0]["content"]
+    assert asked.endswith("```python\nimport sys\n\n\ndef main():\n    args = sys.argv[1:]\n```")
+    assert "$ python main.py 3 4 5\n12" in asked  # the docstring said before the code
+    # a reply that leaves out the import gets the stub's
+    reply = "def main():\n    args = sys.argv[1:]\n    print(sum(map(int, args)))\n"
+    assert normalize(reply, brief.to_complete, brief.examples).startswith("import sys\n")
+    # a goal calling a function gets no such line; one mixing the two kinds gets no stub
+    assert Brief.read(MBPP_FORM).begun == "" and Brief.read(MBPP_FORM).stub
+    assert Brief.read(CLI + "\nassert add(1, 2) == 3").stub == ""
+    assert Brief.read("main.py defines a function add(a, b). " + CLI).stub == ""
