@@ -34,26 +34,30 @@ def project(tmp_path: Path, main: str) -> Path:
 
 
 STATED = ROOT / "benchmarks" / "suites" / "stated"
+COMMANDS = ROOT / "benchmarks" / "suites" / "commands"
 
 
 def _goal_folders(suite: Path) -> list[str]:
     return sorted(p.name for p in suite.iterdir() if (p / "goal.toml").is_file())
 
 
-# each goal folder of a suite with references, and its reference main.py: each sample has its own;
-# the stated suite (goals in the README's form) has one module for its twelve goals
-REFERENCED = [(SAMPLES / n, REFERENCES / n / "main.py") for n in _goal_folders(SAMPLES)] + [
-    (STATED / n, REFERENCES / "stated" / "main.py") for n in _goal_folders(STATED)
-]
+# each goal folder of a suite with references, and its reference main.py: each sample and each
+# command-line goal has its own; the stated suite (goals in the README's form) has one module for
+# its twelve goals
+REFERENCED = (
+    [(SAMPLES / n, REFERENCES / n / "main.py") for n in _goal_folders(SAMPLES)]
+    + [(STATED / n, REFERENCES / "stated" / "main.py") for n in _goal_folders(STATED)]
+    + [(COMMANDS / n, REFERENCES / "commands" / n / "main.py") for n in _goal_folders(COMMANDS)]
+)
 
 
 @pytest.mark.parametrize(
     "folder, reference", REFERENCED, ids=[f"{f.parent.name}/{f.name}" for f, _ in REFERENCED]
 )
 def test_each_goal_passes_on_its_reference_and_fails_on_an_empty_main(folder, reference, tmp_path):
-    """The samples and the stated suite: their hidden tests hold what the goal says (for the
-    stated suite, its two examples and the edge cases its words imply), and an empty main.py
-    fails them."""
+    """The samples, the stated suite and the command-line goals: their hidden tests hold what the
+    goal says (for the last two, its examples and the edge cases its words imply), and an empty
+    main.py fails them."""
     goal = load_goal(folder)
     ok, _, output = judge(project(tmp_path / "ref", reference.read_text()), goal, policy=SAFE)
     assert ok, output

@@ -1,0 +1,10 @@
+import math
+import sys
+
+
+def main():
+    print(math.prod(int(a) for a in sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
