@@ -99,7 +99,9 @@ def command_stub(text: str, examples: tuple[Example, ...]) -> str:
         call = ast.parse(e.call, mode="eval").body
         args = [a.value for a in getattr(call, "args", ()) if isinstance(a, ast.Constant)]
         printed = ast.literal_eval(e.want) if literal(e.want) else e.want
-        shown.append(f"    $ python main.py {shlex.join(map(str, args))}\n    {printed}")
+        shown.append(
+            f"    $ python main.py {shlex.join(map(str, args))}".rstrip() + f"\n    {printed}"
+        )
     words = "\n".join(f"    {line.strip()}" for line in text.strip().splitlines() if line.strip())
     code = f'{COMMAND_STUB}    """{words.lstrip()}\n\n' + "\n".join(shown) + '\n    """'
     return code if len(code) <= MAX_STUB and _parses(code) and '"""' not in words else ""

@@ -30,9 +30,13 @@ LIMIT = 20  # examples kept from one goal
 # `python main.py 2 3` prints 5 (should print, outputs, gives, ->): its arguments end at the first
 # such word, so that "python main.py 3 4 prints 7 and python main.py prints 0" is two examples
 _SAYS = r"(?:(?:should|must|will) +(?:print|output|show|give)|prints|outputs|shows|gives)(?: out)?"
+# An argument is not "python" or "main.py" (another command begins), nor ends in "," or ";" (a
+# clause ends); the spaces after the arguments are matched once (possessively: a long run of them
+# made the match quadratic).
 _COMMAND = re.compile(
-    rf"[`\"]?python3? main\.py(?P<args>(?: +(?!{_SAYS}\b)[^\s`\"]+)*?) *[`\"]?"
-    rf"(?:,? +{_SAYS} +| *(?:->|→|=>|==>) *)"
+    rf"[`\"]?python3? main\.py(?P<args>(?: +(?!{_SAYS}\b|python3?\b|main\.py\b)"
+    r"[^\s`\"]*[^\s`\";,])*?)(?: *[`\"])?"
+    rf"(?:,? ++{_SAYS} +| *+(?:->|→|=>|==>) *)"
     r"(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
 )
 
@@ -265,8 +269,9 @@ def _code(text: str, start: int) -> Iterator[tuple[int, str, int]]:
 
 def _commands(line: str) -> list[Example]:
     """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
-    prints: text in backticks or quotes, else a number (or True, False, None) or one word ending
-    its clause (`_word`), its sentence's punctuation aside; `prints the total` is prose."""
+    prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
+    punctuation aside; `prints the total` is prose, and so is an unquoted word (`prints usage.`,
+    `prints Hello, World!`: a word is as often what is said of the output as the output)."""
     found = []
     for match in _COMMAND.finditer(line):
         try:
@@ -276,28 +281,13 @@ def _commands(line: str) -> list[Example]:
         raw = match["want"]
         quoted = raw[0] in '`"'
         want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
-        if want and (quoted or _number(want) or _word(want, raw, line[match.end() :])):
+        if want and (quoted or _number(want)):
             found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
     return found
 
 
-# words that say what is printed rather than being it ("prints nothing.", "prints it,")
-_PROSE = frozenset(
-    {"all", "any", "anything", "each", "everything", "it", "its", "nothing", "one", "some"}
-    | {"something", "that", "their", "them", "these", "this", "those"}
-)
-
-
 def _number(want: str) -> bool:
     return literal(want) and not isinstance(ast.literal_eval(want), str)
-
-
-def _word(want: str, raw: str, after: str) -> bool:
-    """Whether an unquoted word is what the command prints (`prints olleh.`, `prints Fizz,`):
-    one word that ends its clause (punctuation or the line's end follows it) and is not one that
-    speaks of the output ("prints nothing.", "prints the total")."""
-    ends = raw != want or not after.strip()
-    return ends and want.isalnum() and want.lower() not in _PROSE
 
 
 def _well_formed(example: Example) -> bool:

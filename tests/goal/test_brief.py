@@ -129,7 +129,7 @@ def test_said_first_moves_the_docstring_out_of_the_goals_fence_and_keeps_the_res
 
 CLI = (
     "A command line tool that prints the sum of its arguments: `python main.py 3 4 5` prints 12, "
-    "`python main.py 'a b'` prints error."
+    "`python main.py 'a b'` prints `error`."
 )
 
 

@@ -301,17 +301,22 @@ def test_a_command_lines_arguments_end_at_the_first_word_saying_what_it_prints()
     assert extract("python main.py 3 4 5 prints the sum of its arguments") == ()
 
 
-def test_a_command_prints_one_word_that_ends_its_clause():
-    said = "`python main.py hello` prints olleh, `python main.py abc` prints cba."
-    assert extract(said) == (
+def test_an_unquoted_word_a_command_prints_is_prose_and_a_clause_ends_its_arguments():
+    """A word is as often what is said of the output as the output: none is an example."""
+    for prose in (
+        "`python main.py --help` prints usage.",
+        "python main.py prints Hello, World!",
+        "python main.py abc prints Error: not a number.",
+        "python main.py hello prints olleh.",
+    ):
+        assert extract(prose) == (), prose
+    assert extract("python main.py hello prints `olleh`.") == (
         Example("__run__('hello')", "'olleh'"),
-        Example("__run__('abc')", "'cba'"),
     )
-    assert extract("python main.py 15 prints FizzBuzz") == (Example("__run__('15')", "'FizzBuzz'"),)
-    assert extract("python main.py a prints A.") == (Example("__run__('a')", "'A'"),)
-    # words that speak of the output, or go on into a sentence, are prose
-    for prose in ("prints nothing.", "prints it.", "prints yes and exits", "prints a list."):
-        assert extract(f"python main.py x {prose}") == ()
+    # arguments end where a clause does, or where another command begins
+    two = "python main.py a.csv b.json converts; python main.py --check prints `OK`."
+    assert extract(two) == (Example("__run__('--check')", "'OK'"),)
+    assert extract("python main.py 1,2,3 prints 6") == (Example("__run__('1,2,3')", "'6'"),)
 
 
 def test_the_screen_answers_a_command_lines_examples():
