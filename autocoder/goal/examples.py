@@ -16,29 +16,15 @@ from __future__ import annotations
 
 import ast
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import MAX_LINE, MAX_SCAN, RUN, Example, free_names
+from . import MAX_LINE, MAX_SCAN, Example, free_names
 from .code import _docstring_only, defined, given, literal
+from .commands import commands
 from .inline import _inline
 
 LIMIT = 20  # examples kept from one goal
-
-
-# `python main.py 2 3` prints 5 (should print, outputs, gives, ->): its arguments end at the first
-# such word, so that "python main.py 3 4 prints 7 and python main.py prints 0" is two examples
-_SAYS = r"(?:(?:should|must|will) +(?:print|output|show|give)|prints|outputs|shows|gives)(?: out)?"
-# An argument is not "python" or "main.py" (another command begins), nor ends in "," or ";" (a
-# clause ends); the spaces after the arguments are matched once (possessively: a long run of them
-# made the match quadratic).
-_COMMAND = re.compile(
-    rf"[`\"]?python3? main\.py(?P<args>(?: +(?!{_SAYS}\b|python3?\b|main\.py\b)"
-    r"[^\s`\"]*[^\s`\";,])*?)(?: *[`\"])?"
-    rf"(?:,? ++{_SAYS} +| *+(?:->|→|=>|==>) *)"
-    r"(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
-)
 
 
 _LINE = re.compile(
@@ -65,7 +51,7 @@ def extract(goal: str) -> tuple[Example, ...]:
             found += _inline(line)
     code = given(goal)
     found += _prose(lines, _to_complete(code))
-    found += [e for line in lines for e in _commands(line)]
+    found += [e for line in lines for e in commands(line)]
     kept = [_plain(e) for e in dict.fromkeys(found) if _well_formed(e)]
     names = defined(code)
     # the goal gives code: an example calling what it does not define is a typo
@@ -265,29 +251,6 @@ def _code(text: str, start: int) -> Iterator[tuple[int, str, int]]:
             continue
         depth += (ch in "([{") - (ch in ")]}")
         yield i, ch, depth
-
-
-def _commands(line: str) -> list[Example]:
-    """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
-    prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
-    punctuation aside; `prints the total` is prose, and so is an unquoted word (`prints usage.`,
-    `prints Hello, World!`: a word is as often what is said of the output as the output)."""
-    found = []
-    for match in _COMMAND.finditer(line):
-        try:
-            args = shlex.split(match["args"])
-        except ValueError:
-            continue
-        raw = match["want"]
-        quoted = raw[0] in '`"'
-        want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
-        if want and (quoted or _number(want)):
-            found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
-    return found
-
-
-def _number(want: str) -> bool:
-    return literal(want) and not isinstance(ast.literal_eval(want), str)
 
 
 def _well_formed(example: Example) -> bool:

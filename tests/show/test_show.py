@@ -303,7 +303,7 @@ def test_the_bench_page_shows_every_goal_links_its_runs_and_draws_the_chart(benc
     dom = browse(page, tmp_path)
     summary = json.loads((bench / "summary.json").read_text())
     facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", dom))
-    assert facts["model calls"] == str(summary["model_calls"]) == "11"
+    assert facts["model calls"] == str(summary["model_calls"]) == "17"
     assert facts["goals passed"] == f"{summary['passed_goals']} of 3"
     assert "3 of 3 shown" in dom and dom.count("<svg") == 1 and dom.count("<circle") == 3
     rows = re.findall(r'<tr data-text="([a-z]+) ', dom)

@@ -1,0 +1,48 @@
+"""A command line's examples in a goal's words: `` `python main.py 2 3` prints 5 `` is a call of
+RUN (`__run__('2', '3')`: what main.py prints, run as `python main.py 2 3` with nothing on stdin)
+whose answer is '5' (examples.py reads the rest of a goal's examples)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+
+from . import RUN, Example
+from .code import literal
+
+# `python main.py 2 3` prints 5 (should print, outputs, gives, ->): its arguments end at the first
+# such word, so that "python main.py 3 4 prints 7 and python main.py prints 0" is two examples
+_SAYS = r"(?:(?:should|must|will) +(?:print|output|show|give)|prints|outputs|shows|gives)(?: out)?"
+# An argument is not "python" or "main.py" (another command begins), nor ends in "," or ";" (a
+# clause ends); the spaces after the arguments are matched once (possessively: a long run of them
+# made the match quadratic).
+_COMMAND = re.compile(
+    rf"[`\"]?python3? main\.py(?P<args>(?: +(?!{_SAYS}\b|python3?\b|main\.py\b)"
+    r"[^\s`\"]*[^\s`\";,])*?)(?: *[`\"])?"
+    rf"(?:,? ++{_SAYS} +| *+(?:->|→|=>|==>) *)"
+    r"(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
+)
+
+
+def commands(line: str) -> list[Example]:
+    """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
+    prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
+    punctuation aside; `prints the total` is prose, and so is an unquoted word (`prints usage.`,
+    `prints Hello, World!`: a word is as often what is said of the output as the output)."""
+    found = []
+    for match in _COMMAND.finditer(line):
+        try:
+            args = shlex.split(match["args"])
+        except ValueError:
+            continue
+        raw = match["want"]
+        quoted = raw[0] in '`"'
+        want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
+        if want and (quoted or _number(want)):
+            found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
+    return found
+
+
+def _number(want: str) -> bool:
+    return literal(want) and not isinstance(ast.literal_eval(want), str)
