@@ -52,7 +52,7 @@ class Brief:
     # when the goal gives no code and its words no signature, but its examples all call one
     # function (MBPP's form: a sentence and `assert f(...) == ...`): that function's signature
     # and a docstring of the goal's words and examples, for the model to complete (stub); where
-    # they all run main.py as a command, main()'s (command_stub)
+    # they all run main.py as a command, main()'s (_command_stub)
     stub: str = ""
 
     @property
@@ -87,12 +87,12 @@ ARGS = "    args = sys.argv[1:]"
 COMMAND_STUB = "import sys\n\n\ndef main():\n"
 
 
-def command_stub(text: str, examples: tuple[Example, ...]) -> str:
+def _command_stub(text: str, examples: tuple[Example, ...]) -> str:
     """main() and a docstring (the goal's words, its examples as a shell session) for a goal
-    whose examples all run main.py as a command; "" otherwise, where the goal holds a fence or its
-    words name functions (`named`: a main() alone would not define them), or where the stub would
-    not parse as written."""
-    if not examples or not all(command(e) for e in examples) or "```" in text or named(text):
+    whose examples all run main.py as a command (`stub` asks only then); "" where the goal holds a
+    fence or its words name functions (`named`: a main() alone would not define them), or where
+    the stub would not parse as written."""
+    if "```" in text or named(text):
         return ""
     shown = []
     for e in examples[:SHOWN]:
@@ -117,7 +117,7 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
     (`defines add(a, b)`: a signature of their own), for a class (a capitalised name), or where
     the stub would not parse as written (a NUL, a backslash)."""
     if examples and all(command(e) for e in examples):
-        return command_stub(text, examples)
+        return _command_stub(text, examples)
     calls = [None if command(e) else _call(e.call) for e in examples]
     if not calls or None in calls or "```" in text:
         return ""

@@ -51,15 +51,16 @@ def anywhere(code: str) -> set[str] | None:
     """The names code defines at any depth (a class's methods, nested functions, a name bound by
     any assignment, `a, b = ...`, `f: T = ...`) and the names it imports, "*" among them for
     `from m import *`; None when it does not parse."""
-    top = defined(code)
-    if top is None:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
         return None
-    names = set(top)
-    for node in ast.walk(ast.parse(code)):
+    names = set()
+    for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {a.asname or a.name for a in node.names}
+            names |= set(imported(node))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return names

@@ -110,13 +110,13 @@ def unnamed(code: str, names: frozenset[str], others: tuple[str, ...] = ()) -> s
     prompt's worked example left a project of `squares(n)` for a goal naming
     `caesar(text, shift)`, and judged it done."""
     wanted = set(names - BUILTINS)
-    for text in (code, *others) if wanted else ():
+    if not wanted:
+        return ""
+    for text in (code, *others):
         found = anywhere(text)
         found = declared(text) if found is None else found
         if "*" in found or found & wanted:  # `from ops import *` may define it
             return ""
-    if not wanted:
-        return ""
     said = " or ".join(f"{n}()" for n in sorted(wanted))
     return f"main.py does not define {said}, which the goal names: write it in main.py"
 
@@ -138,9 +138,9 @@ def observe(
     py = [f for f in files if f.endswith(".py")]
     problems = lint.check(ws.root, py)
     reports = []
-    others = tuple(ws.read(p) for p in py if p != "main.py" and not is_test_file(p))
-    for path in py:
-        code = ws.read(path)
+    codes = {path: ws.read(path) for path in py}
+    others = tuple(c for p, c in codes.items() if p != "main.py" and not is_test_file(p))
+    for path, code in codes.items():
         error = validate(path, code)
         if not error and path in problems:
             error = "\n".join(problems[path])
