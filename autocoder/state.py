@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
 
@@ -48,6 +49,13 @@ class Observation:
     main: ProcResult | None  # None when main.py does not exist
     # the goal's own examples run against main.py (see examples.py)
     examples: ProcResult | None = None
+    # the arguments main.py was run with: the goal's first command line's, as the goal runs it
+    # (a right tool may well stop with its usage when given none)
+    main_args: tuple[str, ...] = ()
+
+    def command(self) -> str:
+        """How main.py was run: `python main.py`, or with the goal's arguments."""
+        return shlex.join(["python", "main.py", *self.main_args])
 
     @property
     def empty(self) -> bool:
@@ -129,6 +137,7 @@ class Observation:
             proc(data["tests"]),
             proc(data["main"]),
             proc(data.get("examples")),
+            tuple(data.get("main_args") or ()),
         )
 
     def summary(self) -> dict[str, Any]:

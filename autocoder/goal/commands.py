@@ -24,24 +24,55 @@ _COMMAND = re.compile(
     r"(?P<want>`[^`\n]+`|\"[^\"\n]*\"|[^\s`\"]+)"
 )
 
+# Unquoted words after `python main.py` that say there are no arguments ("with no arguments",
+# "(without any args)"), and words that begin prose rather than arguments ("with 3 and 4")
+_NONE = re.compile(
+    r"\(?(?:(?:with|given|passing) +no|without(?: +any)?|no) +(?:arguments?|args?|input)\)?",
+    re.IGNORECASE,
+)
+_PROSE = frozenset({"with", "without", "given", "passing", "and", "on", "for", "when", "using"})
+
 
 def commands(line: str) -> list[Example]:
     """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
     prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
     punctuation aside; `prints the total` is prose, and so is an unquoted word (`prints usage.`,
-    `prints Hello, World!`: a word is as often what is said of the output as the output)."""
+    `prints Hello, World!`: a word is as often what is said of the output as the output).
+    Unquoted, "python main.py with no arguments prints 0" runs it with none, and "python main.py
+    with 3 and 4 prints 7" is prose."""
     found = []
     for match in _COMMAND.finditer(line):
         try:
             args = shlex.split(match["args"])
         except ValueError:
             continue
+        if match[0][0] not in '`"' and args:  # unquoted: the words may be prose
+            if _NONE.fullmatch(" ".join(args)):
+                args = []
+            elif args[0].lower() in _PROSE:
+                continue
         raw = match["want"]
         quoted = raw[0] in '`"'
         want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
         if want and (quoted or _number(want)):
             found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
     return found
+
+
+def arguments(examples: tuple[Example, ...]) -> tuple[str, ...] | None:
+    """The arguments of the goal's first command line (`python main.py 2 3`: ('2', '3')), which
+    is how main.py is run to see that it runs; None when the goal states no command."""
+    for e in examples:
+        if not e.call.startswith(f"{RUN}("):
+            continue
+        try:
+            call = ast.parse(e.call, mode="eval").body
+            args = tuple(ast.literal_eval(a) for a in getattr(call, "args", ()))
+        except (SyntaxError, ValueError):
+            continue
+        if all(isinstance(a, str) for a in args):
+            return args
+    return None
 
 
 def _number(want: str) -> bool:

@@ -71,9 +71,8 @@ def plan(obs: Observation) -> Plan:
         )
     edits = _offer(EDITS, obs)
     if obs.main is not None and not obs.main.ok:
-        return Plan(
-            "fix_main", "Running `python main.py` failed. Fix the code so that it runs.", edits
-        )
+        task = f"Running `{obs.command()}` failed. Fix the code so that it runs."
+        return Plan("fix_main", task, edits)
     bad = next((f for f in obs.python if not f.ok), None)
     if bad is not None:
         task = f"{bad.path} has a problem: {bad.error.splitlines()[0]}. Fix {bad.path}."

@@ -85,6 +85,7 @@ def messages(
         python=python,
         tests=_trim(obs.tests),
         main=_trim(obs.main),
+        command=obs.command(),
         examples=_trim(obs.examples),
         history=[_clean(line) for line in history_lines(steps)],
         task=next_.task,

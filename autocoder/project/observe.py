@@ -14,15 +14,16 @@ from .._version import __version__
 from ..goal import examples
 from ..goal.brief import BUILTINS
 from ..goal.code import anywhere, declared
+from ..goal.commands import arguments
 from ..state import FileReport, Observation, ProcResult, Store
 from . import checks, lint
 from .lint import is_definition, is_main_guard
 from .packages import installed
 from .workspace import Workspace
 
-# bump when what `observe` reports changes (6: main.py's problem when it defines none of the
-# goal's names)
-OBSERVATION_VERSION = 6
+# bump when what `observe` reports changes (7: main.py run with the goal's first command line's
+# arguments)
+OBSERVATION_VERSION = 7
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
@@ -167,10 +168,12 @@ def observe(
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
     main = None
+    args = arguments(goal_examples) or ()
     if "main.py" in files:
-        main = sandbox.python(["main.py"], ws.root, MAIN_TIMEOUT, policy=policy)
+        main = sandbox.python(["main.py", *args], ws.root, MAIN_TIMEOUT, policy=policy)
     checked = checks.check(ws.root, goal_examples, policy=policy) if main is not None else None
-    return scrubbed(Observation(tuple(files), tuple(reports), test_result, main, checked), ws)
+    obs = Observation(tuple(files), tuple(reports), test_result, main, checked, args)
+    return scrubbed(obs, ws)
 
 
 def scrubbed(obs: Observation, ws: Workspace) -> Observation:

@@ -4,6 +4,7 @@ from autocoder import sandbox
 from autocoder.fresh import screen
 from autocoder.fresh.candidates import first_tests, normalize
 from autocoder.goal import Example
+from autocoder.goal.commands import arguments
 from autocoder.goal.examples import extract
 from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
@@ -299,6 +300,19 @@ def test_a_command_lines_arguments_end_at_the_first_word_saying_what_it_prints()
     # an argument that is a verb's bare form is an argument; "prints" is the verb
     assert extract("python main.py print 3 prints 3") == (Example("__run__('print', '3')", "'3'"),)
     assert extract("python main.py 3 4 5 prints the sum of its arguments") == ()
+
+
+def test_unquoted_words_saying_there_are_no_arguments_are_none_and_others_are_prose():
+    for none in ("with no arguments", "without any args", "(no arguments)", "With no input"):
+        assert extract(f"Running python main.py {none} prints 0.") == (Example("__run__()", "'0'"),)
+    assert extract("python main.py with 3 and 4 prints 7") == ()  # prose, not arguments
+    # quoted, a command is as the goal wrote it
+    assert extract("`python main.py with` prints 3") == (Example("__run__('with')", "'3'"),)
+    assert arguments(extract("`python main.py 3 4` prints 7, python main.py prints 0")) == (
+        "3",
+        "4",
+    )
+    assert arguments(extract("add(2, 3) == 5")) is None
 
 
 def test_an_unquoted_word_a_command_prints_is_prose_and_a_clause_ends_its_arguments():

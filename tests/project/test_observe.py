@@ -2,9 +2,13 @@ import pytest
 
 from autocoder import sandbox
 from autocoder.exceptions import AutocoderError
+from autocoder.goal.examples import extract
+from autocoder.loop.planner import plan
+from autocoder.loop.prompt import messages
 from autocoder.project.observe import observe, unnamed, validate
 from autocoder.project.workspace import Workspace
 from autocoder.sandbox import SAFE
+from autocoder.state import Observation
 
 from ..conftest import GOOD_MAIN, GOOD_TEST
 
@@ -81,6 +85,39 @@ def test_a_good_project_is_green(tmp_path):
     obs = observe(_project(tmp_path, GOOD_MAIN), policy=SAFE)
     assert obs.green, obs
     assert "[0, 1, 1, 2, 3, 5, 8, 13, 21, 34]" in obs.main.output
+
+
+MAX_TOOL = (
+    "import sys\n\n\ndef main():\n    args = sys.argv[1:]\n    if not args:\n"
+    "        sys.exit('usage: python main.py N...')\n    print(max(map(int, args)))\n\n\n"
+    'if __name__ == "__main__":\n    main()\n'
+)
+MAX_TEST = (
+    "import subprocess\nimport sys\n\n\ndef test_max():\n"
+    "    run = subprocess.run([sys.executable, 'main.py', '3', '9'], capture_output=True,"
+    " text=True)\n    assert run.stdout.strip() == '9'\n"
+)
+
+
+def test_a_command_line_tool_is_run_as_the_goal_runs_it(tmp_path):
+    """A right tool that stops with its usage when given no arguments runs: the goal runs it
+    with arguments, and so does the check that main.py runs."""
+    goal = extract("`python main.py 3 9 2` prints 9 and `python main.py 5` prints 5.")
+    ws = _project(tmp_path, MAX_TOOL, MAX_TEST)
+    obs = observe(ws, goal, policy=SAFE)
+    assert obs.main_args == ("3", "9", "2") and obs.command() == "python main.py 3 9 2"
+    assert obs.main.ok and obs.main.output.strip() == "9"
+    assert obs.green, obs
+    assert Observation.from_json(obs.to_json()) == obs
+    bare = observe(ws, policy=SAFE)  # a goal without command lines runs it bare
+    assert bare.main_args == () and not bare.main.ok and "usage" in bare.main.output
+    # a tool that fails with the goal's arguments is asked to be fixed, with those arguments said
+    (tmp_path / "main.py").write_text(MAX_TOOL.replace("max(", "maxx("))
+    broken = observe(ws, goal, policy=SAFE)
+    assert not broken.main.ok and "NameError" in broken.main.output
+    assert plan(broken).task.startswith("Running `python main.py 3 9 2` failed")
+    asked = messages("goal", broken, plan(broken), [])[-1]["content"]
+    assert "- python main.py 3 9 2: FAILED" in asked
 
 
 def test_failing_test_and_undefined_name_are_reported(tmp_path):
