@@ -148,6 +148,7 @@ class Observation:
             "tests_ok": None if self.tests is None else self.tests.ok,
             "main_ok": None if self.main is None else self.main.ok,
             "examples_ok": None if self.examples is None else self.examples.ok,
+            **({"main_args": list(self.main_args)} if self.main_args else {}),
         }
 
 

@@ -27,19 +27,26 @@ _COMMAND = re.compile(
 # Unquoted words after `python main.py` that say there are no arguments ("with no arguments",
 # "(without any args)"), and words that begin prose rather than arguments ("with 3 and 4")
 _NONE = re.compile(
-    r"\(?(?:(?:with|given|passing) +no|without(?: +any)?|no) +(?:arguments?|args?|input)\)?",
+    r"\(?(?:(?:(?:with|given|passing) +no|without(?: +any)?|no) +(?:arguments?|args?|input)"
+    r"|alone|by itself|on its own|with nothing)\)?",
     re.IGNORECASE,
 )
-_PROSE = frozenset({"with", "without", "given", "passing", "and", "on", "for", "when", "using"})
+_PROSE = frozenset(
+    {"with", "without", "given", "passing", "and", "on", "for", "when", "using", "called"}
+    | {"in", "from", "at", "by", "via", "then"}
+)
+_PRONOUNS = frozenset({"a", "an", "the", "it", "its", "this", "that", "them", "one", "all", "out"})
+_FAILS = re.compile(r"(?i)\b(?:error|usage|invalid|exception|traceback)\b")  # what it prints
 
 
 def commands(line: str) -> list[Example]:
     """`python main.py 2 3` prints 5: the command's arguments (as a shell splits them) and what it
     prints: text in backticks or quotes, else a number (or True, False, None), its sentence's
     punctuation aside; `prints the total` is prose, and so is an unquoted word (`prints usage.`,
-    `prints Hello, World!`: a word is as often what is said of the output as the output).
-    Unquoted, "python main.py with no arguments prints 0" runs it with none, and "python main.py
-    with 3 and 4 prints 7" is prose."""
+    `prints Hello, World!`: a word is as often what is said of the output as the output) unless
+    it is spelled from the arguments' letters and ends its clause (`python main.py hello prints
+    olleh.`: what a tool makes of its input). Unquoted, "python main.py with no arguments prints
+    0" runs it with none, and "python main.py with 3 and 4 prints 7" is prose."""
     found = []
     for match in _COMMAND.finditer(line):
         try:
@@ -49,19 +56,21 @@ def commands(line: str) -> list[Example]:
         if match[0][0] not in '`"' and args:  # unquoted: the words may be prose
             if _NONE.fullmatch(" ".join(args)):
                 args = []
-            elif args[0].lower() in _PROSE:
+            elif args[0].lower() in _PROSE and len(args) > 1:  # `python main.py on` is a switch
                 continue
         raw = match["want"]
         quoted = raw[0] in '`"'
         want = raw[1:-1] if quoted else raw.rstrip(".,;:)")
-        if want and (quoted or _number(want)):
+        if want and (quoted or _number(want) or _spelled(raw, args, line[match.end() :])):
             found.append(Example(f"{RUN}({', '.join(map(repr, args))})", repr(want)))
     return found
 
 
 def arguments(examples: tuple[Example, ...]) -> tuple[str, ...] | None:
-    """The arguments of the goal's first command line (`python main.py 2 3`: ('2', '3')), which
-    is how main.py is run to see that it runs; None when the goal states no command."""
+    """The arguments of the goal's first command line that should not fail (`python main.py 2
+    3` prints 5: ('2', '3'); not `python main.py 1 0` prints `error: ...`, unless every command
+    does), which is how main.py is run to see that it runs; None when the goal states none."""
+    said = []
     for e in examples:
         if not e.call.startswith(f"{RUN}("):
             continue
@@ -71,8 +80,21 @@ def arguments(examples: tuple[Example, ...]) -> tuple[str, ...] | None:
         except (SyntaxError, ValueError):
             continue
         if all(isinstance(a, str) for a in args):
-            return args
-    return None
+            said.append((bool(_FAILS.search(e.want)), args))
+    return min(said, key=lambda s: s[0])[1] if said else None
+
+
+def _spelled(raw: str, args: list[str], after: str) -> bool:
+    """Whether an unquoted word a command prints is its output: made of its arguments' letters
+    (olleh of hello, A of a), not a pronoun, and the end of its clause (`prints olleh.`, not
+    `prints HELLO WORLD` nor `prints olleh and`)."""
+    word = raw.rstrip(".,;:)")
+    return (
+        word.isalpha()
+        and word not in _PRONOUNS
+        and set(word.casefold()) <= set("".join(args).casefold())
+        and (word != raw or not after.strip())
+    )
 
 
 def _number(want: str) -> bool:

@@ -167,11 +167,11 @@ def observe(
         # pytest's timing ("1 passed in 0.16s") differs run to run: drop it, so the same project
         # gets the same prompt and a rerun is answered by the response cache
         test_result = replace(test_result, output=PYTEST_TIME.sub("", test_result.output))
-    main = None
+    main = checked = None
     args = arguments(goal_examples) or ()
-    if "main.py" in files:
+    if "main.py" in files:  # the goal's examples first: a tool that keeps state sees them first
+        checked = checks.check(ws.root, goal_examples, policy=policy)
         main = sandbox.python(["main.py", *args], ws.root, MAIN_TIMEOUT, policy=policy)
-    checked = checks.check(ws.root, goal_examples, policy=policy) if main is not None else None
     obs = Observation(tuple(files), tuple(reports), test_result, main, checked, args)
     return scrubbed(obs, ws)
 

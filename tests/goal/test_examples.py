@@ -303,9 +303,11 @@ def test_a_command_lines_arguments_end_at_the_first_word_saying_what_it_prints()
 
 
 def test_unquoted_words_saying_there_are_no_arguments_are_none_and_others_are_prose():
-    for none in ("with no arguments", "without any args", "(no arguments)", "With no input"):
+    for none in ("with no arguments", "without any args", "(no arguments)", "alone", "on its own"):
         assert extract(f"Running python main.py {none} prints 0.") == (Example("__run__()", "'0'"),)
-    assert extract("python main.py with 3 and 4 prints 7") == ()  # prose, not arguments
+    for prose in ("with 3 and 4", "called with 3 and 4", "in a terminal"):
+        assert extract(f"python main.py {prose} prints 7") == ()  # prose, not arguments
+    assert extract("python main.py on prints `on`") == (Example("__run__('on')", "'on'"),)
     # quoted, a command is as the goal wrote it
     assert extract("`python main.py with` prints 3") == (Example("__run__('with')", "'3'"),)
     assert arguments(extract("`python main.py 3 4` prints 7, python main.py prints 0")) == (
@@ -313,17 +315,31 @@ def test_unquoted_words_saying_there_are_no_arguments_are_none_and_others_are_pr
         "4",
     )
     assert arguments(extract("add(2, 3) == 5")) is None
+    # main.py is run as a command that should work, not one whose answer is an error
+    errors_first = (
+        "`python main.py 1 0` prints `error: division by zero`, `python main.py 6 3` prints 2"
+    )
+    assert arguments(extract(errors_first)) == ("6", "3")
+    assert arguments(extract("`python main.py x` prints `error`")) == ("x",)
 
 
 def test_an_unquoted_word_a_command_prints_is_prose_and_a_clause_ends_its_arguments():
-    """A word is as often what is said of the output as the output: none is an example."""
+    """A word is as often what is said of the output as the output: none is an example, unless
+    it is spelled from the arguments' letters and ends its clause."""
     for prose in (
         "`python main.py --help` prints usage.",
         "python main.py prints Hello, World!",
         "python main.py abc prints Error: not a number.",
-        "python main.py hello prints olleh.",
+        "`python main.py hello world` prints HELLO WORLD",  # only the first word would be read
+        "python main.py hello prints olleh and more",
+        "python main.py notes.txt prints it.",
+        "`python main.py 15` prints FizzBuzz.",
     ):
         assert extract(prose) == (), prose
+    assert extract("`python main.py hello` prints olleh, `python main.py a` prints A.") == (
+        Example("__run__('hello')", "'olleh'"),
+        Example("__run__('a')", "'A'"),
+    )
     assert extract("python main.py hello prints `olleh`.") == (
         Example("__run__('hello')", "'olleh'"),
     )

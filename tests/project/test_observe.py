@@ -109,6 +109,7 @@ def test_a_command_line_tool_is_run_as_the_goal_runs_it(tmp_path):
     assert obs.main.ok and obs.main.output.strip() == "9"
     assert obs.green, obs
     assert Observation.from_json(obs.to_json()) == obs
+    assert obs.summary()["main_args"] == ["3", "9", "2"]
     bare = observe(ws, policy=SAFE)  # a goal without command lines runs it bare
     assert bare.main_args == () and not bare.main.ok and "usage" in bare.main.output
     # a tool that fails with the goal's arguments is asked to be fixed, with those arguments said
