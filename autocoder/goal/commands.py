@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+from collections import Counter
 
 from . import RUN, Example
 from .code import literal
@@ -36,7 +37,13 @@ _PROSE = frozenset(
     | {"in", "from", "at", "by", "via", "then"}
 )
 _PRONOUNS = frozenset({"a", "an", "the", "it", "its", "this", "that", "them", "one", "all", "out"})
-_FAILS = re.compile(r"(?i)\b(?:error|usage|invalid|exception|traceback)\b")  # what it prints
+# what a command that should fail prints
+_FAILS = re.compile(
+    r"(?i)\b(?:error|usage|invalid|exception|traceback|not found|not a|no such|cannot|can't"
+    r"|division by zero|unknown|missing|must be)\b"
+)
+# after an output word, another command: `prints olleh and `python main.py abc` prints cba`
+_NEXT = re.compile(r"\s*(?:(?:and|or|while|but|whereas)\s+)?(?:[`\"]|python3? main\.py\b)")
 
 
 def commands(line: str) -> list[Example]:
@@ -85,16 +92,26 @@ def arguments(examples: tuple[Example, ...]) -> tuple[str, ...] | None:
 
 
 def _spelled(raw: str, args: list[str], after: str) -> bool:
-    """Whether an unquoted word a command prints is its output: made of its arguments' letters
-    (olleh of hello, A of a), not a pronoun, and the end of its clause (`prints olleh.`, not
-    `prints HELLO WORLD` nor `prints olleh and`)."""
-    word = raw.rstrip(".,;:)")
-    return (
-        word.isalpha()
-        and word not in _PRONOUNS
-        and set(word.casefold()) <= set("".join(args).casefold())
-        and (word != raw or not after.strip())
-    )
+    """Whether an unquoted word a command prints is its output: spelled from the letters of its
+    arguments (flags and file names aside: olleh of hello, A of a, not Hello of Charlotte), not
+    its first argument (`python main.py help` prints help.: a subcommand described), not a
+    pronoun, and the end of its clause (`prints olleh.`; not `prints HELLO WORLD`, `prints h: 1`
+    nor the list `prints apple, banana, cherry.`)."""
+    word, tail = raw.rstrip(".,;:)"), raw[len(raw.rstrip(".,;:)")) :]
+    pool = Counter("".join(a for a in args if a.isalnum()).casefold())
+    if (
+        not args
+        or not word.isalpha()
+        or (word if len(word) == 1 else word.casefold()) in _PRONOUNS  # `a` is not `A`
+        or word == args[0]
+        or Counter(word.casefold()) - pool
+        or tail.startswith(":")
+    ):
+        return False
+    if tail.startswith(","):  # a list goes on with another word of those letters
+        more = re.match(r"\s*([A-Za-z]+)\b", after)
+        return not (more and not Counter(more[1].casefold()) - pool)
+    return bool(tail) or not after.strip() or _NEXT.match(after) is not None
 
 
 def _number(want: str) -> bool:

@@ -321,6 +321,10 @@ def test_unquoted_words_saying_there_are_no_arguments_are_none_and_others_are_pr
     )
     assert arguments(extract(errors_first)) == ("6", "3")
     assert arguments(extract("`python main.py x` prints `error`")) == ("x",)
+    not_found = (
+        "`python main.py a.txt` prints `File not found: a.txt`, `python main.py b.txt` prints 2"
+    )
+    assert arguments(extract(not_found)) == ("b.txt",)
 
 
 def test_an_unquoted_word_a_command_prints_is_prose_and_a_clause_ends_its_arguments():
@@ -334,11 +338,23 @@ def test_an_unquoted_word_a_command_prints_is_prose_and_a_clause_ends_its_argume
         "python main.py hello prints olleh and more",
         "python main.py notes.txt prints it.",
         "`python main.py 15` prints FizzBuzz.",
+        # attacks a reviewing agent found on the first rule: part of a list, a greeting, a
+        # subcommand or flag described, a count per letter
+        "`python main.py sort banana apple cherry` prints apple, banana, cherry.",
+        "`python main.py Charlotte` prints Hello, Charlotte!",
+        "`python main.py help` prints help.",
+        "`python main.py --version` prints version.",
+        "`python main.py --lines poem.txt` prints lines.",
+        "`python main.py count hello` prints h: 1, e: 1, l: 2, o: 1",
     ):
         assert extract(prose) == (), prose
     assert extract("`python main.py hello` prints olleh, `python main.py a` prints A.") == (
         Example("__run__('hello')", "'olleh'"),
         Example("__run__('a')", "'A'"),
+    )
+    assert extract("python main.py hello prints olleh and python main.py ab prints ba") == (
+        Example("__run__('hello')", "'olleh'"),
+        Example("__run__('ab')", "'ba'"),
     )
     assert extract("python main.py hello prints `olleh`.") == (
         Example("__run__('hello')", "'olleh'"),
