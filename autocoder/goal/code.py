@@ -4,6 +4,8 @@ names code defines, and what counts as a literal."""
 from __future__ import annotations
 
 import ast
+import builtins
+import keyword
 import re
 
 
@@ -157,13 +159,34 @@ def literal(text: str) -> bool:
 _NAMED = re.compile(r"\b(?:function|defines)\s+`?([A-Za-z_]\w*)\(")
 # a signature said in words: "defines fib(n)", "a function add(a, b)"
 _SAID = re.compile(r"\b(?:defines|function)\s+`?([A-Za-z_]\w*)\(([^()\n]{0,200})\)")
+# another in the same sentence, after "and" or a comma: "defines encrypt(text, shift) and
+# decrypt(text, shift)", "to_roman(n) that ... (4 is IV), and from_roman(s) that ..."; its
+# parameters plain names (`and prints f(2)` is a call)
+_ALSO = re.compile(
+    r"(?:,|\band)\s+(?:a\s+function\s+)?`?([A-Za-z_]\w*)\((\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s*)\)"
+)
+BUILTIN_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist)
+_SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
+
+
+def _said(goal: str) -> list[tuple[str, str]]:
+    """Each function the goal's words give a signature of, and its parameters as written,
+    outside its code blocks: those `_SAID` reads and those `_ALSO` reads after them."""
+    text = _CODE_BLOCK.sub("", goal[:8192])
+    found = []
+    for match in _SAID.finditer(text):
+        found.append((match[1], match[2]))
+        end = _SENTENCE_END.search(text, match.end())
+        rest = text[match.end() : end.start() if end else len(text)]
+        found += [(a[1], a[2]) for a in _ALSO.finditer(rest) if a[1] not in BUILTIN_NAMES]
+    return found
 
 
 def signatures(goal: str) -> list[tuple[str, list[str]]]:
     """The functions whose signatures the goal's words give with plain parameter names (`main.py
     defines fib(n)`: ("fib", ["n"])), outside its code blocks; `f(2, 3)` is a call, not one."""
     found = []
-    for name, params in _SAID.findall(_CODE_BLOCK.sub("", goal[:8192])):
+    for name, params in _said(goal):
         try:
             fn = ast.parse(f"def {name}({params}): pass").body[0]
         except SyntaxError:
@@ -195,9 +218,9 @@ def typed(given: str) -> list[tuple[str, list[str], list[str]]]:
 
 
 def named(goal: str) -> set[str]:
-    """The functions the goal's words name (`a function add(a, b)`, `main.py defines fib(n)`),
-    outside its code blocks."""
-    return set(_NAMED.findall(_CODE_BLOCK.sub("", goal[:8192])))
+    """The functions the goal's words name (`a function add(a, b)`, `main.py defines fib(n)`,
+    `defines encrypt(text, shift) and decrypt(text, shift)`), outside its code blocks."""
+    return set(_NAMED.findall(_CODE_BLOCK.sub("", goal[:8192]))) | {n for n, _ in _said(goal)}
 
 
 def completed(code: str) -> set[str]:

@@ -22,8 +22,8 @@ from .packages import installed
 from .workspace import Workspace
 
 # bump when what `observe` reports changes (7: main.py run with the goal's first command line's
-# arguments)
-OBSERVATION_VERSION = 7
+# arguments; 8: main.py's problem when a function the goal names is defined nowhere)
+OBSERVATION_VERSION = 8
 ERROR_LIMIT = 800  # characters of one file's problems kept for the prompt
 TEST_TIMEOUT = 30.0
 MAIN_TIMEOUT = 10.0
@@ -106,19 +106,23 @@ def validate(path: str, code: str) -> str:
 
 def unnamed(code: str, names: frozenset[str], others: tuple[str, ...] = ()) -> str:
     """main.py's problem when neither it nor the project's `others` (its other files' code)
-    defines any of the functions the goal names (at any depth: a class's method counts, and so
-    does an import), builtins aside; "" otherwise. A small model rewriting main.py into the
-    prompt's worked example left a project of `squares(n)` for a goal naming
-    `caesar(text, shift)`, and judged it done."""
+    defines a function the goal names (at any depth: a class's method counts, and so does an
+    import), builtins aside; "" otherwise. A small model rewriting main.py into the prompt's
+    worked example left a project of `squares(n)` for a goal naming `caesar(text, shift)`, and
+    judged it done; one defining `encrypt` for a goal naming `encrypt` and `decrypt` was judged
+    done too."""
     wanted = set(names - BUILTINS)
-    if not wanted:
-        return ""
     for text in (code, *others):
+        if not wanted:
+            return ""
         found = anywhere(text)
         found = declared(text) if found is None else found
-        if "*" in found or found & wanted:  # `from ops import *` may define it
+        if "*" in found:  # `from ops import *` may define them
             return ""
-    said = " or ".join(f"{n}()" for n in sorted(wanted))
+        wanted -= found
+    if not wanted:
+        return ""
+    said = ", ".join(f"{n}()" for n in sorted(wanted))
     return f"main.py does not define {said}, which the goal names: write it in main.py"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from autocoder.fresh import candidates, sampling
 from autocoder.fresh.probes import CALLS, derived, kind, shown
 from autocoder.fresh.screen import screen
-from autocoder.goal.code import signatures
+from autocoder.goal.code import named, signatures
 from autocoder.loop.agent import Agent
 from autocoder.loop.config import AgentConfig
 from autocoder.project.workspace import Workspace
@@ -29,6 +29,20 @@ def test_the_signature_the_goals_words_give_becomes_calls():
     assert signatures("a function add(a, b) and one more: f(2, 3) == 5") == [("add", ["a", "b"])]
     assert signatures("add(2, 3) == 5, main.py defines f(2, 3)") == []  # calls, not parameters
     assert signatures("```python\ndef g(x):\n    pass\n```\nmain.py defines g(x)") == [("g", ["x"])]
+
+
+def test_functions_named_after_the_first_in_its_sentence_are_named_too():
+    cipher = "main.py defines encrypt(text, shift) and decrypt(text, shift) for the cipher."
+    assert signatures(cipher) == [("encrypt", ["text", "shift"]), ("decrypt", ["text", "shift"])]
+    roman = "defines to_roman(n) that turns (4 is IV, 9 is IX), and from_roman(s) that undoes it."
+    assert named(roman) == {"to_roman", "from_roman"}
+    # calls, builtins and the next sentence are not
+    for words in (
+        "defines f(x) and prints g(2).",
+        "defines f(x) and print(x).",
+        "defines f(x) that adds. Then h(y), and k(z) are called.",
+    ):
+        assert named(words) == {"f"}, words
     assert [kind(p) for p in ("n", "text", "numbers", "words", "celsius")] == [
         "int",
         "str",
