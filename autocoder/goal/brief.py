@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from . import Example, command, free_names
-from .code import completed, declared, defined, given, literal, named, skeleton
+from .code import completed, declared, defined, given, literal, named, signatures, skeleton
 from .examples import extract
 
 # a parameter's name for an example's argument, by what the argument is (the first free name of
@@ -109,41 +109,60 @@ def _command_stub(text: str, examples: tuple[Example, ...]) -> str:
 
 def stub(text: str, examples: tuple[Example, ...]) -> str:
     """`def f(nums, n):` and a docstring (the goal's words, its examples as doctests) for the one
-    function every example calls by name, in the same way, else "". A small model asked to
+    function the goal's words give the signature of (`main.py defines fib(n) that ...`) or,
+    else, that every example calls by name, in the same way; "" for none. A small model asked to
     complete a function keeps its name and finishes its body; asked for a main.py from the
     sentence alone, it names the function after the sentence (`min_cost_path` for the goal's
     `min_cost`) or writes a program around the example's values. None where the goal holds a
-    fence (code it gives, or shows), where its words write the function's name with parentheses
-    (`defines add(a, b)`: a signature of their own), for a class (a capitalised name), or where
-    the stub would not parse as written (a NUL, a backslash)."""
+    fence (code it gives, or shows), where its words name more than one function or write the
+    called one's name with parentheses but no plain signature (`defines add(a, b=0)`), for a
+    class (a capitalised name), or where the stub would not parse as written (a NUL, a
+    backslash)."""
     if examples and all(command(e) for e in examples):
         return _command_stub(text, examples)
+    if "```" in text:
+        return ""
+    if said := signatures(text):
+        name, params = said[0]
+        calls = [free_names(e.call) for e in examples if not command(e)]
+        if len(said) > 1 or named(text) != {name} or any(c - {name} for c in calls):
+            return ""
+        return _stub(name, params, text, examples, with_name=True)
     calls = [None if command(e) else _call(e.call) for e in examples]
-    if not calls or None in calls or "```" in text:
+    if not calls or None in calls:
         return ""
     ways = {(c.func.id, len(c.args), tuple(k.arg for k in c.keywords)) for c in calls if c}
     if len(ways) != 1:  # two functions, or one called two ways: no one signature
         return ""
     first = calls[0]
     assert first is not None and _named_call(first)
-    name, params = first.func.id, _params(first)
-    if params is None or name[:1].isupper():
+    params = _params(first)
+    return "" if params is None else _stub(first.func.id, params, text, examples)
+
+
+def _stub(
+    name: str, params: list[str], text: str, examples: tuple[Example, ...], *, with_name=False
+) -> str:
+    """The stub of `name(params)`: the goal's lines but those that are an example alone (an
+    assert, a doctest and its answer, `f(2) == 4`), then the examples as doctests, each once;
+    "" for a class, or where the lines write `name(` though the signature is not theirs
+    (`with_name`: it is)."""
+    if name[:1].isupper():
         return ""
-    # the goal's lines but those that are an example alone (an assert, a doctest and its answer,
-    # `f(2) == 4`): the doctests show each example once
-    said = tuple("".join(e.call.split()) for e in examples)
-    wants = {e.want for e in examples}
+    mine = [e for e in examples if not command(e)]
+    said = tuple("".join(e.call.split()) for e in mine)
+    wants = {e.want for e in mine}
     words = [
         line.strip()
         for line in text.strip().splitlines()
         if line.strip()
         and not line.lstrip().startswith(("assert ", ">>>"))
-        and not "".join(line.split()).startswith(said)
+        and not "".join(line.split()).startswith(said or ("\0",))
         and line.strip() not in wants
     ]
-    if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", "\n".join(words)):
+    if not with_name and re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", "\n".join(words)):
         return ""
-    shown = [f"    >>> {e.call}\n    {e.want}" for e in examples[:SHOWN]]
+    shown = [f"    >>> {e.call}\n    {e.want}" for e in mine[:SHOWN]]
     body = "\n".join([*(f"    {w}" for w in words), *shown])
     code = f'def {name}({", ".join(params)}):\n    """{body.lstrip()}\n    """'
     return code if len(code) <= MAX_STUB and _parses(code) and '"""' not in body else ""

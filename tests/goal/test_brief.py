@@ -50,15 +50,33 @@ def test_the_function_inside_a_builtins_call_is_the_one_to_complete():
     assert ">>> set(shared((3, 4), (4, 5)))\n    {4}" in stub
 
 
-def test_no_stub_where_the_goal_gives_code_a_signature_or_calls_more_than_one_function():
+def test_a_signature_the_words_give_is_the_stubs_with_the_words_and_examples():
+    """The README's form: the stub keeps the words' own parameters (not names made up from the
+    example's values), and a goal without examples gets one too."""
+    said = "main.py defines add(a, b) that returns their sum: add(2, 3) == 5, add(0, 0) == 0."
+    assert Brief.read(said).stub == (
+        'def add(a, b):\n    """main.py defines add(a, b) that returns their sum: add(2, 3) == 5,'
+        ' add(0, 0) == 0.\n    >>> add(2, 3)\n    5\n    >>> add(0, 0)\n    0\n    """'
+    )
+    bare = Brief.read("main.py defines fib(n) that returns the n-th Fibonacci number.")
+    assert bare.stub.startswith('def fib(n):\n    """main.py defines fib(n) that returns')
+    # two functions named, or examples calling another: no one function to complete
+    for goal in (
+        "main.py defines encrypt(text, shift) and decrypt(text, shift).",
+        "main.py defines add(a, b) that returns their sum: sub(3, 2) == 1.",
+        "main.py defines Stack(items) holding them.",
+    ):
+        assert Brief.read(goal).stub == "", goal
+
+
+def test_no_stub_where_the_goal_gives_code_or_calls_more_than_one_function():
     """(A goal whose examples run main.py as a command gets main()'s: the test below.)"""
     given = "Complete it.\n\n```python\ndef add(a, b):\n    pass\n```\nassert add(2, 3) == 5"
-    said = "main.py defines add(a, b) that returns their sum: add(2, 3) == 5."
     two = "Two functions.\nassert add(2, 3) == 5\nassert sub(3, 2) == 1"
     quotes = 'Says """hi""".\nassert hi() == "hi"'
     builtin = "Its length.\nassert len([1, 2]) == 2"
     method = "A method.\nassert Stack().size() == 0"
-    for goal in (given, said, two, quotes, builtin, method, "No examples at all."):
+    for goal in (given, two, quotes, builtin, method, "No examples at all."):
         assert Brief.read(goal).stub == "", goal
 
 
