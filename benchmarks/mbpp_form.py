@@ -2,8 +2,10 @@
 prompt states an example and gives no helper function becomes a goal of its docstring's prose
 (up to its first example) and one `assert` of that example, judged by HumanEval's own check.
 MBPP's test split (ids 11-510) is held back for measurement; this suite stands in for its form.
+With --said, the README's form instead: "main.py defines f(a, b). <prose> f(1, 2) == 3, f(0, 0)
+== 0" (the signature in words, two examples when the prompt states two).
 
-    python benchmarks/mbpp_form.py OUT
+    python benchmarks/mbpp_form.py OUT [--said]
     autocoder bench OUT --limit 40 --jobs 2 --no-cache
 
 Writes one goal folder per problem (152 of the 164). No model runs.
@@ -36,7 +38,9 @@ def prose(prompt: str, entry: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    out = parser.parse_args().out
+    parser.add_argument("--said", action="store_true", help="the README's form")
+    options = parser.parse_args()
+    out = options.out
     written = 0
     for p, goal in zip(humaneval.problems(), humaneval.goals(), strict=True):
         entry = p["entry_point"]
@@ -47,6 +51,11 @@ def main() -> None:
         if not said or not text:
             continue
         stated = f"{text}\nassert {said[0].call} == {said[0].want}"
+        if options.said:
+            fn = next(n for n in ast.parse(p["prompt"]).body if getattr(n, "name", "") == entry)
+            params = ", ".join(a.arg for a in fn.args.args)  # type: ignore[attr-defined]
+            shown = ", ".join(f"{e.call} == {e.want}" for e in said[:2])
+            stated = f"main.py defines {entry}({params}). {text} {shown}"
         if "'''" in stated:
             continue
         folder = out / goal.name
