@@ -124,9 +124,12 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
         return ""
     if said := signatures(text):
         name, params = said[0]
-        calls = [free_names(e.call) for e in examples if not command(e)]
-        if len(said) > 1 or named(text) != {name} or any(c - {name} for c in calls):
+        if len(said) > 1 or named(text) != {name} or _RUNS.search(text):
             return ""
+        for e in examples:  # each calls it as the words' signature takes it
+            call = None if command(e) else _call(e.call)
+            if call is None or call.func.id != name or not _fits(call, params):
+                return ""
         return _stub(name, params, text, examples, with_name=True)
     calls = [None if command(e) else _call(e.call) for e in examples]
     if not calls or None in calls:
@@ -138,6 +141,23 @@ def stub(text: str, examples: tuple[Example, ...]) -> str:
     assert first is not None and _named_call(first)
     params = _params(first)
     return "" if params is None else _stub(first.func.id, params, text, examples)
+
+
+# words saying how the program runs: a stub of the function alone would leave that out (its
+# candidates get a main() printing the function's calls: candidates.normalize)
+_RUNS = re.compile(
+    r"\bmain\s*\(|python3?\s+main\.py|\bstdin\b|standard input|\bargv\b|\binput\s*\(|when run\b"
+    r"|command[- ]line|\busage\b",
+    re.IGNORECASE,
+)
+
+
+def _fits(call: ast.Call, params: list[str]) -> bool:
+    """Whether the call passes each of `params` once: positionally, then by keyword."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(params):
+        return False
+    keywords = [k.arg for k in call.keywords]
+    return sorted(params[len(call.args) :]) == sorted(k for k in keywords if k is not None)
 
 
 def _stub(

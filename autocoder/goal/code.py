@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import keyword
 import re
 
@@ -169,17 +170,46 @@ BUILTIN_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 
+@functools.cache
+def _library() -> frozenset[str]:
+    """The public names of the standard modules a goal's words most often call into (`and
+    sqrt(d)`, `and randint(low, high)`, `and loads(body)`): calls the program makes, not
+    functions it defines."""
+    import importlib
+
+    names: set[str] = set()
+    for module in _MODULES:
+        names |= {n for n in dir(importlib.import_module(module)) if not n.startswith("_")}
+    return frozenset(names)
+
+
+_MODULES = (
+    "math", "random", "json", "os", "os.path", "re", "itertools", "functools", "string",
+    "statistics", "collections", "operator", "time", "datetime", "sys", "shutil", "csv",
+)  # fmt: skip
+
+
 def _said(goal: str) -> list[tuple[str, str]]:
     """Each function the goal's words give a signature of, and its parameters as written,
-    outside its code blocks: those `_SAID` reads and those `_ALSO` reads after them."""
+    outside its code blocks: those `_SAID` reads and, in the rest of the first one's sentence,
+    those `_ALSO` reads that are none of those functions' parameters (`integrate(f, a, b) ...,
+    and f(x) must be continuous`), a method the words call (`s.split(sep)`), a builtin or a
+    standard module's function (`and sqrt(d)`)."""
     text = _CODE_BLOCK.sub("", goal[:8192])
-    found = []
+    found: list[tuple[str, str]] = []
+    start = 0
     for match in _SAID.finditer(text):
         found.append((match[1], match[2]))
+        if match.start() < start:
+            continue  # its sentence was read after an earlier one
         end = _SENTENCE_END.search(text, match.end())
-        rest = text[match.end() : end.start() if end else len(text)]
-        found += [(a[1], a[2]) for a in _ALSO.finditer(rest) if a[1] not in BUILTIN_NAMES]
-    return found
+        start = end.start() if end else len(text)
+        found += [(a[1], a[2]) for a in _ALSO.finditer(text, match.end(), start)]
+    first = {n for n, _ in _SAID.findall(text)}
+    params = {p.strip() for n, ps in found if n in first for p in ps.split(",")}
+    called = set(re.findall(r"\.([A-Za-z_]\w*)\s*\(", text))
+    unwanted = BUILTIN_NAMES | _library() | params | called
+    return [(n, ps) for n, ps in found if n in first or n not in unwanted]
 
 
 def signatures(goal: str) -> list[tuple[str, list[str]]]:

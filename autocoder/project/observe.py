@@ -138,7 +138,7 @@ def observe(
     names: frozenset[str] = frozenset(),
 ) -> Observation:
     """Take stock of the project; runs its code only through the sandbox, as `policy` says.
-    `names`: the functions the goal names, one of which main.py must define (`unnamed`)."""
+    `names`: the functions the goal names, each of which the project must define (`unnamed`)."""
     files = ws.files()
     py = [f for f in files if f.endswith(".py")]
     problems = lint.check(ws.root, py)

@@ -41,6 +41,10 @@ def test_functions_named_after_the_first_in_its_sentence_are_named_too():
         "defines f(x) and prints g(2).",
         "defines f(x) and print(x).",
         "defines f(x) that adds. Then h(y), and k(z) are called.",
+        # a parameter, a standard module's function, a method the words call
+        "defines f(g, x) that applies g, and g(x) must be defined.",
+        "defines f(d) with the discriminant, and sqrt(d) from math.",
+        "defines f(s) that uses s.split(sep), and split(sep) again.",
     ):
         assert named(words) == {"f"}, words
     assert [kind(p) for p in ("n", "text", "numbers", "words", "celsius")] == [

@@ -61,10 +61,18 @@ def test_a_signature_the_words_give_is_the_stubs_with_the_words_and_examples():
     bare = Brief.read("main.py defines fib(n) that returns the n-th Fibonacci number.")
     assert bare.stub.startswith('def fib(n):\n    """main.py defines fib(n) that returns')
     # two functions named, or examples calling another: no one function to complete
+    # an example calling it another way than the words' signature would fail the stub's doctest
+    assert Brief.read("main.py defines add(a, b). add(1, b=2) == 3").stub
     for goal in (
         "main.py defines encrypt(text, shift) and decrypt(text, shift).",
         "main.py defines add(a, b) that returns their sum: sub(3, 2) == 1.",
         "main.py defines Stack(items) holding them.",
+        "main.py defines add(a, b). add(1, 2, 3) == 6",
+        "main.py defines round_to(x, digits). round_to(2.5) == 2",
+        "main.py defines greet(name). greet('Bob', greeting='Hi') == 'Hi Bob'",
+        # words saying how the program runs, which a stub of the function alone leaves out
+        "main.py defines fib(n) that returns the n-th Fibonacci number; main() prints fib(10).",
+        "main.py defines count(text): count('a b') == 2, and python main.py a b prints 2",
     ):
         assert Brief.read(goal).stub == "", goal
 
