@@ -5,14 +5,24 @@ instead of each reading the text again."""
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 import shlex
 from dataclasses import dataclass
 from typing import TypeGuard
 
 from . import Example, command, free_names
-from .code import completed, declared, defined, given, literal, named, signatures, skeleton
+from .code import (
+    BUILTINS,
+    completed,
+    declared,
+    defined,
+    given,
+    literal,
+    named,
+    signatures,
+    skeleton,
+)
+from .commands import command_args
 from .examples import extract
 
 # a parameter's name for an example's argument, by what the argument is (the first free name of
@@ -33,7 +43,6 @@ _NAMES = {
 }
 SHOWN = 3  # examples a stub's docstring shows
 MAX_STUB = 4000  # characters: a goal longer than that is no sentence and an assert
-BUILTINS = frozenset(dir(builtins))
 
 
 class _NamedCall(ast.Call):
@@ -96,8 +105,7 @@ def _command_stub(text: str, examples: tuple[Example, ...]) -> str:
         return ""
     shown = []
     for e in examples[:SHOWN]:
-        call = ast.parse(e.call, mode="eval").body
-        args = [a.value for a in getattr(call, "args", ()) if isinstance(a, ast.Constant)]
+        args = command_args(e) or ()
         printed = ast.literal_eval(e.want) if literal(e.want) else e.want
         shown.append(
             f"    $ python main.py {shlex.join(map(str, args))}".rstrip() + f"\n    {printed}"

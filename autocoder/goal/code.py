@@ -166,7 +166,7 @@ _SAID = re.compile(r"\b(?:defines|function)\s+`?([A-Za-z_]\w*)\(([^()\n]{0,200})
 _ALSO = re.compile(
     r"(?:,|\band)\s+(?:a\s+function\s+)?`?([A-Za-z_]\w*)\((\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s*)\)"
 )
-BUILTIN_NAMES = frozenset(dir(builtins)) | frozenset(keyword.kwlist)
+BUILTINS = frozenset(dir(builtins))
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 
@@ -196,20 +196,20 @@ def _said(goal: str) -> list[tuple[str, str]]:
     and f(x) must be continuous`), a method the words call (`s.split(sep)`), a builtin or a
     standard module's function (`and sqrt(d)`)."""
     text = _CODE_BLOCK.sub("", goal[:8192])
-    found: list[tuple[str, str]] = []
+    said: list[tuple[str, str]] = []
+    also: list[tuple[str, str]] = []
     start = 0
     for match in _SAID.finditer(text):
-        found.append((match[1], match[2]))
+        said.append((match[1], match[2]))
         if match.start() < start:
             continue  # its sentence was read after an earlier one
         end = _SENTENCE_END.search(text, match.end())
         start = end.start() if end else len(text)
-        found += [(a[1], a[2]) for a in _ALSO.finditer(text, match.end(), start)]
-    first = {n for n, _ in _SAID.findall(text)}
-    params = {p.strip() for n, ps in found if n in first for p in ps.split(",")}
+        also += [(a[1], a[2]) for a in _ALSO.finditer(text, match.end(), start)]
+    params = {p.strip() for _, ps in said for p in ps.split(",")}
     called = set(re.findall(r"\.([A-Za-z_]\w*)\s*\(", text))
-    unwanted = BUILTIN_NAMES | _library() | params | called
-    return [(n, ps) for n, ps in found if n in first or n not in unwanted]
+    unwanted = BUILTINS | set(keyword.kwlist) | _library() | params | called
+    return said + [(n, ps) for n, ps in also if n not in unwanted]
 
 
 def signatures(goal: str) -> list[tuple[str, list[str]]]:

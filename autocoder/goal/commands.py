@@ -9,7 +9,7 @@ import re
 import shlex
 from collections import Counter
 
-from . import RUN, Example
+from . import RUN, Example, command
 from .code import literal
 
 # `python main.py 2 3` prints 5 (should print, outputs, gives, ->): its arguments end at the first
@@ -73,21 +73,28 @@ def commands(line: str) -> list[Example]:
     return found
 
 
+def command_args(example: Example) -> tuple[str, ...] | None:
+    """The arguments a command line's example runs main.py with (`__run__('2', '3')`: ('2',
+    '3')); None for an example that calls the program's code."""
+    if not command(example):
+        return None
+    try:
+        call = ast.parse(example.call, mode="eval").body
+        args = tuple(ast.literal_eval(a) for a in getattr(call, "args", ()))
+    except (SyntaxError, ValueError):
+        return None
+    return args if all(isinstance(a, str) for a in args) else None
+
+
 def arguments(examples: tuple[Example, ...]) -> tuple[str, ...] | None:
     """The arguments of the goal's first command line that should not fail (`python main.py 2
     3` prints 5: ('2', '3'); not `python main.py 1 0` prints `error: ...`, unless every command
     does), which is how main.py is run to see that it runs; None when the goal states none."""
-    said = []
-    for e in examples:
-        if not e.call.startswith(f"{RUN}("):
-            continue
-        try:
-            call = ast.parse(e.call, mode="eval").body
-            args = tuple(ast.literal_eval(a) for a in getattr(call, "args", ()))
-        except (SyntaxError, ValueError):
-            continue
-        if all(isinstance(a, str) for a in args):
-            said.append((bool(_FAILS.search(e.want)), args))
+    said = [
+        (bool(_FAILS.search(e.want)), args)
+        for e in examples
+        if (args := command_args(e)) is not None
+    ]
     return min(said, key=lambda s: s[0])[1] if said else None
 
 
@@ -97,7 +104,8 @@ def _spelled(raw: str, args: list[str], after: str) -> bool:
     its first argument (`python main.py help` prints help.: a subcommand described), not a
     pronoun, and the end of its clause (`prints olleh.`; not `prints HELLO WORLD`, `prints h: 1`
     nor the list `prints apple, banana, cherry.`)."""
-    word, tail = raw.rstrip(".,;:)"), raw[len(raw.rstrip(".,;:)")) :]
+    word = raw.rstrip(".,;:)")
+    tail = raw[len(word) :]
     pool = Counter("".join(a for a in args if a.isalnum()).casefold())
     if (
         not args

@@ -12,8 +12,7 @@ from dataclasses import replace
 from .. import sandbox, scrub
 from .._version import __version__
 from ..goal import examples
-from ..goal.brief import BUILTINS
-from ..goal.code import anywhere, declared
+from ..goal.code import BUILTINS, anywhere, declared
 from ..goal.commands import arguments
 from ..state import FileReport, Observation, ProcResult, Store
 from . import checks, lint
